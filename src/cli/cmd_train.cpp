@@ -1,0 +1,52 @@
+// `moodtunes train`: LibTorch training of the emotion network (see train/trainer.hpp).
+#include <cstdlib>
+
+#include "cli/commands.hpp"
+#include "train/trainer.hpp"
+
+namespace moodtunes::cli {
+
+void add_train_command(CLI::App& app) {
+  auto opt = std::make_shared<TrainOptions>();
+  auto train_path = std::make_shared<std::string>(), val_path = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>("runs/train");
+  auto init = std::make_shared<std::string>();
+  auto arch_name = std::make_shared<std::string>("standard");
+  auto* cmd = app.add_subcommand("train", "Train the emotion CNN on FER-2013 (CPU, LibTorch)");
+  cmd->add_option("--train", *train_path, "Training data: FER folder layout or fer2013.csv (default $MOODTUNES_DATA/fer2013/train)");
+  cmd->add_option("--val", *val_path, "Validation data used for model selection (default $MOODTUNES_DATA/fer2013/val)");
+  cmd->add_option("-o,--out", *out, "Run folder: checkpoint.pt, best.mtm, metrics.jsonl, plots")->capture_default_str();
+  cmd->add_option("--epochs", opt->epochs, "Epochs (the LR schedule spans them)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", opt->batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", opt->lr, "Peak learning rate (SGD, Nesterov)")->capture_default_str();
+  cmd->add_option("--weight-decay", opt->weight_decay, "Weight decay")->capture_default_str();
+  cmd->add_option("--label-smoothing", opt->label_smoothing, "Label smoothing")->capture_default_str();
+  cmd->add_option("--class-weight-power", opt->class_weight_power, "Class-imbalance loss weights (count^-power); 0 disables")->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Random seed (same seed and threads: same run)")->capture_default_str();
+  cmd->add_option("--threads", opt->threads, "Intra-op threads; 0 adapts to machine load")->capture_default_str();
+  cmd->add_option("--arch", *arch_name, "Architecture: standard | tiny")->capture_default_str()->check(CLI::IsMember({"standard", "tiny"}));
+  cmd->add_option("--init", *init, "Warm start from a .mtm model (weights only)");
+  cmd->add_option("--max-per-class", opt->max_per_class, "Use at most N images per class (quick trials)");
+  cmd->add_option("--max-steps", opt->max_steps, "Stop after N optimizer steps");
+  cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
+  cmd->callback([=, &app] {
+    TrainOptions o = *opt;
+    o.train_dir = resolve_data_path(*train_path, "fer2013/train");
+    o.val_dir = resolve_data_path(*val_path, "fer2013/val");
+    o.out_dir = *out;
+    o.init_model = *init;
+    o.arch = *arch_name == "tiny" ? ArchSpec::tiny() : ArchSpec::standard();
+    o.command_line = "moodtunes train";
+    for (const auto& r : cmd->get_options())
+      if (r->count() > 0 && !r->get_lnames().empty()) {
+        o.command_line += " --" + r->get_lnames().front();
+        for (const auto& v : r->results())
+          if (v != "true") o.command_line += " " + v;
+      }
+    (void)app;
+    Trainer trainer(std::move(o));
+    trainer.run();
+  });
+}
+
+}  // namespace moodtunes::cli

@@ -1,0 +1,33 @@
+// Subcommands of the `moodtunes` CLI. Each add_*_command() registers one subcommand (with
+// its own --help) on the app; the callback runs the command and throws CliExit to set the
+// process exit code. Commands print results on stdout and diagnostics on stderr.
+#pragma once
+
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+
+namespace moodtunes::cli {
+
+// Thrown by a command to end the program with `code` after printing `what()` (if non-empty).
+struct CliExit : std::runtime_error {
+  CliExit(int code, const std::string& message) : std::runtime_error(message), code(code) {}
+  int code;
+};
+
+// Exit codes shared by all commands (documented in README.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;       // runtime failure (I/O, model, network...)
+inline constexpr int kExitUsage = 2;       // bad command line
+inline constexpr int kExitNoFace = 3;      // detect: at least one image had no face
+
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_classify_command(CLI::App& app);
+void add_music_commands(CLI::App& app);
+void add_vision_commands(CLI::App& app);
+
+// The model used when --model is not given: $MOODTUNES_MODEL, else the installed/shipped one.
+std::string default_model_path();
+
+}  // namespace moodtunes::cli

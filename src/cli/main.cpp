@@ -1,0 +1,38 @@
+// moodtunes: facial emotion -> music. A thin front end; the work lives in the libraries.
+#include <cstdio>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace moodtunes::cli;
+  CLI::App app{"moodtunes: recognise the emotion on a face and recommend music for the mood"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "moodtunes 0.1.0");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Debug logging");
+  app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });
+  spdlog::set_default_logger(spdlog::stderr_color_mt("moodtunes"));
+  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+
+  add_train_command(app);
+  add_eval_command(app);
+  add_classify_command(app);
+  add_music_commands(app);
+  add_vision_commands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const CliExit& e) {
+    if (*e.what()) std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    return e.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "moodtunes: error: %s\n", e.what());
+    return kExitError;
+  }
+  return kExitOk;
+}

@@ -1,0 +1,47 @@
+#include "core/preprocess.hpp"
+
+#include <opencv2/imgproc.hpp>
+#include <stdexcept>
+
+namespace moodtunes {
+
+cv::Mat to_face_gray(const cv::Mat& face) {
+  if (face.empty()) throw std::invalid_argument("preprocess: empty face image");
+  cv::Mat gray;
+  switch (face.channels()) {
+    case 1: gray = face; break;
+    case 3: cv::cvtColor(face, gray, cv::COLOR_BGR2GRAY); break;
+    case 4: cv::cvtColor(face, gray, cv::COLOR_BGRA2GRAY); break;
+    default: throw std::invalid_argument("preprocess: unsupported channel count");
+  }
+  if (gray.depth() != CV_8U) {
+    // 16-bit or float input: rescale to the 8-bit range FER faces have.
+    double lo = 0, hi = 0;
+    cv::minMaxLoc(gray, &lo, &hi);
+    cv::Mat scaled;
+    gray.convertTo(scaled, CV_8U, hi > lo ? 255.0 / (hi - lo) : 1.0, hi > lo ? -lo * 255.0 / (hi - lo) : 0);
+    gray = scaled;
+  }
+  if (gray.rows == kFaceSize && gray.cols == kFaceSize) return gray.clone();
+  cv::Mat out;
+  const bool shrinking = gray.rows > kFaceSize || gray.cols > kFaceSize;
+  cv::resize(gray, out, cv::Size(kFaceSize, kFaceSize), 0, 0,
+             shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
+cv::Mat standardize_face(const cv::Mat& gray48) {
+  CV_Assert(gray48.type() == CV_8UC1 && gray48.rows == kFaceSize && gray48.cols == kFaceSize);
+  cv::Mat f;
+  gray48.convertTo(f, CV_32F, 1.0 / 255.0);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(f, mean, stddev);
+  // Floor the deviation so a flat (blank) crop does not explode into noise.
+  const double sd = std::max(stddev[0], 1.0 / 64.0);
+  f = (f - mean[0]) / sd;
+  return f;
+}
+
+cv::Mat preprocess_face(const cv::Mat& face) { return standardize_face(to_face_gray(face)); }
+
+}  // namespace moodtunes

@@ -1,0 +1,58 @@
+// FER-2013 loading: the folder layout <root>/<class>/*.{jpg,jpeg,png,bmp} and the original
+// fer2013.csv (emotion,pixels,Usage).
+//
+// Contract: load_fer() returns every image as 8-bit gray kFaceSize x kFaceSize with its label.
+// Images of another size are resized (counted in `resized`, and reported). Any problem — a
+// missing root, an unknown class folder, an unreadable image, a malformed CSV row (with its
+// line number), an empty split — throws DatasetError with a message a user can act on.
+// Functions are reentrant; the returned FerDataset is a plain value.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "core/emotion.hpp"
+
+namespace moodtunes {
+
+class DatasetError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct FerDataset {
+  std::vector<cv::Mat> images;  // CV_8UC1, kFaceSize x kFaceSize
+  std::vector<int> labels;      // index into kEmotionNames
+  std::vector<std::string> sources;  // file path or "fer2013.csv:LINE"
+  std::size_t resized = 0;
+
+  std::size_t size() const { return images.size(); }
+  std::array<std::size_t, kNumEmotions> class_counts() const;
+  // "angry 3995, disgust 436, ..." for logs.
+  std::string counts_summary() const;
+};
+
+struct FerLoadOptions {
+  // For fer2013.csv: which Usage rows to keep (Training, PublicTest or PrivateTest).
+  std::string usage = "PublicTest";
+  // Keep at most this many images per class (0 = all); for quick tests.
+  std::size_t max_per_class = 0;
+};
+
+// `path` is a folder in the class layout or a .csv file in the fer2013.csv format.
+FerDataset load_fer(const std::filesystem::path& path, const FerLoadOptions& options = {});
+
+FerDataset load_fer_folder(const std::filesystem::path& root, const FerLoadOptions& options = {});
+FerDataset load_fer_csv(const std::filesystem::path& csv, const FerLoadOptions& options = {});
+
+// Resolve a data path: an explicit value wins, then $MOODTUNES_DATA/<relative>, else throws
+// with a hint naming the flag and the variable.
+std::filesystem::path resolve_data_path(const std::string& explicit_path, const std::string& relative);
+
+}  // namespace moodtunes

@@ -1,0 +1,54 @@
+// Emotion classifier: face crops -> probabilities over the 7 emotions (core/emotion.hpp order).
+//
+// Usage:
+//   auto clf = moodtunes::EmotionClassifier::load("models/moodtunes-fer.mtm");
+//   moodtunes::EmotionProbs p = clf.classify(face_bgr);          // any size, gray/BGR/BGRA
+//   auto batch = clf.classify_batch({face1, face2});
+//
+// Inference runs on OpenCV's DNN module from the .mtm file (no LibTorch at run time); every
+// input goes through core/preprocess.hpp, the same function training used.
+// Contract: faces must be non-empty 8-bit/16-bit/float images with 1, 3 or 4 channels, else
+// std::invalid_argument. load() throws ModelError for a missing/corrupt/incompatible model.
+// Thread-safety: an instance may be shared between threads; calls on one instance are
+// serialised by an internal mutex. For parallel throughput, use one instance per thread.
+// OpenCV's own thread pool (cv::setNumThreads) sets how many cores one call uses.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "core/emotion.hpp"
+#include "model/arch.hpp"
+
+namespace moodtunes {
+
+enum class TestTimeAugmentation { None, Flip };
+
+class EmotionClassifier {
+ public:
+  static EmotionClassifier load(const std::filesystem::path& mtm);
+  EmotionClassifier(EmotionClassifier&&) noexcept;
+  EmotionClassifier& operator=(EmotionClassifier&&) noexcept;
+  ~EmotionClassifier();
+
+  EmotionProbs classify(const cv::Mat& face, TestTimeAugmentation tta = TestTimeAugmentation::None) const;
+  std::vector<EmotionProbs> classify_batch(const std::vector<cv::Mat>& faces,
+                                           TestTimeAugmentation tta = TestTimeAugmentation::None) const;
+  // Inputs already produced by preprocess_face() (CV_32FC1 kFaceSize x kFaceSize).
+  std::vector<EmotionProbs> classify_preprocessed(const std::vector<cv::Mat>& inputs,
+                                                  TestTimeAugmentation tta = TestTimeAugmentation::None) const;
+
+  const ArchSpec& arch() const;
+  const nlohmann::json& info() const;  // training metadata stored in the model file
+
+ private:
+  struct Impl;
+  explicit EmotionClassifier(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace moodtunes

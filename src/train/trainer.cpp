@@ -1,0 +1,541 @@
+#include "train/trainer.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "core/preprocess.hpp"
+#include "model/model_file.hpp"
+#include "model/plots.hpp"
+
+namespace fs = std::filesystem;
+
+namespace moodtunes {
+
+namespace {
+
+// SplitMix64: turns (seed, counter) into independent, well-mixed stream seeds.
+std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t counter) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (counter + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+struct EmotionNetImpl : torch::nn::Module {
+  explicit EmotionNetImpl(const ArchSpec& spec) : arch(spec) {
+    int in = 1, k = 0;
+    for (const auto& stage : arch.stages)
+      for (int out : stage) {
+        convs.push_back(register_module("conv" + std::to_string(k),
+                                        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(false))));
+        bns.push_back(register_module("bn" + std::to_string(k), torch::nn::BatchNorm2d(out)));
+        torch::nn::init::kaiming_normal_(convs.back()->weight, 0.0, torch::kFanOut, torch::kReLU);
+        in = out;
+        ++k;
+      }
+    const int flat = in * arch.final_spatial() * arch.final_spatial();
+    fc1 = register_module("fc1", torch::nn::Linear(flat, arch.fc_hidden));
+    fc2 = register_module("fc2", torch::nn::Linear(arch.fc_hidden, static_cast<int>(kNumEmotions)));
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    std::size_t k = 0;
+    for (const auto& stage : arch.stages) {
+      for (std::size_t i = 0; i < stage.size(); ++i, ++k) x = torch::relu(bns[k]->forward(convs[k]->forward(x)));
+      x = torch::max_pool2d(x, 2);
+    }
+    x = x.flatten(1);
+    x = torch::dropout(x, arch.dropout, is_training());
+    x = torch::relu(fc1->forward(x));
+    x = torch::dropout(x, arch.dropout, is_training());
+    return fc2->forward(x);
+  }
+
+  ArchSpec arch;
+  std::vector<torch::nn::Conv2d> convs;
+  std::vector<torch::nn::BatchNorm2d> bns;
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(EmotionNet);
+
+// Picks the intra-op thread count from what else is running: with two threads and another
+// busy process, LibTorch training on this class of machine slows ~4x, so it backs off to one.
+class ThreadGovernor {
+ public:
+  explicit ThreadGovernor(int fixed) : fixed_(fixed), cores_(std::max(1u, std::thread::hardware_concurrency())) {
+    current_ = fixed_ > 0 ? fixed_ : static_cast<int>(cores_);
+    torch::set_num_threads(current_);
+    sample(last_total_, last_busy_, last_self_);
+  }
+  int threads() const { return current_; }
+  void update() {
+    if (fixed_ > 0 || cores_ < 2) return;
+    long long total = 0, busy = 0, self = 0;
+    sample(total, busy, self);
+    const long long d_total = total - last_total_;
+    if (d_total <= 0) return;
+    // /proc/stat sums all cores; convert the non-self busy share into "cores in use".
+    const double others = double((busy - last_busy_) - (self - last_self_)) / double(d_total) * cores_;
+    last_total_ = total, last_busy_ = busy, last_self_ = self;
+    const int want = others > 0.4 ? 1 : static_cast<int>(cores_);
+    if (want != current_) {
+      current_ = want;
+      torch::set_num_threads(current_);
+    }
+  }
+
+ private:
+  static void sample(long long& total, long long& busy, long long& self) {
+    total = busy = self = 0;
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    long long v[8] = {};
+    stat >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7];
+    for (long long x : v) total += x;
+    busy = total - v[3] - v[4];
+    std::ifstream me("/proc/self/stat");
+    std::string field;
+    for (int i = 1; i <= 15 && me >> field; ++i)
+      if (i == 14 || i == 15) self += std::atoll(field.c_str());
+  }
+  int fixed_;
+  unsigned cores_;
+  int current_ = 1;
+  long long last_total_ = 0, last_busy_ = 0, last_self_ = 0;
+};
+
+// Geometric and photometric augmentation of one 8-bit 48x48 face, then the shared
+// standardisation, then random erasing (in the standardised domain: 0 = the image mean).
+cv::Mat augment(const cv::Mat& gray48, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
+  cv::Mat img = gray48;
+  if (u(rng) < 0.5f) cv::flip(img, img, 1);
+  const float angle = uniform(-12.f, 12.f), scale = uniform(0.88f, 1.12f);
+  const float tx = uniform(-4.5f, 4.5f), ty = uniform(-4.5f, 4.5f);
+  cv::Mat m = cv::getRotationMatrix2D({kFaceSize / 2.f - 0.5f, kFaceSize / 2.f - 0.5f}, angle, scale);
+  m.at<double>(0, 2) += tx;
+  m.at<double>(1, 2) += ty;
+  cv::Mat warped;
+  cv::warpAffine(img, warped, m, img.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  if (u(rng) < 0.5f) {  // gamma: a non-linear change that standardisation does not undo
+    const float gamma = std::exp(uniform(-0.4f, 0.4f));
+    cv::Mat lut(1, 256, CV_8U);
+    for (int i = 0; i < 256; ++i) lut.at<uchar>(i) = cv::saturate_cast<uchar>(255.0 * std::pow(i / 255.0, gamma));
+    cv::LUT(warped, lut, warped);
+  }
+  cv::Mat f = standardize_face(warped);
+  if (u(rng) < 0.5f) {  // random erasing
+    const float area = uniform(0.02f, 0.2f) * kFaceSize * kFaceSize, aspect = std::exp(uniform(-1.2f, 1.2f));
+    const int eh = std::clamp(static_cast<int>(std::sqrt(area * aspect)), 1, kFaceSize);
+    const int ew = std::clamp(static_cast<int>(std::sqrt(area / aspect)), 1, kFaceSize);
+    const int y = static_cast<int>(u(rng) * (kFaceSize - eh + 1)), x = static_cast<int>(u(rng) * (kFaceSize - ew + 1));
+    f(cv::Rect(std::min(x, kFaceSize - ew), std::min(y, kFaceSize - eh), ew, eh)).setTo(0);
+  }
+  return f;
+}
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  TrainOptions opt;
+  FerDataset train, val;
+  torch::Tensor val_inputs, val_labels, class_weights;
+  EmotionNet net{nullptr};
+  std::unique_ptr<torch::optim::SGD> optimizer;
+  std::unique_ptr<ThreadGovernor> governor;
+  std::int64_t step = 0;
+  std::int64_t steps_per_epoch = 0;
+  double best_val_acc = 0;
+  int best_epoch = 0;
+  double train_seconds = 0;  // wall time spent training, across resumes
+  nlohmann::json history = nlohmann::json::array();
+  std::vector<std::size_t> order;
+  int order_epoch = -1;
+
+  // Running statistics of the current epoch.
+  double epoch_loss = 0;
+  std::int64_t epoch_correct = 0, epoch_seen = 0;
+
+  explicit Impl(TrainOptions o) : opt(std::move(o)) {
+    if (opt.batch_size <= 0 || opt.epochs <= 0) throw std::invalid_argument("batch size and epochs must be positive");
+    governor = std::make_unique<ThreadGovernor>(opt.threads);
+    torch::manual_seed(opt.seed);
+
+    FerLoadOptions train_load{"Training", opt.max_per_class};
+    FerLoadOptions val_load{"PublicTest", opt.max_per_class};
+    train = load_fer(opt.train_dir, train_load);
+    val = load_fer(opt.val_dir, val_load);
+    spdlog::info("train: {} images ({}){}", train.size(), train.counts_summary(),
+                 train.resized ? fmt::format(", {} resized to {}x{}", train.resized, kFaceSize, kFaceSize) : "");
+    spdlog::info("val:   {} images ({}){}", val.size(), val.counts_summary(),
+                 val.resized ? fmt::format(", {} resized to {}x{}", val.resized, kFaceSize, kFaceSize) : "");
+    steps_per_epoch = std::max<std::int64_t>(1, static_cast<std::int64_t>(train.size()) / opt.batch_size);
+
+    val_inputs = torch::empty({static_cast<long>(val.size()), 1, kFaceSize, kFaceSize});
+    for (std::size_t i = 0; i < val.size(); ++i) {
+      cv::Mat f = standardize_face(val.images[i]);
+      std::memcpy(val_inputs[static_cast<long>(i)].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+    }
+    val_labels = torch::tensor(std::vector<std::int64_t>(val.labels.begin(), val.labels.end()));
+
+    const auto counts = train.class_counts();
+    std::vector<float> w(kNumEmotions);
+    const double mean = double(train.size()) / kNumEmotions;
+    double norm = 0;
+    for (std::size_t c = 0; c < kNumEmotions; ++c) {
+      w[c] = counts[c] ? static_cast<float>(std::pow(mean / double(counts[c]), opt.class_weight_power)) : 0.f;
+      norm += w[c] * double(counts[c]);
+    }
+    for (auto& x : w) x = static_cast<float>(x * double(train.size()) / norm);
+    class_weights = torch::tensor(w);
+
+    net = EmotionNet(opt.arch);
+    optimizer = std::make_unique<torch::optim::SGD>(
+        net->parameters(), torch::optim::SGDOptions(opt.lr).momentum(0.9).nesterov(true).weight_decay(opt.weight_decay));
+    if (!opt.init_model.empty()) warm_start(opt.init_model);
+  }
+
+  std::int64_t total_steps() const {
+    const std::int64_t all = steps_per_epoch * opt.epochs;
+    return opt.max_steps > 0 ? std::min(all, opt.max_steps) : all;
+  }
+
+  double lr_at(std::int64_t s) const {
+    const double warm = opt.warmup_epochs * double(steps_per_epoch);
+    const double all = double(steps_per_epoch * opt.epochs);
+    if (s < warm) return opt.lr * (0.1 + 0.9 * double(s) / warm);
+    const double t = std::min(1.0, (double(s) - warm) / std::max(1.0, all - warm));
+    return opt.lr * (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t)));
+  }
+
+  void ensure_order(int epoch) {
+    if (order_epoch == epoch) return;
+    order.resize(train.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(mix_seed(opt.seed, 0x100000000ull + static_cast<std::uint64_t>(epoch)));
+    std::shuffle(order.begin(), order.end(), rng);
+    order_epoch = epoch;
+  }
+
+  double do_step() {
+    const int epoch = static_cast<int>(step / steps_per_epoch);
+    const std::int64_t pos = step % steps_per_epoch;
+    ensure_order(epoch);
+    std::mt19937_64 rng(mix_seed(opt.seed, static_cast<std::uint64_t>(step)));
+    torch::manual_seed(mix_seed(opt.seed ^ 0xD1B54A32D192ED03ull, static_cast<std::uint64_t>(step)));
+
+    const int b = opt.batch_size;
+    auto inputs = torch::empty({b, 1, kFaceSize, kFaceSize});
+    std::vector<std::int64_t> labels(static_cast<std::size_t>(b));
+    for (int i = 0; i < b; ++i) {
+      const std::size_t idx = order[static_cast<std::size_t>(pos * b + i)];
+      cv::Mat f = augment(train.images[idx], rng);
+      std::memcpy(inputs[i].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+      labels[static_cast<std::size_t>(i)] = train.labels[idx];
+    }
+    auto target = torch::tensor(labels);
+
+    for (auto& group : optimizer->param_groups())
+      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr_at(step));
+    net->train();
+    optimizer->zero_grad();
+    auto logits = net->forward(inputs);
+    auto loss = torch::nn::functional::cross_entropy(
+        logits, target,
+        torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights).label_smoothing(opt.label_smoothing));
+    loss.backward();
+    optimizer->step();
+    ++step;
+
+    const double l = loss.item<double>();
+    epoch_loss += l * b;
+    epoch_correct += logits.argmax(1).eq(target).sum().item<std::int64_t>();
+    epoch_seen += b;
+    return l;
+  }
+
+  EvalResult evaluate(const torch::Tensor& inputs, const torch::Tensor& labels) {
+    torch::NoGradGuard no_grad;
+    net->eval();
+    EvalResult r;
+    const long n = inputs.size(0);
+    double loss_sum = 0;
+    for (long start = 0; start < n; start += 256) {
+      const long end = std::min(n, start + 256);
+      auto logits = net->forward(inputs.slice(0, start, end));
+      auto y = labels.slice(0, start, end);
+      loss_sum += torch::nn::functional::cross_entropy(
+                      logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                      .item<double>();
+      auto pred = logits.argmax(1);
+      for (long i = 0; i < end - start; ++i)
+        r.confusion.add(static_cast<int>(y[i].item<std::int64_t>()), static_cast<int>(pred[i].item<std::int64_t>()));
+    }
+    r.loss = n ? loss_sum / double(n) : 0;
+    net->train();
+    return r;
+  }
+
+  ModelFile to_model_file(const nlohmann::json& info) const {
+    torch::NoGradGuard no_grad;
+    ModelFile m;
+    m.arch = opt.arch;
+    m.info = info;
+    auto put = [&](const std::string& name, const torch::Tensor& t) {
+      auto c = t.detach().contiguous().to(torch::kFloat32);
+      NamedTensor nt{name, {}, std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
+      for (auto d : c.sizes()) nt.shape.push_back(static_cast<int>(d));
+      m.tensors.push_back(std::move(nt));
+    };
+    for (std::size_t k = 0; k < net->convs.size(); ++k) {
+      const auto& bn = net->bns[k];
+      auto scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
+      put("conv" + std::to_string(k) + ".weight", net->convs[k]->weight * scale.view({-1, 1, 1, 1}));
+      put("conv" + std::to_string(k) + ".bias", bn->bias - bn->running_mean * scale);
+    }
+    put("fc1.weight", net->fc1->weight);
+    put("fc1.bias", net->fc1->bias);
+    put("fc2.weight", net->fc2->weight);
+    put("fc2.bias", net->fc2->bias);
+    return m;
+  }
+
+  void warm_start(const fs::path& mtm) {
+    const ModelFile m = load_model_file(mtm);
+    if (m.arch.to_json() != opt.arch.to_json())
+      throw std::invalid_argument("--init model has a different architecture than this run");
+    torch::NoGradGuard no_grad;
+    auto load = [&](torch::Tensor dst, const std::string& name) {
+      const auto& t = m.tensor(name);
+      if (static_cast<std::size_t>(dst.numel()) != t.data.size()) throw ModelError("shape mismatch for " + name);
+      dst.copy_(torch::from_blob(const_cast<float*>(t.data.data()), dst.sizes()));
+    };
+    // The file holds BN folded into the convs: restore it as conv + identity BN.
+    for (std::size_t k = 0; k < net->convs.size(); ++k) {
+      load(net->convs[k]->weight, "conv" + std::to_string(k) + ".weight");
+      load(net->bns[k]->bias, "conv" + std::to_string(k) + ".bias");
+      net->bns[k]->weight.fill_(1.0);
+      net->bns[k]->running_mean.zero_();
+      net->bns[k]->running_var.fill_(1.0 - net->bns[k]->options.eps());
+    }
+    load(net->fc1->weight, "fc1.weight");
+    load(net->fc1->bias, "fc1.bias");
+    load(net->fc2->weight, "fc2.weight");
+    load(net->fc2->bias, "fc2.bias");
+    spdlog::info("warm start from {}", mtm.string());
+  }
+
+  nlohmann::json state_json() const {
+    return {{"step", step},
+            {"best_val_acc", best_val_acc},
+            {"best_epoch", best_epoch},
+            {"train_seconds", train_seconds},
+            {"history", history},
+            {"arch", opt.arch.to_json()},
+            {"seed", opt.seed},
+            {"epochs", opt.epochs},
+            {"batch_size", opt.batch_size}};
+  }
+
+  void save_checkpoint(const fs::path& path) const {
+    torch::serialize::OutputArchive archive, model_archive, optim_archive;
+    net->save(model_archive);
+    optimizer->save(optim_archive);
+    archive.write("model", model_archive);
+    archive.write("optimizer", optim_archive);
+    archive.write("state", c10::IValue(state_json().dump()));
+    if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
+    const fs::path tmp = path.string() + ".tmp";
+    archive.save_to(tmp.string());
+    fs::rename(tmp, path);  // a crash mid-write never destroys the last good checkpoint
+  }
+
+  void load_checkpoint(const fs::path& path) {
+    torch::serialize::InputArchive archive, model_archive, optim_archive;
+    archive.load_from(path.string());
+    c10::IValue state_value;
+    archive.read("state", state_value);
+    const auto state = nlohmann::json::parse(state_value.toStringRef());
+    if (state.at("arch") != opt.arch.to_json() || state.at("batch_size").get<int>() != opt.batch_size)
+      throw std::invalid_argument("checkpoint " + path.string() + " was made with another architecture or batch size");
+    if (state.at("seed").get<std::uint64_t>() != opt.seed)
+      spdlog::warn("checkpoint seed {} differs from --seed {}: the resumed run will not replay exactly",
+                   state.at("seed").get<std::uint64_t>(), opt.seed);
+    archive.read("model", model_archive);
+    archive.read("optimizer", optim_archive);
+    net->load(model_archive);
+    optimizer->load(optim_archive);
+    step = state.at("step").get<std::int64_t>();
+    best_val_acc = state.at("best_val_acc").get<double>();
+    best_epoch = state.at("best_epoch").get<int>();
+    train_seconds = state.value("train_seconds", 0.0);
+    history = state.at("history");
+    order_epoch = -1;
+    epoch_loss = 0, epoch_correct = 0, epoch_seen = 0;
+  }
+
+  nlohmann::json model_info(int epoch, const EvalResult& val_result) const {
+    return {{"trained_epochs", epoch},
+            {"planned_epochs", opt.epochs},
+            {"train_seconds", train_seconds},
+            {"val", val_result.confusion.to_json()},
+            {"parameters", opt.arch.parameter_count()},
+            {"gflops", opt.arch.gflops()},
+            {"command", opt.command_line},
+            {"seed", opt.seed},
+            {"hyper", {{"lr", opt.lr}, {"batch_size", opt.batch_size}, {"weight_decay", opt.weight_decay},
+                       {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
+                       {"warmup_epochs", opt.warmup_epochs}}}};
+  }
+
+  void end_of_epoch(int epoch, double seconds, double images_per_s) {
+    const EvalResult v = evaluate(val_inputs, val_labels);
+    nlohmann::json row = {{"epoch", epoch},
+                          {"step", step},
+                          {"lr", lr_at(step - 1)},
+                          {"train_loss", epoch_seen ? epoch_loss / double(epoch_seen) : 0.0},
+                          {"train_acc", epoch_seen ? double(epoch_correct) / double(epoch_seen) : 0.0},
+                          {"val_loss", v.loss},
+                          {"val_acc", v.confusion.accuracy()},
+                          {"val_macro_f1", v.confusion.macro_f1()},
+                          {"images_per_s", images_per_s},
+                          {"epoch_seconds", seconds},
+                          {"threads", governor->threads()}};
+    history.push_back(row);
+    spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}% | val loss {:.4f} acc {:.2f}% macro-F1 {:.4f} | {:.0f} img/s, {}",
+                 epoch, opt.epochs, row["train_loss"].get<double>(), 100 * row["train_acc"].get<double>(), v.loss,
+                 100 * v.confusion.accuracy(), v.confusion.macro_f1(), images_per_s, format_duration(seconds));
+    epoch_loss = 0, epoch_correct = 0, epoch_seen = 0;
+
+    fs::create_directories(opt.out_dir);
+    if (v.confusion.accuracy() > best_val_acc) {
+      best_val_acc = v.confusion.accuracy();
+      best_epoch = epoch;
+      save_model_file(to_model_file(model_info(epoch, v)), opt.out_dir / "best.mtm");
+      plot_confusion(v.confusion, fmt::format("val confusion, epoch {} (acc {:.2f}%)", epoch, 100 * best_val_acc),
+                     opt.out_dir / "confusion.png");
+      std::ofstream(opt.out_dir / "best_eval.json") << v.confusion.to_json().dump(2) << '\n';
+    }
+    write_metrics();
+    save_checkpoint(opt.out_dir / "checkpoint.pt");
+  }
+
+  void write_metrics() const {
+    {
+      std::ofstream out(opt.out_dir / "metrics.jsonl", std::ios::trunc);
+      for (const auto& row : history) out << row.dump() << '\n';
+    }
+    Series tl{"train loss", {}}, vl{"val loss", {}}, ta{"train acc", {}}, va{"val acc", {}}, vf{"val macro-F1", {}};
+    for (const auto& row : history) {
+      tl.values.push_back(row["train_loss"]);
+      vl.values.push_back(row["val_loss"]);
+      ta.values.push_back(row["train_acc"]);
+      va.values.push_back(row["val_acc"]);
+      vf.values.push_back(row["val_macro_f1"]);
+    }
+    plot_curves({tl, vl}, "loss", opt.out_dir / "loss.png");
+    plot_curves({ta, va, vf}, "accuracy", opt.out_dir / "accuracy.png");
+  }
+
+  double run() {
+    const fs::path ckpt = opt.out_dir / "checkpoint.pt";
+    if (opt.resume && fs::exists(ckpt)) {
+      load_checkpoint(ckpt);
+      spdlog::info("resumed from {} at step {} (epoch {})", ckpt.string(), step, step / steps_per_epoch);
+    } else if (opt.resume) {
+      spdlog::warn("--resume: no checkpoint at {}, starting fresh", ckpt.string());
+    }
+    spdlog::info("net: {:.3f} GFLOP/face, {} parameters; {} steps/epoch of {}", opt.arch.gflops(),
+                 opt.arch.parameter_count(), steps_per_epoch, opt.batch_size);
+    const bool tty = isatty(STDERR_FILENO);
+    const std::int64_t end = total_steps();
+    while (step < end) {
+      const int epoch = static_cast<int>(step / steps_per_epoch) + 1;
+      const auto t0 = std::chrono::steady_clock::now();
+      auto last_print = t0;
+      const std::int64_t first = step;
+      int last_decile = -1;
+      while (step < end && (step == first || step % steps_per_epoch != 0)) {
+        if (step % 20 == 0) governor->update();
+        do_step();
+        const auto now = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now - t0).count();
+        const std::int64_t done = step - first, pos = (step - 1) % steps_per_epoch + 1;
+        const double ips = double(done * opt.batch_size) / std::max(1e-9, elapsed);
+        const int decile = static_cast<int>(10 * pos / steps_per_epoch);
+        const bool due = tty ? std::chrono::duration<double>(now - last_print).count() > 0.5 : decile != last_decile;
+        if (opt.progress && (due || pos == steps_per_epoch)) {
+          last_print = now;
+          last_decile = decile;
+          const int width = 30, filled = static_cast<int>(width * pos / steps_per_epoch);
+          const double eta = double(steps_per_epoch - pos) * opt.batch_size / std::max(1e-9, ips);
+          std::fprintf(stderr, "%sepoch %d/%d [%s%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s (%dt) ETA %s%s",
+                       tty ? "\r" : "", epoch, opt.epochs, std::string(filled, '=').c_str(),
+                       std::string(width - filled, ' ').c_str(), static_cast<long>(pos), static_cast<long>(steps_per_epoch),
+                       epoch_loss / double(std::max<std::int64_t>(1, epoch_seen)),
+                       100.0 * double(epoch_correct) / double(std::max<std::int64_t>(1, epoch_seen)), ips,
+                       governor->threads(), format_duration(eta).c_str(), tty ? "   " : "\n");
+        }
+      }
+      if (tty && opt.progress) std::fputc('\n', stderr);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      train_seconds += seconds;
+      if (step % steps_per_epoch == 0) end_of_epoch(epoch, seconds, double((step - first) * opt.batch_size) / seconds);
+    }
+    spdlog::info("done: best val accuracy {:.2f}% at epoch {}; model {}", 100 * best_val_acc, best_epoch,
+                 (opt.out_dir / "best.mtm").string());
+    return best_val_acc;
+  }
+};
+
+Trainer::Trainer(TrainOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Trainer::~Trainer() = default;
+double Trainer::run() { return impl_->run(); }
+double Trainer::step() { return impl_->do_step(); }
+std::int64_t Trainer::global_step() const { return impl_->step; }
+int Trainer::epoch() const { return static_cast<int>(impl_->step / impl_->steps_per_epoch); }
+const FerDataset& Trainer::val_data() const { return impl_->val; }
+void Trainer::save_checkpoint(const fs::path& path) const { impl_->save_checkpoint(path); }
+void Trainer::load_checkpoint(const fs::path& path) { impl_->load_checkpoint(path); }
+void Trainer::export_model(const fs::path& mtm, const nlohmann::json& info) const {
+  save_model_file(impl_->to_model_file(info), mtm);
+}
+
+EvalResult Trainer::evaluate(const FerDataset& data) {
+  auto inputs = torch::empty({static_cast<long>(data.size()), 1, kFaceSize, kFaceSize});
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    cv::Mat f = standardize_face(data.images[i]);
+    std::memcpy(inputs[static_cast<long>(i)].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+  }
+  return impl_->evaluate(inputs, torch::tensor(std::vector<std::int64_t>(data.labels.begin(), data.labels.end())));
+}
+
+double Trainer::weights_checksum() const {
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  for (const auto& p : impl_->net->parameters()) sum += p.abs().sum().item<double>();
+  return sum;
+}
+
+}  // namespace moodtunes

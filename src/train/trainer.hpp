@@ -1,0 +1,81 @@
+// Emotion-model training on the CPU with LibTorch (`moodtunes train`).
+//
+// Usage:
+//   TrainOptions o; o.train_dir = ".../fer2013/train"; o.val_dir = ".../val"; o.out_dir = "runs/a";
+//   Trainer t(o);          // loads data, builds the net (or restores out_dir/checkpoint.pt with resume)
+//   t.run();               // epochs with progress, metrics.jsonl, plots, checkpoints, best.mtm
+//
+// Determinism: the shuffle of epoch e is seeded by (seed, e), the augmentation and dropout of
+// step s by (seed, s); a checkpoint stores weights, optimizer state, step and epoch, so
+// resuming replays exactly what an uninterrupted run would do (at a fixed thread count).
+// This header does not include LibTorch (it is expensive to compile); the net lives in the .cpp.
+// Not thread-safe: one Trainer per thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "data/fer_dataset.hpp"
+#include "model/arch.hpp"
+#include "model/metrics.hpp"
+
+namespace moodtunes {
+
+struct TrainOptions {
+  std::filesystem::path train_dir;  // FER folder layout or fer2013.csv (usage Training)
+  std::filesystem::path val_dir;    // FER folder layout or fer2013.csv (usage PublicTest)
+  std::filesystem::path out_dir;    // checkpoint.pt, best.mtm, metrics.jsonl, *.png
+  ArchSpec arch = ArchSpec::standard();
+  int epochs = 30;
+  int batch_size = 64;
+  double lr = 0.05;  // peak SGD learning rate (Nesterov momentum 0.9)
+  double weight_decay = 5e-4;
+  double warmup_epochs = 1.0;
+  double label_smoothing = 0.1;
+  double class_weight_power = 0.5;  // loss weight per class = (mean count / count)^power
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0 = adapt: all cores when the machine is idle, 1 when something else runs
+  bool resume = false;
+  std::filesystem::path init_model;  // warm start from a .mtm (weights only)
+  std::size_t max_per_class = 0;     // subset for quick runs/tests
+  std::int64_t max_steps = 0;        // stop after this many optimizer steps (0 = all epochs)
+  bool progress = true;
+  std::string command_line;  // recorded in the model card info
+};
+
+struct EvalResult {
+  ConfusionMatrix confusion;
+  double loss = 0;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainOptions options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Full training loop until `epochs` (or max_steps); returns the best val accuracy.
+  double run();
+
+  // One optimizer step on the next batch; returns its training loss.
+  double step();
+  std::int64_t global_step() const;
+  int epoch() const;
+  EvalResult evaluate(const FerDataset& data);
+  const FerDataset& val_data() const;
+
+  void save_checkpoint(const std::filesystem::path& path) const;
+  void load_checkpoint(const std::filesystem::path& path);
+  void export_model(const std::filesystem::path& mtm, const nlohmann::json& info) const;
+  // Checksum of all weights, to compare runs in tests.
+  double weights_checksum() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace moodtunes
