@@ -1,0 +1,518 @@
+// `moodtunes catalog import|setup|stats|search`, `moodtunes recommend` and
+// `moodtunes spotify login|logout|playlist`: the music side of the CLI (docs/music.md).
+//
+// Base URLs can be redirected (tests, proxies): MOODTUNES_DEEZER_API, MOODTUNES_SPOTIFY_ACCOUNTS,
+// MOODTUNES_SPOTIFY_API, MOODTUNES_DEEZER_MOOD_URL. Secrets never reach stdout/stderr.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "music/catalog.hpp"
+#include "music/importers.hpp"
+#include "music/mood.hpp"
+#include "music/recommender.hpp"
+#include "providers/cache.hpp"
+#include "providers/dataset_download.hpp"
+#include "providers/deezer.hpp"
+#include "providers/enricher.hpp"
+#include "providers/spotify.hpp"
+#include "providers/spotify_auth.hpp"
+
+namespace moodtunes::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace moodtunes::music;
+using namespace moodtunes::providers;
+
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+SpotifyEndpoints spotify_endpoints() {
+  SpotifyEndpoints ep;
+  ep.accounts = env_or("MOODTUNES_SPOTIFY_ACCOUNTS", ep.accounts);
+  ep.api = env_or("MOODTUNES_SPOTIFY_API", ep.api);
+  return ep;
+}
+
+fs::path catalog_path(const std::string& flag) { return flag.empty() ? default_catalog_path() : fs::path(flag); }
+
+std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
+
+char fmtbuf[256];
+template <typename... A>
+std::string fmt(const char* f, A... a) {
+  std::snprintf(fmtbuf, sizeof fmtbuf, f, a...);
+  return fmtbuf;
+}
+
+void print_report(const ImportReport& r, bool as_json) {
+  if (as_json) { std::cout << r.to_json() << "\n"; return; }
+  std::cout << "imported " << r.source << ": " << r.rows << " rows, " << r.inserted << " new, " << r.updated
+            << " updated, " << r.unchanged << " unchanged, " << r.bad_rows.size() << " bad ("
+            << fmt("%.2f", r.seconds) << " s)\n";
+  for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+  std::size_t shown = 0;
+  for (const auto& b : r.bad_rows) {
+    if (++shown > 50) { std::cerr << "... and " << r.bad_rows.size() - 50 << " more bad rows\n"; break; }
+    std::cerr << "bad row " << b.file << ":" << b.line << ": " << b.reason << "\n";
+  }
+}
+
+// Downloads the pinned Deezer dataset into a temp folder, imports it with checksums required.
+ImportReport download_and_import(Catalog& catalog, const std::string& url, bool strict) {
+  const fs::path tmp = fs::temp_directory_path() / ("moodtunes-deezer-mood-" + random_token(12));
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { std::error_code ec; fs::remove_all(p, ec); }
+  } cleanup{tmp};
+  CurlHttpClient http;
+  auto files = download_deezer_mood(http, tmp, url);
+  return import_deezer_mood(catalog, files, {.strict = strict, .require_checksums = true});
+}
+
+bool looks_like_deezer_csv(const fs::path& p) {
+  std::ifstream in(p);
+  std::string header;
+  std::getline(in, header);
+  return header.find("dzr_sng_id") != std::string::npos && header.find("track_name") != std::string::npos;
+}
+
+// ---- mood options shared by recommend and spotify playlist ---------------------------------
+
+struct MoodOptions {
+  std::string emotion;
+  std::vector<float> probs;
+  std::optional<float> valence, arousal;
+  std::string strategy = "match";
+  std::size_t count = 10;
+  std::uint64_t seed = 1;
+  std::string session;
+  bool allow_artist_repeats = false;
+  std::string catalog;
+};
+
+void add_mood_options(CLI::App* cmd, MoodOptions& o) {
+  auto* e = cmd->add_option("--emotion", o.emotion, "One emotion: angry|disgust|fear|happy|neutral|sad|surprise");
+  auto* p = cmd->add_option("--probs", o.probs, "7 probabilities in the order angry disgust fear happy neutral sad surprise")
+                ->expected(7)->delimiter(',');
+  auto* v = cmd->add_option("--valence", o.valence, "Valence in [-1, 1]")->check(CLI::Range(-1.0f, 1.0f));
+  auto* a = cmd->add_option("--arousal", o.arousal, "Arousal in [-1, 1]")->check(CLI::Range(-1.0f, 1.0f));
+  e->excludes(p)->excludes(v)->excludes(a);
+  p->excludes(v)->excludes(a);
+  v->needs(a);
+  a->needs(v);
+  cmd->add_option("--strategy", o.strategy, "match | uplift | calm | energize")
+      ->capture_default_str()->check(CLI::IsMember({"match", "uplift", "calm", "energize"}));
+  cmd->add_option("-n,--count", o.count, "Number of tracks")->capture_default_str()->check(CLI::Range(1, 500));
+  cmd->add_option("--seed", o.seed, "Seed: same seed, catalog and session give the same list")->capture_default_str();
+  cmd->add_option("--session", o.session, "Listening session id: tracks served in it are never repeated");
+  cmd->add_flag("--allow-artist-repeats", o.allow_artist_repeats, "Allow an artist more than once in the list");
+  cmd->add_option("--catalog", o.catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite)");
+}
+
+MoodPoint mood_of(const MoodOptions& o, std::string& from) {
+  if (!o.emotion.empty()) {
+    auto e = emotion_from_name(o.emotion);
+    if (!e) throw CliExit(kExitUsage, "unknown emotion '" + o.emotion + "' (angry, disgust, fear, happy, neutral, sad, surprise)");
+    from = "emotion " + o.emotion;
+    return mood_for_emotion(*e);
+  }
+  if (!o.probs.empty()) {
+    EmotionProbs p{};
+    for (std::size_t i = 0; i < kNumEmotions; ++i) p[i] = o.probs[i];
+    from = "emotion probabilities";
+    try {
+      return mood_from_probs(p);
+    } catch (const std::invalid_argument& e) {
+      throw CliExit(kExitUsage, e.what());
+    }
+  }
+  if (o.valence && o.arousal) {
+    from = "valence/arousal";
+    return {*o.valence, *o.arousal};
+  }
+  throw CliExit(kExitUsage, "give the mood: --emotion E, --probs P1..P7 or --valence V --arousal A");
+}
+
+struct Picked {
+  RecommendResult result;
+  std::vector<Track> tracks;  // same order as result.items
+  std::string from;
+};
+
+Picked run_recommend(const MoodOptions& o, Catalog& catalog) {
+  Picked out;
+  const MoodPoint mood = mood_of(o, out.from);
+  if (catalog.size() == 0)
+    throw CliExit(kExitError, "the catalog at " + catalog.path().string() + " is empty (run `moodtunes catalog setup`)");
+  auto index = std::make_shared<const MoodIndex>(catalog.load_index_entries());
+  Recommender rec(index);
+  std::unordered_set<std::int64_t> served;
+  if (!o.session.empty()) served = catalog.session_served(o.session);
+  RecommendRequest req;
+  req.mood = mood;
+  req.strategy = *parse_strategy(o.strategy);
+  req.count = o.count;
+  req.seed = o.seed;
+  req.allow_artist_repeats = o.allow_artist_repeats;
+  out.result = rec.recommend(req, o.session.empty() ? nullptr : &served);
+  std::vector<std::int64_t> ids;
+  for (const auto& r : out.result.items) ids.push_back(r.track_id);
+  out.tracks = catalog.get_many(ids);
+  if (!o.session.empty()) catalog.record_served(o.session, ids);
+  return out;
+}
+
+json track_json(const Track& t) {
+  json j = {{"id", t.id}, {"title", t.title}, {"artist", t.artist}, {"valence", t.valence}, {"arousal", t.arousal},
+            {"source", t.source}, {"source_id", t.source_id}};
+  if (t.deezer_id) j["deezer_id"] = *t.deezer_id;
+  if (!t.spotify_id.empty()) j["spotify_id"] = t.spotify_id;
+  if (!t.isrc.empty()) j["isrc"] = t.isrc;
+  if (!t.genre.empty()) j["genre"] = t.genre;
+  return j;
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+void add_catalog_commands(CLI::App& app) {
+  auto* cat = app.add_subcommand("catalog", "The offline music catalog (tracks with valence and arousal)");
+  cat->require_subcommand(1);
+
+  {  // import
+    struct Opt {
+      std::string path, format = "auto", source = "user", scale = "unit", catalog, url;
+      bool strict = false, json = false;
+    };
+    auto o = std::make_shared<Opt>();
+    auto* cmd = cat->add_subcommand("import", "Import tracks: the Deezer Mood Detection dataset (folder or CSV; "
+                                              "downloaded and sha256-checked when no path is given) or your own CSV");
+    cmd->add_option("path", o->path, "Deezer dataset folder, a Deezer CSV, or a generic CSV");
+    cmd->add_option("--format", o->format, "auto | deezer-mood | csv")->capture_default_str()
+        ->check(CLI::IsMember({"auto", "deezer-mood", "csv"}));
+    cmd->add_option("--source", o->source, "Source name for a generic CSV (tracks are unique per source)")->capture_default_str();
+    cmd->add_option("--scale", o->scale, "Generic CSV value scale: unit [0,1] | signed [-1,1] | sam9 [1,9] | zscore")
+        ->capture_default_str()->check(CLI::IsMember({"unit", "signed", "sam9", "zscore"}));
+    cmd->add_flag("--strict", o->strict, "Fail (and change nothing) if any row is bad");
+    cmd->add_option("--url", o->url, "Base URL for the download (default: the pinned GitHub commit)");
+    cmd->add_option("--catalog", o->catalog, "Catalog file");
+    cmd->add_flag("--json", o->json, "Print the import report as JSON");
+    cmd->callback([o] {
+      Catalog catalog(catalog_path(o->catalog));
+      ImportReport r;
+      try {
+        if (o->path.empty()) {
+          if (o->format == "csv") throw CliExit(kExitUsage, "a generic CSV import needs a path");
+          r = download_and_import(catalog, o->url.empty() ? env_or("MOODTUNES_DEEZER_MOOD_URL", std::string(kDeezerMoodBaseUrl)) : o->url, o->strict);
+        } else {
+          const fs::path p(o->path);
+          const bool deezer = o->format == "deezer-mood" ||
+                              (o->format == "auto" && (fs::is_directory(p) || looks_like_deezer_csv(p)));
+          if (deezer) {
+            r = import_deezer_mood(catalog, deezer_mood_files(p), {.strict = o->strict});
+          } else {
+            GenericCsvOptions g;
+            g.source = o->source;
+            g.scale = parse_value_scale(o->scale);
+            g.import.strict = o->strict;
+            r = import_generic_csv(catalog, p, g);
+          }
+        }
+      } catch (const ImportError& e) {
+        for (std::size_t i = 0; i < e.report.bad_rows.size() && i < 20; ++i)
+          std::cerr << "bad row " << e.report.bad_rows[i].file << ":" << e.report.bad_rows[i].line << ": "
+                    << e.report.bad_rows[i].reason << "\n";
+        throw CliExit(kExitError, std::string("import failed, catalog unchanged: ") + e.what());
+      } catch (const ProviderError& e) {
+        throw CliExit(kExitError, std::string("download failed, catalog unchanged: ") + e.what());
+      }
+      print_report(r, o->json);
+    });
+  }
+
+  {  // setup
+    struct Opt { std::string data, catalog, url; };
+    auto o = std::make_shared<Opt>();
+    auto* cmd = cat->add_subcommand("setup", "Build the catalog if it is absent or empty: from DATA/deezer-mood "
+                                             "($MOODTUNES_DATA) when present, else by downloading it");
+    cmd->add_option("--data", o->data, "Folder holding train.csv, validation.csv, test.csv");
+    cmd->add_option("--catalog", o->catalog, "Catalog file");
+    cmd->add_option("--url", o->url, "Base URL for the download");
+    cmd->callback([o] {
+      Catalog catalog(catalog_path(o->catalog));
+      if (auto n = catalog.size(); n > 0) {
+        std::cout << "catalog " << catalog.path().string() << " already has " << n << " tracks\n";
+        return;
+      }
+      fs::path dir = o->data;
+      if (dir.empty())
+        if (const char* d = std::getenv("MOODTUNES_DATA"); d && *d && fs::is_directory(fs::path(d) / "deezer-mood"))
+          dir = fs::path(d) / "deezer-mood";
+      try {
+        ImportReport r = dir.empty()
+            ? download_and_import(catalog, o->url.empty() ? env_or("MOODTUNES_DEEZER_MOOD_URL", std::string(kDeezerMoodBaseUrl)) : o->url, false)
+            : import_deezer_mood(catalog, deezer_mood_files(dir), {});
+        print_report(r, false);
+        std::cout << "catalog ready: " << catalog.path().string() << "\n";
+      } catch (const ImportError& e) {
+        throw CliExit(kExitError, std::string("setup failed: ") + e.what());
+      } catch (const ProviderError& e) {
+        throw CliExit(kExitError, std::string("setup failed (download): ") + e.what());
+      }
+    });
+  }
+
+  {  // stats
+    struct Opt { std::string catalog; bool json = false; };
+    auto o = std::make_shared<Opt>();
+    auto* cmd = cat->add_subcommand("stats", "Catalog size, sources and how tracks spread over valence-arousal");
+    cmd->add_option("--catalog", o->catalog, "Catalog file");
+    cmd->add_flag("--json", o->json, "JSON output");
+    cmd->callback([o] {
+      Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
+      const CatalogStats s = catalog.stats();
+      json sources = json::object();
+      for (const auto& x : s.sources) sources[x.source] = x.tracks;
+      if (o->json) {
+        json j = {{"path", s.path.string()}, {"tracks", s.tracks}, {"artists", s.artists}, {"sources", sources},
+                  {"valence", {{"min", s.min_valence}, {"max", s.max_valence}, {"mean", s.mean_valence}}},
+                  {"arousal", {{"min", s.min_arousal}, {"max", s.max_arousal}, {"mean", s.mean_arousal}}},
+                  {"quadrants", {{"positive_energetic", s.quadrant[0]}, {"negative_energetic", s.quadrant[1]},
+                                 {"negative_calm", s.quadrant[2]}, {"positive_calm", s.quadrant[3]}}},
+                  {"with_deezer_id", s.with_deezer_id}, {"with_spotify_id", s.with_spotify_id}, {"with_isrc", s.with_isrc}};
+        if (!s.last_import.empty()) j["last_import"] = json::parse(s.last_import, nullptr, false);
+        std::cout << dump(j) << "\n";
+        return;
+      }
+      std::cout << "catalog  " << s.path.string() << "\n"
+                << "tracks   " << s.tracks << " by " << s.artists << " artists\n";
+      for (const auto& x : s.sources) std::cout << "  source " << x.source << ": " << x.tracks << "\n";
+      if (s.tracks == 0) return;
+      std::cout << fmt("valence  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_valence), double(s.max_valence), double(s.mean_valence))
+                << fmt("arousal  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_arousal), double(s.max_arousal), double(s.mean_arousal))
+                << "quadrants: positive-energetic " << s.quadrant[0] << ", negative-energetic " << s.quadrant[1]
+                << ", negative-calm " << s.quadrant[2] << ", positive-calm " << s.quadrant[3] << "\n"
+                << "ids: deezer " << s.with_deezer_id << ", spotify " << s.with_spotify_id << ", isrc " << s.with_isrc << "\n";
+    });
+  }
+
+  {  // search
+    struct Opt { std::vector<std::string> words; std::string catalog; std::size_t limit = 20; bool json = false; };
+    auto o = std::make_shared<Opt>();
+    auto* cmd = cat->add_subcommand("search", "Find tracks by words in title or artist");
+    cmd->add_option("query", o->words, "Words to look for")->required();
+    cmd->add_option("-n,--limit", o->limit, "At most this many results")->capture_default_str()->check(CLI::Range(1, 10000));
+    cmd->add_option("--catalog", o->catalog, "Catalog file");
+    cmd->add_flag("--json", o->json, "JSON output");
+    cmd->callback([o] {
+      Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
+      std::string q;
+      for (const auto& w : o->words) q += (q.empty() ? "" : " ") + w;
+      const auto found = catalog.search(q, o->limit);
+      if (o->json) {
+        json arr = json::array();
+        for (const auto& t : found) arr.push_back(track_json(t));
+        std::cout << dump(arr) << "\n";
+        return;
+      }
+      for (const auto& t : found)
+        std::cout << fmt("%8lld  ", static_cast<long long>(t.id)) << t.artist << " - " << t.title
+                  << fmt("  [v %+.2f a %+.2f]\n", double(t.valence), double(t.arousal));
+      if (found.empty()) std::cout << "no match\n";
+    });
+  }
+}
+
+void add_recommend_command(CLI::App& app) {
+  auto o = std::make_shared<MoodOptions>();
+  auto json_out = std::make_shared<bool>(false);
+  auto enrich = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("recommend", "Recommend tracks for a mood (offline catalog; --enrich adds Deezer/Spotify links)");
+  add_mood_options(cmd, *o);
+  cmd->add_flag("--json", *json_out, "JSON output");
+  cmd->add_flag("--enrich", *enrich, "Add preview/cover/links from Deezer (and Spotify when credentials are set); "
+                                     "any failure falls back to the offline result");
+  cmd->callback([o, json_out, enrich] {
+    Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
+    Picked p = run_recommend(*o, catalog);
+    std::vector<std::optional<Enrichment>> extra(p.tracks.size());
+    if (*enrich) {
+      CurlHttpClient http;
+      EnrichmentCache cache(catalog);
+      DeezerClient deezer(http, env_or("MOODTUNES_DEEZER_API", "https://api.deezer.com"));
+      std::unique_ptr<SpotifyAccounts> accounts;
+      std::unique_ptr<AppTokenSource> tokens;
+      std::unique_ptr<SpotifyApi> spotify;
+      try {
+        const auto creds = CredentialStore(default_spotify_config_path()).load();
+        if (!creds.client_id.empty() && !creds.client_secret.empty()) {
+          accounts = std::make_unique<SpotifyAccounts>(http, spotify_endpoints());
+          tokens = std::make_unique<AppTokenSource>(*accounts, creds.client_id, creds.client_secret);
+          spotify = std::make_unique<SpotifyApi>(http, *tokens, spotify_endpoints());
+        }
+      } catch (const ProviderError& e) {
+        spdlog::warn("Spotify off: {}", e.what());
+      }
+      Enricher enricher(&cache, &deezer, spotify.get());
+      for (std::size_t i = 0; i < p.tracks.size(); ++i) extra[i] = enricher.enrich(p.tracks[i]);
+    }
+    const auto& r = p.result;
+    if (*json_out) {
+      json items = json::array();
+      for (std::size_t i = 0; i < p.tracks.size(); ++i) {
+        json j = track_json(p.tracks[i]);
+        j["position"] = r.items[i].step;
+        j["target"] = {{"valence", r.items[i].target.valence}, {"arousal", r.items[i].target.arousal}};
+        j["distance"] = r.items[i].distance;
+        j["reason"] = r.items[i].reason;
+        if (extra[i]) j["links"] = extra[i]->to_json();
+        items.push_back(std::move(j));
+      }
+      json out = {{"mood", {{"valence", r.mood.valence}, {"arousal", r.mood.arousal}, {"from", p.from},
+                            {"description", describe_mood(r.mood)}}},
+                  {"strategy", strategy_name(r.strategy)},
+                  {"goal", {{"valence", r.goal.valence}, {"arousal", r.goal.arousal}}},
+                  {"seed", o->seed}, {"tracks", items}};
+      if (!o->session.empty()) out["session"] = o->session;
+      if (!r.note.empty()) out["note"] = r.note;
+      std::cout << dump(out) << "\n";
+      return;
+    }
+    std::cout << fmt("mood %+.2f valence, %+.2f arousal (", double(r.mood.valence), double(r.mood.arousal))
+              << describe_mood(r.mood) << ") from " << p.from << "; strategy " << strategy_name(r.strategy);
+    if (r.strategy != Strategy::kMatch) std::cout << fmt(" toward (%+.2f, %+.2f)", double(r.goal.valence), double(r.goal.arousal));
+    std::cout << "\n";
+    for (std::size_t i = 0; i < p.tracks.size(); ++i) {
+      std::cout << fmt("%2zu. ", i + 1) << p.tracks[i].artist << " - " << p.tracks[i].title << "\n     " << r.items[i].reason << "\n";
+      if (extra[i]) {
+        const auto& e = *extra[i];
+        if (!e.preview_url.empty()) std::cout << "     preview " << e.preview_url << "\n";
+        if (!e.deezer_link.empty()) std::cout << "     deezer  " << e.deezer_link << "\n";
+        if (!e.spotify_url.empty()) std::cout << "     spotify " << e.spotify_url << "\n";
+        for (const auto& n : e.notes) std::cout << "     (" << n << ")\n";
+      }
+    }
+    if (!r.note.empty()) std::cout << "note: " << r.note << "\n";
+  });
+}
+
+void add_spotify_commands(CLI::App& app) {
+  auto* sp = app.add_subcommand("spotify", "Spotify account: log in (PKCE) and export recommendations as a playlist");
+  sp->require_subcommand(1);
+
+  {  // login
+    struct Opt { int port = 8765; int timeout = 300; std::string client_id; bool no_browser_hint = false; };
+    auto o = std::make_shared<Opt>();
+    auto* cmd = sp->add_subcommand("login", "Authorise moodtunes in your Spotify account (Authorization Code with PKCE). "
+                                            "Register http://127.0.0.1:PORT/callback as a redirect URI of your app");
+    cmd->add_option("--port", o->port, "Loopback port of the redirect URI")->capture_default_str()->check(CLI::Range(1, 65535));
+    cmd->add_option("--timeout", o->timeout, "Seconds to wait for the browser")->capture_default_str()->check(CLI::Range(5, 3600));
+    cmd->add_option("--client-id", o->client_id, "Spotify app client id (default SPOTIFY_CLIENT_ID or the config file)");
+    cmd->callback([o] {
+      CredentialStore store(default_spotify_config_path());
+      SpotifyCredentials creds = store.load();
+      if (!o->client_id.empty()) creds.client_id = o->client_id;
+      if (creds.client_id.empty()) throw CliExit(kExitUsage, "no Spotify client id: pass --client-id or set SPOTIFY_CLIENT_ID");
+      const PkcePair pkce = make_pkce();
+      const std::string state = random_token(32);
+      LoopbackCallback callback(o->port, state);
+      const SpotifyEndpoints ep = spotify_endpoints();
+      std::cout << "Open this address in a browser and allow access:\n  "
+                << authorize_url(ep, creds.client_id, callback.redirect_uri(), pkce.challenge, state) << "\n"
+                << "Waiting for the redirect to " << callback.redirect_uri() << " ..." << std::endl;
+      try {
+        const Secret code = callback.wait_for_code(std::chrono::seconds(o->timeout));
+        CurlHttpClient http;
+        SpotifyAccounts accounts(http, ep);
+        const TokenSet t = accounts.exchange_code(creds.client_id, code, pkce.verifier, callback.redirect_uri());
+        creds.access_token = t.access_token;
+        creds.refresh_token = t.refresh_token;
+        creds.expires_at = t.expires_at;
+        creds.scope = t.scope;
+        store.save(creds);
+      } catch (const ProviderError& e) {
+        throw CliExit(kExitError, std::string("login failed: ") + e.what());
+      }
+      std::cout << "logged in; tokens saved to " << store.path().string() << " (mode 0600)\n";
+    });
+  }
+  {  // logout
+    auto* cmd = sp->add_subcommand("logout", "Forget the saved Spotify tokens (deletes the config file)");
+    cmd->callback([] {
+      CredentialStore store(default_spotify_config_path());
+      std::cout << (store.remove() ? "removed " : "nothing to remove at ") << store.path().string() << "\n";
+    });
+  }
+  {  // playlist
+    auto o = std::make_shared<MoodOptions>();
+    auto name = std::make_shared<std::string>();
+    auto is_public = std::make_shared<bool>(false);
+    auto* cmd = sp->add_subcommand("playlist", "Recommend tracks and save them as a new playlist in your Spotify account");
+    add_mood_options(cmd, *o);
+    cmd->add_option("--name", *name, "Playlist name (default: moodtunes <strategy> <date>)");
+    cmd->add_flag("--public", *is_public, "Make the playlist public (default private)");
+    cmd->callback([o, name, is_public] {
+      Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
+      CredentialStore store(default_spotify_config_path());
+      SpotifyCredentials creds = store.load();
+      if (creds.refresh_token.empty() && creds.access_token.empty())
+        throw CliExit(kExitError, "not logged in to Spotify: run `moodtunes spotify login` first");
+      Picked p = run_recommend(*o, catalog);
+      CurlHttpClient http;
+      const SpotifyEndpoints ep = spotify_endpoints();
+      SpotifyAccounts accounts(http, ep);
+      UserTokenSource tokens(accounts, creds, &store);
+      SpotifyApi api(http, tokens, ep);
+      EnrichmentCache cache(catalog);
+      Enricher enricher(&cache, nullptr, &api);
+      std::vector<std::string> uris;
+      std::size_t missing = 0;
+      for (const auto& t : p.tracks) {
+        Enrichment e = enricher.enrich(t);
+        if (!e.spotify_uri.empty()) uris.push_back(e.spotify_uri);
+        else ++missing;
+        if (!enricher.spotify_enabled()) break;  // Spotify became unusable: stop asking
+      }
+      if (uris.empty()) throw CliExit(kExitError, "no recommended track could be found on Spotify; no playlist created");
+      std::string title = *name;
+      if (title.empty()) {
+        std::time_t now = std::time(nullptr);
+        char day[16];
+        std::strftime(day, sizeof day, "%Y-%m-%d", std::localtime(&now));
+        title = "moodtunes " + std::string(strategy_name(p.result.strategy)) + " " + day;
+      }
+      try {
+        const SpotifyPlaylist pl = api.create_playlist(
+            title, "moodtunes: " + describe_mood(p.result.mood) + ", strategy " + std::string(strategy_name(p.result.strategy)),
+            *is_public);
+        api.add_items(pl.id, uris);
+        std::cout << "playlist \"" << title << "\" with " << uris.size() << " tracks: " << pl.url << "\n";
+        if (missing) std::cout << missing << " recommended track(s) were not found on Spotify\n";
+      } catch (const ProviderError& e) {
+        throw CliExit(kExitError, std::string("Spotify playlist export failed: ") + e.what());
+      }
+    });
+  }
+}
+
+}  // namespace
+
+void add_music_commands(CLI::App& app) {
+  add_catalog_commands(app);
+  add_recommend_command(app);
+  add_spotify_commands(app);
+}
+
+}  // namespace moodtunes::cli
