@@ -2,6 +2,5 @@
 namespace moodtunes::cli {
 void add_eval_command(CLI::App&) {}
 void add_classify_command(CLI::App&) {}
-void add_vision_commands(CLI::App&) {}
 std::string default_model_path() { return "models/moodtunes-fer.mtm"; }
 }

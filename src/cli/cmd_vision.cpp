@@ -1,0 +1,252 @@
+// `moodtunes detect` (faces + emotions in still images) and `moodtunes live` (camera or video,
+// tracked and smoothed). The work lives in src/vision; this file parses flags, reads input,
+// prints JSON and draws.
+//
+// detect exit codes: 0 every image had a face; 3 (kExitNoFace) some image had none (its result
+// says "no face found"); 1 some image could not be read (its result carries "error"; takes
+// precedence over 3).
+// live exit codes: 0 end of video / quit key; 1 camera or video cannot be opened, or the camera
+// stopped delivering frames.
+#include "cli/commands.hpp"
+
+#if MOODTUNES_WITH_VISION
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/highgui.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "model/classifier.hpp"
+#include "vision/draw.hpp"
+#include "vision/face_detector.hpp"
+#include "vision/image_io.hpp"
+#include "vision/pipeline.hpp"
+
+namespace moodtunes::cli {
+namespace {
+
+using nlohmann::json;
+using namespace moodtunes::vision;
+
+json probs_json(const EmotionProbs& p) {
+  json j = json::object();
+  for (std::size_t c = 0; c < kNumEmotions; ++c) j[std::string(kEmotionNames[c])] = p[c];
+  return j;
+}
+
+json box_json(const cv::Rect& r) { return {{"x", r.x}, {"y", r.y}, {"w", r.width}, {"h", r.height}}; }
+
+json group_json(const std::optional<GroupReading>& g) {
+  if (!g) return nullptr;
+  return {{"emotion", emotion_name(g->emotion)}, {"probabilities", probs_json(g->probs)}};
+}
+
+// ---- detect ----------------------------------------------------------------------------------
+struct DetectArgs {
+  std::vector<std::string> images;
+  std::string model, annotate, detector;
+  bool small_faces = false;
+  std::int64_t max_pixels = DecodeLimits{}.max_pixels;
+};
+
+std::filesystem::path annotate_path(const DetectArgs& a, const std::string& image) {
+  const std::filesystem::path out(a.annotate);
+  const bool to_dir = a.images.size() > 1 || std::filesystem::is_directory(out) || a.annotate.ends_with('/');
+  if (!to_dir) return out;
+  std::filesystem::create_directories(out);
+  return out / (std::filesystem::path(image).stem().string() + ".annotated.png");
+}
+
+json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det, const EmotionClassifier& clf) {
+  json j{{"image", path}};
+  DecodedImage img;
+  try {
+    img = read_image(path, DecodeLimits{.max_pixels = a.max_pixels});
+  } catch (const ImageError& e) {
+    j["status"] = "error";
+    j["error"] = e.what();
+    return j;
+  }
+  if (!img.warnings.empty()) j["warnings"] = img.warnings;
+  j["width"] = img.bgr.cols;
+  j["height"] = img.bgr.rows;
+  const FrameReading r = analyse_image(img.bgr, det, clf);
+  j["faces"] = json::array();
+  for (const auto& f : r.faces)
+    j["faces"].push_back({{"box", box_json(f.box)}, {"emotion", emotion_name(f.emotion)}, {"probabilities", probs_json(f.probs)}});
+  j["group"] = group_json(r.group);
+  j["status"] = r.faces.empty() ? "no_face" : "ok";
+  if (r.faces.empty()) j["message"] = "no face found";
+  if (!a.annotate.empty()) {
+    cv::Mat out = img.bgr.clone();
+    annotate(out, r, true);
+    const auto dst = annotate_path(a, path);
+    if (!cv::imwrite(dst.string(), out)) j["annotate_error"] = "cannot write " + dst.string();
+    else j["annotated"] = dst.string();
+  }
+  return j;
+}
+
+void add_detect_command(CLI::App& app) {
+  auto a = std::make_shared<DetectArgs>();
+  auto* cmd = app.add_subcommand("detect", "Find every face in images and read its emotion; one JSON line per image");
+  cmd->add_option("images", a->images, "Image files (JPEG, PNG, BMP, WebP, PNM, TIFF)")->required();
+  cmd->add_option("-m,--model", a->model, "Model file (.mtm); default: $MOODTUNES_MODEL or the shipped model");
+  cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
+  cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower two-stage detector)");
+  cmd->add_option("--detector", a->detector, "Detector: hog (default), hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small");
+  cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this (checked before decoding)")->capture_default_str();
+  cmd->callback([a] {
+    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model);
+    const std::string name = !a->detector.empty() ? a->detector : std::string(a->small_faces ? kSmallFacesDetector : kDefaultDetector);
+    std::unique_ptr<FaceDetector> det;
+    try {
+      det = make_detector(name);
+    } catch (const std::invalid_argument& e) {
+      throw CliExit(kExitUsage, e.what());
+    }
+    int errors = 0, no_face = 0;
+    for (const auto& path : a->images) {
+      const json j = detect_one(*a, path, *det, clf);
+      errors += j["status"] == "error";
+      no_face += j["status"] == "no_face";
+      std::cout << j.dump() << std::endl;
+    }
+    if (errors) throw CliExit(kExitError, std::to_string(errors) + " image(s) could not be read");
+    if (no_face) throw CliExit(kExitNoFace, "no face found in " + std::to_string(no_face) + " image(s)");
+  });
+}
+
+// ---- live ------------------------------------------------------------------------------------
+struct LiveArgs {
+  int camera = 0;
+  std::string input, model;
+  bool no_window = false, small_faces = false;
+  long max_frames = 0;
+  int detect_every = PipelineParams{}.full_detect_every;
+  int classify_every = PipelineParams{}.classify_every;
+  int threads = 0;
+};
+
+json frame_json(long index, double t, const FrameReading& r) {
+  json faces = json::array();
+  for (const auto& f : r.faces)
+    faces.push_back({{"id", f.track_id}, {"box", box_json(f.box)}, {"emotion", emotion_name(f.emotion)},
+                     {"probabilities", probs_json(f.probs)}, {"smoothed", probs_json(f.smoothed)}});
+  return {{"frame", index}, {"time", std::round(t * 1000) / 1000}, {"faces", faces}, {"group", group_json(r.group)}};
+}
+
+cv::VideoCapture open_source(const LiveArgs& a) {
+  cv::VideoCapture cap;
+  if (!a.input.empty()) {
+    if (!std::filesystem::is_regular_file(a.input)) throw CliExit(kExitError, "no such video file: " + a.input);
+    if (!cap.open(a.input)) throw CliExit(kExitError, "cannot open video " + a.input + " (corrupt or unsupported format)");
+  } else if (!cap.open(a.camera)) {
+    throw CliExit(kExitError, "cannot open camera " + std::to_string(a.camera) +
+                                  " (is one connected, and may this user read /dev/video" + std::to_string(a.camera) + "?)");
+  }
+  return cap;
+}
+
+bool has_display() {
+  const char* d = std::getenv("DISPLAY");
+  const char* w = std::getenv("WAYLAND_DISPLAY");
+  return (d && *d) || (w && *w);
+}
+
+// Camera reads can fail transiently; give it ~1 s before declaring it gone.
+bool read_frame(cv::VideoCapture& cap, cv::Mat& frame, bool camera) {
+  for (int attempt = 0; attempt < (camera ? 20 : 1); ++attempt) {
+    if (cap.read(frame) && !frame.empty()) return true;
+    if (camera) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void run_live(const LiveArgs& a) {
+  if (!a.no_window && !has_display()) throw CliExit(kExitUsage, "no display available; use --no-window for JSON output");
+  if (a.threads > 0) cv::setNumThreads(a.threads);
+  const auto clf = EmotionClassifier::load(a.model.empty() ? default_model_path() : a.model);
+  PipelineParams params;
+  if (a.small_faces) params.detector = std::string(kSmallFacesDetector);
+  params.full_detect_every = a.detect_every;
+  params.classify_every = a.classify_every;
+  Pipeline pipeline(clf, params);
+  cv::VideoCapture cap = open_source(a);
+  const bool camera = a.input.empty();
+  double fps_in = cap.get(cv::CAP_PROP_FPS);
+  if (!(fps_in > 1 && fps_in < 1000)) fps_in = 30;
+  const char* kWindow = "moodtunes live (q to quit)";
+  if (!a.no_window) cv::namedWindow(kWindow, cv::WINDOW_AUTOSIZE);
+
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  double fps = 0;
+  cv::Mat frame;
+  long index = 0;
+  for (; a.max_frames <= 0 || index < a.max_frames; ++index) {
+    if (!read_frame(cap, frame, camera)) {
+      if (camera) throw CliExit(kExitError, "camera " + std::to_string(a.camera) + " stopped delivering frames");
+      if (index == 0) throw CliExit(kExitError, "video " + a.input + " has no readable frames");
+      break;  // end of the video
+    }
+    const auto t0 = Clock::now();
+    const double t = camera ? std::chrono::duration<double>(t0 - start).count() : index / fps_in;
+    const FrameReading r = pipeline.process(frame, t);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    fps = fps == 0 ? 1 / std::max(dt, 1e-6) : 0.9 * fps + 0.1 / std::max(dt, 1e-6);
+    if (a.no_window) {
+      std::cout << frame_json(index, t, r).dump() << '\n';
+      continue;
+    }
+    if (frame.type() != CV_8UC3) cv::cvtColor(to_gray(frame), frame, cv::COLOR_GRAY2BGR);
+    annotate(frame, r, true, fps);
+    cv::imshow(kWindow, frame);
+    const int key = cv::waitKey(1);
+    if (key == 'q' || key == 'Q' || key == 27) break;
+    if (cv::getWindowProperty(kWindow, cv::WND_PROP_VISIBLE) < 1) break;  // window closed
+  }
+  std::cout.flush();
+  if (!a.no_window) cv::destroyAllWindows();
+  std::fprintf(stderr, "%ld frames\n", index);
+}
+
+void add_live_command(CLI::App& app) {
+  auto a = std::make_shared<LiveArgs>();
+  auto* cmd = app.add_subcommand("live", "Emotions of the faces in a camera or video stream, tracked and smoothed");
+  auto* cam = cmd->add_option("--camera", a->camera, "Camera index")->capture_default_str();
+  auto* in = cmd->add_option("--input", a->input, "Video file instead of a camera");
+  cam->excludes(in);
+  cmd->add_flag("--no-window", a->no_window, "No window: print one JSON line per frame");
+  cmd->add_option("-m,--model", a->model, "Model file (.mtm)");
+  cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower full detections)");
+  cmd->add_option("--max-frames", a->max_frames, "Stop after this many frames (0 = no limit)");
+  cmd->add_option("--detect-every", a->detect_every, "Frames between full detections while tracking")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--classify-every", a->classify_every, "Frames between classifications of a tracked face")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--threads", a->threads, "CPU threads (0 = OpenCV default)");
+  cmd->callback([a] { run_live(*a); });
+}
+
+}  // namespace
+
+void add_vision_commands(CLI::App& app) {
+  add_detect_command(app);
+  add_live_command(app);
+}
+
+}  // namespace moodtunes::cli
+#else
+// Built without dlib (moodtunes_vision absent): no detect/live commands.
+namespace moodtunes::cli {
+void add_vision_commands(CLI::App&) {}
+}  // namespace moodtunes::cli
+#endif

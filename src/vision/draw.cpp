@@ -1,0 +1,62 @@
+#include "vision/draw.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include <opencv2/imgproc.hpp>
+
+namespace moodtunes::vision {
+namespace {
+
+const cv::Scalar kBox(60, 220, 60), kText(255, 255, 255), kShadow(0, 0, 0), kBar(255, 160, 40);
+
+void text(cv::Mat& img, const std::string& s, cv::Point at, double scale) {
+  cv::putText(img, s, at + cv::Point(1, 1), cv::FONT_HERSHEY_SIMPLEX, scale, kShadow, 2, cv::LINE_AA);
+  cv::putText(img, s, at, cv::FONT_HERSHEY_SIMPLEX, scale, kText, 1, cv::LINE_AA);
+}
+
+std::string label(const FaceReading& f) {
+  char buf[96];
+  const int pct = static_cast<int>(100 * f.smoothed[static_cast<int>(f.emotion)] + 0.5);
+  if (f.track_id) std::snprintf(buf, sizeof buf, "#%d %s %d%%", f.track_id, std::string(emotion_name(f.emotion)).c_str(), pct);
+  else std::snprintf(buf, sizeof buf, "%s %d%%", std::string(emotion_name(f.emotion)).c_str(), pct);
+  return buf;
+}
+
+void bars(cv::Mat& img, const FaceReading& f) {
+  const double scale = std::clamp(f.box.height / 240.0, 0.35, 0.6);
+  const int row = static_cast<int>(30 * scale) + 2, width = static_cast<int>(160 * scale);
+  int x = f.box.br().x + 6;
+  if (x + width + 80 > img.cols) x = std::max(0, f.box.x - width - 80);
+  for (std::size_t c = 0; c < kNumEmotions; ++c) {
+    const int y = f.box.y + static_cast<int>(c) * row;
+    const int len = static_cast<int>(width * std::clamp(f.smoothed[c], 0.f, 1.f));
+    cv::rectangle(img, cv::Rect(x + 70, y + 2, std::max(1, len), row - 4), kBar, cv::FILLED);
+    text(img, std::string(kEmotionNames[c]), cv::Point(x, y + row - 4), scale);
+  }
+}
+
+}  // namespace
+
+void annotate(cv::Mat& bgr, const FrameReading& reading, bool show_bars, double fps) {
+  CV_Assert(bgr.type() == CV_8UC3);
+  const int thick = std::max(2, bgr.cols / 400);
+  for (const auto& f : reading.faces) {
+    cv::rectangle(bgr, f.box, kBox, thick);
+    text(bgr, label(f), cv::Point(f.box.x, std::max(14, f.box.y - 6)), std::clamp(f.box.width / 200.0, 0.45, 1.2));
+    if (show_bars) bars(bgr, f);
+  }
+  int y = 22;
+  if (fps > 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f FPS", fps);
+    text(bgr, buf, cv::Point(8, y), 0.6);
+    y += 24;
+  }
+  if (reading.group && reading.faces.size() > 1)
+    text(bgr, "group: " + std::string(emotion_name(reading.group->emotion)), cv::Point(8, y), 0.6);
+  if (reading.faces.empty()) text(bgr, "no face", cv::Point(8, y), 0.6);
+}
+
+}  // namespace moodtunes::vision

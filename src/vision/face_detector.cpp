@@ -1,0 +1,183 @@
+#include "vision/face_detector.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+namespace moodtunes::vision {
+namespace {
+
+void sort_largest_first(std::vector<FaceBox>& boxes) {
+  std::sort(boxes.begin(), boxes.end(), [](const FaceBox& a, const FaceBox& b) { return a.box.area() > b.box.area(); });
+}
+
+double iou(const cv::Rect& a, const cv::Rect& b) {
+  const double inter = (a & b).area();
+  return inter > 0 ? inter / (a.area() + b.area() - inter) : 0.0;
+}
+
+BoxStyle style_of_cascade(const std::string& file) {
+  if (file.find("lbp") != std::string::npos) return BoxStyle::Lbp;
+  if (file.find("alt2") != std::string::npos) return BoxStyle::HaarAlt2;
+  return BoxStyle::HaarDefault;
+}
+
+class CascadeDetector final : public FaceDetector {
+ public:
+  explicit CascadeDetector(const CascadeOptions& o) : options_(o), style_(style_of_cascade(o.file)) {
+    const auto path = find_cascade(o.file);
+    if (!cascade_.load(path.string())) throw std::runtime_error("cannot load cascade " + path.string());
+  }
+
+  std::vector<FaceBox> detect(const cv::Mat& gray) override {
+    CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
+    std::vector<cv::Rect> rects;
+    std::vector<int> neighbours;
+    const cv::Size min_size(options_.min_size, options_.min_size);
+    cascade_.detectMultiScale(gray, rects, neighbours, options_.scale_factor, options_.min_neighbors, 0, min_size);
+    std::vector<FaceBox> out;
+    for (std::size_t i = 0; i < rects.size(); ++i)
+      out.push_back({rects[i] & cv::Rect(0, 0, gray.cols, gray.rows), i < neighbours.size() ? double(neighbours[i]) : 0.0});
+    sort_largest_first(out);
+    return out;
+  }
+
+  BoxStyle box_style() const override { return style_; }
+  std::string name() const override {
+    return options_.file + " sf=" + std::to_string(options_.scale_factor).substr(0, 4) +
+           " nb=" + std::to_string(options_.min_neighbors) + " min=" + std::to_string(options_.min_size);
+  }
+
+ private:
+  CascadeOptions options_;
+  BoxStyle style_;
+  cv::CascadeClassifier cascade_;
+};
+
+// Proposer boxes are verified by HOG on a padded crop around each one; the HOG box replaces the
+// proposal (so the output has HOG framing). Overlapping survivors are merged (keep the larger).
+class TwoStageDetector final : public FaceDetector {
+ public:
+  TwoStageDetector(std::unique_ptr<FaceDetector> proposer, double face_px)
+      : proposer_(std::move(proposer)), verifier_(make_hog_detector()), face_px_(face_px) {}
+
+  std::vector<FaceBox> detect(const cv::Mat& gray) override {
+    std::vector<FaceBox> out;
+    for (const auto& p : proposer_->detect(gray)) {
+      const cv::Point2d c(p.box.x + p.box.width / 2.0, p.box.y + p.box.height / 2.0);
+      const double side = kPad * p.box.width;
+      const cv::Rect region(cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side)));
+      for (const auto& v : detect_in_region(*verifier_, gray, region, kHogToProposal * p.box.width, face_px_)) {
+        const cv::Point vc(v.box.x + v.box.width / 2, v.box.y + v.box.height / 2);
+        if (!p.box.contains(vc)) continue;
+        const bool dup = std::any_of(out.begin(), out.end(), [&](const FaceBox& o) { return iou(o.box, v.box) > 0.3; });
+        if (!dup) out.push_back(v);
+        break;
+      }
+    }
+    sort_largest_first(out);
+    return out;
+  }
+
+  BoxStyle box_style() const override { return BoxStyle::Hog; }
+  std::string name() const override { return "two-stage(" + proposer_->name() + " -> hog)"; }
+
+ private:
+  static constexpr double kPad = 1.8;             // crop side / proposal side
+  static constexpr double kHogToProposal = 0.85;  // HOG boxes are a bit tighter than Haar's
+  std::unique_ptr<FaceDetector> proposer_;
+  std::unique_ptr<FaceDetector> verifier_;
+  double face_px_;
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> make_cascade_detector(const CascadeOptions& options) {
+  return std::make_unique<CascadeDetector>(options);
+}
+
+std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetector> proposer, double verifier_face_px) {
+  if (!proposer) throw std::invalid_argument("two-stage detector: no proposer");
+  return std::make_unique<TwoStageDetector>(std::move(proposer), verifier_face_px);
+}
+
+std::vector<std::string> detector_names() {
+  return {"hog", "hog-half", "hog-up", "haar", "haar-alt2", "lbp", "two-stage", "two-stage-small"};
+}
+
+std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
+  if (name == "hog") return make_hog_detector({});
+  if (name.starts_with("hog@")) {  // hog@SCALE: HOG on the frame resized by SCALE (measurements)
+    const std::string scale(name.substr(4));
+    char* end = nullptr;
+    const double s = std::strtod(scale.c_str(), &end);
+    if (end && *end == '\0' && s > 0) return make_hog_detector({.frame_scale = s});
+  }
+  if (name == "hog-half") return make_hog_detector({.frame_scale = 0.5});
+  if (name == "hog-up") return make_hog_detector({.upsample = 1});
+  if (name == "haar") return make_cascade_detector({});
+  if (name == "haar-alt2")
+    return make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .min_neighbors = 5, .min_size = 60});
+  if (name == "lbp") return make_cascade_detector({.file = "lbpcascade_frontalface_improved.xml"});
+  if (name == "two-stage")
+    return make_two_stage_detector(
+        make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.15, .min_neighbors = 3, .min_size = 60}));
+  if (name == "two-stage-small")
+    return make_two_stage_detector(
+        make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.1, .min_neighbors = 2, .min_size = 30}));
+  std::string known;
+  for (const auto& n : detector_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown detector '" + std::string(name) + "' (known: " + known + ")");
+}
+
+std::filesystem::path find_cascade(std::string_view file) {
+  const std::filesystem::path f(file);
+  if (f.has_parent_path() && std::filesystem::exists(f)) return f;
+  std::vector<std::filesystem::path> dirs;
+  if (const char* env = std::getenv("MOODTUNES_CASCADES"); env && *env) dirs.emplace_back(env);
+  for (const char* d : {"/usr/share/opencv4/haarcascades", "/usr/share/opencv4/lbpcascades",
+                        "/usr/local/share/opencv4/haarcascades", "/usr/local/share/opencv4/lbpcascades"})
+    dirs.emplace_back(d);
+  std::string searched;
+  for (const auto& d : dirs) {
+    if (std::filesystem::exists(d / f.filename())) return d / f.filename();
+    searched += " " + d.string();
+  }
+  throw std::runtime_error("cascade " + std::string(file) + " not found (install opencv-data or set MOODTUNES_CASCADES); searched:" + searched);
+}
+
+cv::Mat to_gray(const cv::Mat& image) {
+  if (image.empty()) throw std::invalid_argument("to_gray: empty image");
+  cv::Mat gray;
+  switch (image.channels()) {
+    case 1: gray = image; break;
+    case 3: cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY); break;
+    case 4: cv::cvtColor(image, gray, cv::COLOR_BGRA2GRAY); break;
+    default: throw std::invalid_argument("to_gray: unsupported channel count");
+  }
+  if (gray.depth() == CV_16U) gray.convertTo(gray, CV_8U, 1.0 / 257.0);
+  else if (gray.depth() != CV_8U) gray.convertTo(gray, CV_8U, 255.0);  // float in [0, 1]
+  return gray;
+}
+
+std::vector<FaceBox> detect_in_region(FaceDetector& detector, const cv::Mat& gray, const cv::Rect& region,
+                                      double expected_face_px, double work_face_px) {
+  const cv::Rect r = region & cv::Rect(0, 0, gray.cols, gray.rows);
+  if (r.width < 8 || r.height < 8 || expected_face_px <= 0) return {};
+  const double s = work_face_px / expected_face_px;
+  cv::Mat crop;
+  cv::resize(gray(r), crop, cv::Size(), s, s, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  std::vector<FaceBox> out = detector.detect(crop);
+  for (auto& f : out) {
+    f.box = cv::Rect(r.x + static_cast<int>(std::lround(f.box.x / s)), r.y + static_cast<int>(std::lround(f.box.y / s)),
+                     static_cast<int>(std::lround(f.box.width / s)), static_cast<int>(std::lround(f.box.height / s)));
+    f.box &= cv::Rect(0, 0, gray.cols, gray.rows);
+  }
+  return out;
+}
+
+}  // namespace moodtunes::vision

@@ -1,0 +1,84 @@
+// Face detection: a pluggable interface and its implementations.
+//
+//   HOG      dlib's frontal face detector (5 HOG filters, no model file), optionally on a
+//            downscaled or upsampled frame. The default: see docs/vision.md for the measurements.
+//   cascade  an OpenCV Haar/LBP cascade (haarcascade_frontalface_default.xml = the seed's choice).
+//   two-stage a fast proposer (cascade) whose boxes are each verified (and re-boxed) by HOG on a
+//            padded crop rescaled to HOG's working size; finds small faces HOG alone misses.
+//
+// Contract:
+//   requires: detect() gets a non-empty CV_8UC1 image (any size; use to_gray()).
+//   ensures:  boxes in that image's pixel coordinates, clipped to it, largest first; score is
+//             detector-specific (HOG margin, cascade neighbour count) and only orders boxes.
+//   box_style() says which family of boxes it returns, so fer_crop can map it to FER framing.
+// Ownership/thread-safety: a detector owns its model and scratch buffers; one instance must not
+// be used by two threads at once (dlib's scanner and OpenCV's cascade keep state). Create one
+// per thread; construction is cheap except for loading a cascade file (~10 ms).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace moodtunes::vision {
+
+enum class BoxStyle { Hog, HaarDefault, HaarAlt2, Lbp };
+
+struct FaceBox {
+  cv::Rect box;
+  double score = 0;
+};
+
+class FaceDetector {
+ public:
+  virtual ~FaceDetector() = default;
+  virtual std::vector<FaceBox> detect(const cv::Mat& gray) = 0;
+  virtual BoxStyle box_style() const = 0;
+  virtual std::string name() const = 0;
+};
+
+struct HogOptions {
+  double frame_scale = 1.0;   // resize the frame by this before scanning (0.5 = half size)
+  int upsample = 0;           // dlib pyramid_up steps after scaling (each doubles: smaller faces)
+  double threshold = 0.0;     // dlib adjust_threshold (higher = fewer, surer boxes)
+};
+
+struct CascadeOptions {
+  std::string file = "haarcascade_frontalface_default.xml";  // name (searched) or path
+  double scale_factor = 1.1;   // OpenCV defaults
+  int min_neighbors = 3;
+  int min_size = 0;            // pixels in the input frame; 0 = cascade window size
+};
+
+std::unique_ptr<FaceDetector> make_hog_detector(const HogOptions& options = {});
+std::unique_ptr<FaceDetector> make_cascade_detector(const CascadeOptions& options = {});
+// verifier_face_px: the verifier rescales each proposal so the face is about this tall.
+std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetector> proposer,
+                                                      double verifier_face_px = 100);
+
+// Named configurations used by the CLI and benches (see detector_names()):
+//   hog (default), hog@SCALE (any frame scale), hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small.
+// Throws std::invalid_argument for an unknown name.
+std::unique_ptr<FaceDetector> make_detector(std::string_view name);
+std::vector<std::string> detector_names();
+inline constexpr std::string_view kDefaultDetector = "hog";
+inline constexpr std::string_view kSmallFacesDetector = "two-stage-small";
+
+// Finds an OpenCV cascade file by name: $MOODTUNES_CASCADES, then the opencv-data folders.
+// Throws std::runtime_error naming the folders searched when absent.
+std::filesystem::path find_cascade(std::string_view file);
+
+// Any 8-bit/16-bit 1/3/4-channel image -> CV_8UC1 (shares data when already gray 8-bit).
+cv::Mat to_gray(const cv::Mat& image);
+
+// Detection restricted to a region: crops `region` (clipped), rescales it so a face of
+// `expected_face_px` becomes about `work_face_px`, runs `detector` and maps boxes back.
+// Used by the tracker's local search. Returns boxes in full-frame coordinates.
+std::vector<FaceBox> detect_in_region(FaceDetector& detector, const cv::Mat& gray, const cv::Rect& region,
+                                      double expected_face_px, double work_face_px);
+
+}  // namespace moodtunes::vision

@@ -1,0 +1,69 @@
+// dlib's HOG frontal face detector behind the FaceDetector interface. The only translation unit
+// that includes dlib (its headers are heavy to compile).
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/opencv/cv_image.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <opencv2/imgproc.hpp>
+
+#include "vision/face_detector.hpp"
+
+namespace moodtunes::vision {
+namespace {
+
+class HogDetector final : public FaceDetector {
+ public:
+  explicit HogDetector(const HogOptions& o) : options_(o), detector_(dlib::get_frontal_face_detector()) {
+    if (!(o.frame_scale > 0.05 && o.frame_scale <= 8) || o.upsample < 0 || o.upsample > 3)
+      throw std::invalid_argument("HOG detector: frame_scale must be in (0.05, 8] and upsample in [0, 3]");
+  }
+
+  std::vector<FaceBox> detect(const cv::Mat& gray) override {
+    CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
+    const double scale = options_.frame_scale * std::pow(2.0, options_.upsample);
+    cv::Mat work = gray;
+    if (scale != 1.0) {
+      const cv::Size size(std::max(1, static_cast<int>(std::lround(gray.cols * scale))),
+                          std::max(1, static_cast<int>(std::lround(gray.rows * scale))));
+      cv::resize(gray, work, size, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    }
+    std::vector<FaceBox> out;
+    if (work.cols < 80 || work.rows < 80) return out;  // smaller than HOG's window: nothing to find
+    const dlib::cv_image<unsigned char> img(work);
+    std::vector<dlib::rect_detection> dets;
+    detector_(img, dets, options_.threshold);
+    const cv::Rect frame(0, 0, gray.cols, gray.rows);
+    for (const auto& d : dets) {
+      const auto& r = d.rect;
+      cv::Rect box(static_cast<int>(std::lround(r.left() / scale)), static_cast<int>(std::lround(r.top() / scale)),
+                   static_cast<int>(std::lround(r.width() / scale)), static_cast<int>(std::lround(r.height() / scale)));
+      box &= frame;
+      if (box.area() > 0) out.push_back({box, d.detection_confidence});
+    }
+    std::sort(out.begin(), out.end(), [](const FaceBox& a, const FaceBox& b) { return a.box.area() > b.box.area(); });
+    return out;
+  }
+
+  BoxStyle box_style() const override { return BoxStyle::Hog; }
+  std::string name() const override {
+    std::string n = "hog";
+    if (options_.frame_scale != 1.0) n += " x" + std::to_string(options_.frame_scale).substr(0, 4);
+    if (options_.upsample) n += " up" + std::to_string(options_.upsample);
+    return n;
+  }
+
+ private:
+  HogOptions options_;
+  dlib::frontal_face_detector detector_;
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> make_hog_detector(const HogOptions& options) {
+  return std::make_unique<HogDetector>(options);
+}
+
+}  // namespace moodtunes::vision

@@ -1,0 +1,154 @@
+#include "vision/pipeline.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "core/preprocess.hpp"
+#include "vision/fer_crop.hpp"
+
+namespace moodtunes::vision {
+namespace {
+
+cv::Point2d centre(const cv::Rect& r) { return {r.x + r.width / 2.0, r.y + r.height / 2.0}; }
+
+// How far a box moved/rescaled relative to its width.
+double box_change(const cv::Rect& a, const cv::Rect& b) {
+  if (a.area() == 0) return 1e9;
+  const cv::Point2d d = centre(a) - centre(b);
+  return std::max(std::hypot(d.x, d.y), double(std::abs(a.width - b.width))) / a.width;
+}
+
+void sort_largest_first(std::vector<FaceReading>& faces) {
+  std::sort(faces.begin(), faces.end(), [](const FaceReading& a, const FaceReading& b) { return a.box.area() > b.box.area(); });
+}
+
+}  // namespace
+
+std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces, bool use_smoothed) {
+  double total = 0;
+  std::array<double, kNumEmotions> acc{};
+  for (const auto& f : faces) {
+    const double w = f.box.area();
+    const auto& p = use_smoothed ? f.smoothed : f.probs;
+    for (std::size_t c = 0; c < kNumEmotions; ++c) acc[c] += w * p[c];
+    total += w;
+  }
+  if (total <= 0) return std::nullopt;
+  GroupReading g;
+  for (std::size_t c = 0; c < kNumEmotions; ++c) g.probs[c] = static_cast<float>(acc[c] / total);
+  g.emotion = argmax(g.probs);
+  return g;
+}
+
+FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier) {
+  const cv::Mat gray = to_gray(image);
+  const auto boxes = detector.detect(gray);
+  std::vector<cv::Mat> inputs;
+  for (const auto& b : boxes) inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style())));
+  const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs);
+  FrameReading r;
+  r.full_detection = true;
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    FaceReading f;
+    f.box = boxes[i].box;
+    f.probs = f.smoothed = probs[i];
+    f.emotion = argmax(probs[i]);
+    f.classified_now = true;
+    r.faces.push_back(f);
+  }
+  sort_largest_first(r.faces);
+  r.group = group_reading(r.faces, false);
+  return r;
+}
+
+Pipeline::Pipeline(const EmotionClassifier& classifier, PipelineParams params)
+    : classifier_(&classifier),
+      params_(std::move(params)),
+      detector_(make_detector(params_.detector)),
+      local_(make_hog_detector()),
+      tracker_(params_.tracker, params_.smoothing) {
+  // Local search and cropping assume HOG-framed boxes, so full detections must be HOG-framed too.
+  if (detector_->box_style() != BoxStyle::Hog)
+    throw std::invalid_argument("the live pipeline needs a HOG-framed detector (hog, hog-half, hog-up, two-stage, "
+                                "two-stage-small), not " + params_.detector);
+  if (params_.full_detect_every < 1 || params_.idle_detect_every < 1 || params_.classify_every < 1)
+    throw std::invalid_argument("pipeline: detection and classification intervals must be >= 1 frame");
+}
+
+void Pipeline::full_detection(const cv::Mat& gray) {
+  std::vector<cv::Rect> boxes;
+  for (const auto& f : detector_->detect(gray)) boxes.push_back(f.box);
+  tracker_.update(boxes, true);
+  last_full_ = frame_index_;
+}
+
+// Each track looks for its face near its last box; the nearest candidate continues it.
+void Pipeline::local_search(const cv::Mat& gray) {
+  std::vector<cv::Rect> found;
+  for (const auto& t : tracker_.tracks()) {
+    const cv::Point2d c = centre(t.box);
+    const double side = params_.local_region * t.box.width;
+    const cv::Rect region(cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side)));
+    const auto cands = detect_in_region(*local_, gray, region, t.box.width, params_.local_face_px);
+    const auto best = std::max_element(cands.begin(), cands.end(), [&](const FaceBox& a, const FaceBox& b) {
+      return iou(a.box, t.box) < iou(b.box, t.box);
+    });
+    if (best != cands.end()) found.push_back(best->box);
+  }
+  tracker_.update(found, false);
+}
+
+void Pipeline::classify_due(const cv::Mat& gray, double time_s) {
+  std::vector<Track*> due;
+  std::vector<cv::Mat> inputs;
+  for (auto& t : tracker_.tracks()) {
+    ++t.frames_since_classified;
+    if (t.missed > 0) continue;  // not seen this frame: keep the last reading
+    const bool is_due = t.smoother.empty() || t.frames_since_classified >= params_.classify_every ||
+                        box_change(t.classified_box, t.box) > params_.reclassify_move;
+    if (!is_due) continue;
+    due.push_back(&t);
+    inputs.push_back(preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog)));
+  }
+  if (inputs.empty()) return;
+  const auto probs = classifier_->classify_preprocessed(inputs);
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    due[i]->last_probs = probs[i];
+    due[i]->smoother.add(probs[i], time_s);
+    due[i]->classified_box = due[i]->box;
+    due[i]->frames_since_classified = 0;
+  }
+}
+
+FrameReading Pipeline::reading(bool full) const {
+  FrameReading r;
+  r.full_detection = full;
+  for (const auto& t : tracker_.tracks()) {
+    if (t.missed > 0 || t.smoother.empty()) continue;
+    FaceReading f;
+    f.track_id = t.id;
+    f.box = t.box;
+    f.probs = t.last_probs;
+    f.smoothed = t.smoother.smoothed();
+    f.emotion = t.smoother.label();
+    f.classified_now = t.frames_since_classified == 0;
+    r.faces.push_back(f);
+  }
+  sort_largest_first(r.faces);
+  r.group = group_reading(r.faces, true);
+  return r;
+}
+
+FrameReading Pipeline::process(const cv::Mat& frame, double time_s) {
+  const cv::Mat gray = to_gray(frame);
+  const long every = tracker_.tracks().empty() ? params_.idle_detect_every : params_.full_detect_every;
+  const bool full = frame_index_ - last_full_ >= every;
+  if (full) full_detection(gray);
+  else local_search(gray);
+  classify_due(gray, time_s);
+  ++frame_index_;
+  return reading(full);
+}
+
+}  // namespace moodtunes::vision

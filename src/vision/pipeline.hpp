@@ -1,0 +1,93 @@
+// The real-time pipeline: frame -> faces -> FER crops -> probabilities -> tracked, smoothed
+// emotion per face + a group reading for the frame. Also the one-shot analyse_image() used by
+// `moodtunes detect`.
+//
+// Schedule (what makes it fast; measured in bench/vision, documented in docs/vision.md):
+//   * full detection (PipelineParams::detector on the whole frame) every `full_detect_every`
+//     frames while faces are tracked, every `idle_detect_every` frames while none are;
+//   * in between, each track is searched for only near its last box (local HOG search on a
+//     crop of `local_region` x the box, rescaled so the face is ~`local_face_px`);
+//   * a tracked face is classified when new, every `classify_every` frames, or sooner when its
+//     box moved or changed size by more than `reclassify_move` of its width.
+// The smoothed label therefore lags a real change by at most classify_every frames plus the
+// EMA's ~0.9 tau (tracker.hpp).
+//
+// Contract: process() takes a non-empty 8-bit image (gray/BGR/BGRA) and its capture time in
+// seconds (non-decreasing). Faces in the result are largest first.
+// Ownership/thread-safety: a Pipeline borrows the classifier (which must outlive it) and owns
+// its detectors and tracks; use one Pipeline per video stream and per thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "core/emotion.hpp"
+#include "model/classifier.hpp"
+#include "vision/face_detector.hpp"
+#include "vision/tracker.hpp"
+
+namespace moodtunes::vision {
+
+struct FaceReading {
+  int track_id = 0;       // 0 in one-shot analysis
+  cv::Rect box;           // detector box in frame pixels
+  EmotionProbs probs{};   // latest classification of this face
+  EmotionProbs smoothed{};
+  Emotion emotion = Emotion::Neutral;  // smoothed label (hysteresis) in live mode, argmax otherwise
+  bool classified_now = false;
+};
+
+struct GroupReading {
+  EmotionProbs probs{};  // mean of the faces' (smoothed) probabilities weighted by box area
+  Emotion emotion = Emotion::Neutral;
+};
+
+struct FrameReading {
+  std::vector<FaceReading> faces;
+  std::optional<GroupReading> group;  // nullopt when no face
+  bool full_detection = false;
+};
+
+struct PipelineParams {
+  std::string detector = std::string(kDefaultDetector);
+  int full_detect_every = 10;
+  int idle_detect_every = 3;
+  int classify_every = 3;
+  double reclassify_move = 0.15;
+  double local_region = 1.8;
+  double local_face_px = 100;
+  TrackerParams tracker;
+  SmoothingParams smoothing;
+};
+
+std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces, bool use_smoothed);
+
+// One image, no tracking: detect, crop like FER, classify all faces in one batch.
+FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier);
+
+class Pipeline {
+ public:
+  Pipeline(const EmotionClassifier& classifier, PipelineParams params = {});
+  FrameReading process(const cv::Mat& frame, double time_s);
+  const PipelineParams& params() const { return params_; }
+
+ private:
+  void full_detection(const cv::Mat& gray);
+  void local_search(const cv::Mat& gray);
+  void classify_due(const cv::Mat& gray, double time_s);
+  FrameReading reading(bool full) const;
+
+  const EmotionClassifier* classifier_;
+  PipelineParams params_;
+  std::unique_ptr<FaceDetector> detector_;
+  std::unique_ptr<FaceDetector> local_;
+  Tracker tracker_;
+  long frame_index_ = 0;
+  long last_full_ = -(1l << 30);
+};
+
+}  // namespace moodtunes::vision

@@ -1,0 +1,84 @@
+// Face tracks across frames and emotion smoothing per track.
+//
+// Tracker: gives each face a stable id. update() associates this frame's boxes with the live
+// tracks greedily by IoU (highest pair first, pairs below TrackerParams::match_iou never match);
+// a matched track takes the new box; an unmatched box starts a new track (when allowed); a
+// track unmatched for more than max_missed consecutive updates is dropped. Ids start at 1 and
+// are never reused within one Tracker.
+//
+// EmotionSmoother: an exponential moving average of a face's probabilities, with a time
+// constant (so it behaves the same whatever the frame or classification rate), and hysteresis
+// on the label: the label switches only when another class's smoothed probability beats the
+// current label's by `hysteresis`. Parameters and their effect: docs/vision.md.
+//   After a change from a confident class A to a confident class B, B takes over after about
+//   0.9 * tau (+ the classification interval): ~0.35 s with the defaults.
+//
+// Thread-safety: plain values; not synchronised.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "core/emotion.hpp"
+
+namespace moodtunes::vision {
+
+struct SmoothingParams {
+  double tau_s = 0.3;        // EMA time constant, seconds
+  double hysteresis = 0.10;  // margin a new label needs over the current one (probability)
+};
+
+class EmotionSmoother {
+ public:
+  explicit EmotionSmoother(SmoothingParams p = {}) : params_(p) {}
+  // Adds a reading taken at time t (seconds, non-decreasing).
+  void add(const EmotionProbs& probs, double t);
+  bool empty() const { return !last_time_; }
+  const EmotionProbs& smoothed() const { return smoothed_; }
+  Emotion label() const { return label_; }
+
+ private:
+  SmoothingParams params_;
+  EmotionProbs smoothed_{};
+  Emotion label_ = Emotion::Neutral;
+  std::optional<double> last_time_;
+};
+
+struct TrackerParams {
+  double match_iou = 0.3;  // minimum IoU for a box to continue a track
+  int max_missed = 10;     // updates a track survives unseen (1/3 s at 30 fps)
+};
+
+struct Track {
+  int id = 0;
+  cv::Rect box;
+  int missed = 0;  // consecutive updates without a match
+  int age = 0;     // updates since creation
+  // Classification bookkeeping (used by the pipeline).
+  EmotionSmoother smoother;
+  EmotionProbs last_probs{};
+  cv::Rect classified_box;
+  int frames_since_classified = 1 << 20;
+};
+
+double iou(const cv::Rect& a, const cv::Rect& b);
+
+class Tracker {
+ public:
+  explicit Tracker(TrackerParams p = {}, SmoothingParams s = {}) : params_(p), smoothing_(s) {}
+  // Associates `boxes`; returns, for each box, the id of the track it now belongs to (0 when it
+  // was not matched and new tracks were not allowed).
+  std::vector<int> update(const std::vector<cv::Rect>& boxes, bool allow_new_tracks = true);
+  std::vector<Track>& tracks() { return tracks_; }
+  const std::vector<Track>& tracks() const { return tracks_; }
+
+ private:
+  TrackerParams params_;
+  SmoothingParams smoothing_;
+  std::vector<Track> tracks_;
+  int next_id_ = 1;
+};
+
+}  // namespace moodtunes::vision

@@ -1,0 +1,236 @@
+// End-to-end: the `moodtunes detect` and `moodtunes live` commands on files the test builds
+// (scenes composed from FER val faces, a generated MJPG video, corrupt inputs), read back
+// through the real binary.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "model/classifier.hpp"
+#include "vision/pipeline.hpp"
+#include "vision_test_util.hpp"
+
+using namespace moodtunes;
+using namespace moodtunes::vision;
+using namespace moodtunes::vision::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CmdResult {
+  int code = -1;
+  std::string out, err;
+  std::vector<json> lines() const {
+    std::vector<json> v;
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) v.push_back(json::parse(l));
+    return v;
+  }
+};
+
+class VisionCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_data()) GTEST_SKIP() << "FER data not found (set MOODTUNES_DATA)";
+    model_ = model_path();
+    if (model_.empty()) GTEST_SKIP() << "no model: set MOODTUNES_MODEL or ship models/moodtunes-fer.mtm";
+    dir_ = fs::temp_directory_path() / ("moodtunes-vision-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  CmdResult moodtunes(const std::string& args) const {
+    const std::string err = (dir_ / "stderr.txt").string();
+    const std::string cmd = std::string(MOODTUNES_BINARY) + " " + args + " 2>" + err;
+    CmdResult r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    EXPECT_NE(p, nullptr);
+    std::array<char, 4096> buf;
+    for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream e(err);
+    r.err.assign(std::istreambuf_iterator<char>(e), {});
+    return r;
+  }
+  std::string model_flag() const { return " --model '" + model_ + "'"; }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::string model_;
+  fs::path dir_;
+};
+
+cv::Mat face_scene(const cv::Mat& face, int seed, synth::PlacedFace* placed = nullptr) {
+  synth::Rng rng(seed);
+  cv::Mat frame = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  const auto p = synth::place_face(frame, face, {300, 230}, 170, 0);
+  if (placed) *placed = p;
+  return frame;
+}
+
+}  // namespace
+
+TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
+  const auto faces = frontal_faces(2);
+  synth::PlacedFace placed;
+  const cv::Mat scene = face_scene(faces[0], 1, &placed);
+  ASSERT_TRUE(cv::imwrite(path("face.jpg"), scene));
+  synth::Rng rng(2);
+  ASSERT_TRUE(cv::imwrite(path("empty.png"), synth::make_background({640, 480}, synth::Background::Texture, rng)));
+  cv::Mat deep;  // 16-bit grayscale version of the face scene
+  gray_of(scene).convertTo(deep, CV_16U, 257);
+  ASSERT_TRUE(cv::imwrite(path("deep.png"), deep));
+  cv::Mat rgba;
+  cv::cvtColor(scene, rgba, cv::COLOR_BGR2BGRA);
+  ASSERT_TRUE(cv::imwrite(path("rgba.png"), rgba));
+  std::ofstream(path("corrupt.jpg")) << "\xFF\xD8\xFF\xE0 this is not really a jpeg";
+
+  const auto r = moodtunes("detect" + model_flag() + " " + path("face.jpg") + " " + path("empty.png") + " " + path("corrupt.jpg") +
+                           " " + path("deep.png") + " " + path("rgba.png") + " /nonexistent/x.png");
+  EXPECT_EQ(r.code, 1) << r.err;  // unreadable files win over "no face"
+  const auto lines = r.lines();
+  ASSERT_EQ(lines.size(), 6u) << r.out;
+  for (std::size_t i : {0u, 3u, 4u}) {
+    const auto& j = lines[i];
+    ASSERT_EQ(j["status"], "ok") << j.dump();
+    ASSERT_EQ(j["faces"].size(), 1u) << j.dump();
+    const auto& f = j["faces"][0];
+    const cv::Rect box(f["box"]["x"], f["box"]["y"], f["box"]["w"], f["box"]["h"]);
+    EXPECT_TRUE(synth::matches(box, placed)) << j.dump();
+    double sum = 0;
+    for (const auto& [k, v] : f["probabilities"].items()) sum += v.get<double>();
+    EXPECT_NEAR(sum, 1.0, 1e-3);
+    EXPECT_TRUE(f["probabilities"].contains(f["emotion"].get<std::string>()));
+    EXPECT_EQ(j["group"]["emotion"], f["emotion"]);
+  }
+  EXPECT_EQ(lines[1]["status"], "no_face");
+  EXPECT_EQ(lines[1]["message"], "no face found");
+  EXPECT_TRUE(lines[1]["faces"].empty());
+  EXPECT_EQ(lines[2]["status"], "error");
+  EXPECT_EQ(lines[5]["status"], "error");
+  EXPECT_NE(lines[5]["error"].get<std::string>().find("no such file"), std::string::npos);
+}
+
+TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
+  const auto faces = frontal_faces(1);
+  ASSERT_TRUE(cv::imwrite(path("face.png"), face_scene(faces[0], 4)));
+  synth::Rng rng(5);
+  ASSERT_TRUE(cv::imwrite(path("empty.png"), synth::make_background({320, 240}, synth::Background::Text, rng)));
+
+  auto r = moodtunes("detect" + model_flag() + " " + path("face.png") + " --annotate " + path("out.png"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  const cv::Mat out = cv::imread(path("out.png"));
+  ASSERT_FALSE(out.empty());
+  EXPECT_GT(cv::norm(out, cv::imread(path("face.png")), cv::NORM_L1), 0);  // something was drawn
+
+  r = moodtunes("detect" + model_flag() + " " + path("empty.png"));
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("no face found"), std::string::npos);
+
+  // A decompression bomb (PNG header claiming 100000 x 100000) is refused without decoding.
+  std::vector<unsigned char> png;
+  cv::imencode(".png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(0)), png);
+  for (int at : {16, 20}) png[at] = 0, png[at + 1] = 1, png[at + 2] = 0x86, png[at + 3] = 0xA0;
+  std::ofstream(path("bomb.png"), std::ios::binary).write(reinterpret_cast<const char*>(png.data()), static_cast<long>(png.size()));
+  r = moodtunes("detect" + model_flag() + " " + path("bomb.png"));
+  EXPECT_EQ(r.code, 1);
+  ASSERT_EQ(r.lines().size(), 1u);
+  EXPECT_NE(r.lines()[0]["error"].get<std::string>().find("too large"), std::string::npos);
+}
+
+TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
+  // Two faces the model reads confidently as different emotions (its own reading is the truth
+  // here: the test checks tracking and smoothing, not the model's accuracy).
+  const auto clf = EmotionClassifier::load(model_);
+  auto hog = make_detector("hog");
+  const auto candidates = frontal_faces(40);
+  cv::Mat a, b;
+  Emotion ea{}, eb{};
+  for (const auto& face : candidates) {
+    const auto r = analyse_image(face_scene(face, 6), *hog, clf);
+    if (r.faces.size() != 1) continue;
+    const Emotion e = r.faces[0].emotion;
+    if (r.faces[0].probs[static_cast<int>(e)] < 0.6) continue;
+    if (a.empty()) a = face, ea = e;
+    else if (e != ea) { b = face, eb = e; break; }
+  }
+  ASSERT_FALSE(a.empty() || b.empty()) << "no two confidently different faces among " << candidates.size();
+
+  // 4 s at 30 fps: face A drifts right for 2 s, then face B continues the same path.
+  const std::string video = path("face.avi");
+  cv::VideoWriter writer(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 30, cv::Size(640, 480));
+  ASSERT_TRUE(writer.isOpened()) << "OpenCV cannot write MJPG/AVI";
+  synth::Rng rng(9);
+  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  constexpr int kFrames = 120, kChange = 60;
+  for (int i = 0; i < kFrames; ++i) {
+    cv::Mat frame = bg.clone();
+    synth::place_face(frame, i < kChange ? a : b, {180 + 2.0 * i, 230 + 20 * std::sin(i / 15.0)}, 170, 0);
+    writer.write(frame);
+  }
+  writer.release();
+
+  const auto r = moodtunes("live --no-window --input " + video + model_flag());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = r.lines();
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(kFrames));
+  std::set<int> ids;
+  int with_face = 0, changed_at = -1, flips_before = 0;
+  for (int i = 0; i < kFrames; ++i) {
+    const auto& j = lines[static_cast<std::size_t>(i)];
+    ASSERT_EQ(j["frame"], i);
+    EXPECT_NEAR(j["time"].get<double>(), i / 30.0, 0.002);
+    EXPECT_TRUE(j.contains("group"));
+    if (j["faces"].empty()) continue;
+    ++with_face;
+    EXPECT_EQ(j["faces"].size(), 1u);
+    const auto& f = j["faces"][0];
+    ids.insert(f["id"].get<int>());
+    for (const char* key : {"box", "probabilities", "smoothed", "emotion"}) EXPECT_TRUE(f.contains(key)) << key;
+    const std::string label = f["emotion"];
+    if (i < kChange) flips_before += label != emotion_name(ea);
+    if (i >= kChange && changed_at < 0 && label == emotion_name(eb)) changed_at = i;
+  }
+  EXPECT_GE(with_face, kFrames * 95 / 100);
+  EXPECT_EQ(ids.size(), 1u) << "track id changed";
+  EXPECT_EQ(flips_before, 0) << "label unstable on a held expression";
+  ASSERT_GE(changed_at, kChange) << "label never followed the change to " << emotion_name(eb);
+  EXPECT_LE(changed_at - kChange, 30) << "label took more than 1 s to follow";
+  for (int i = changed_at; i < kFrames; ++i) {
+    const auto& faces = lines[static_cast<std::size_t>(i)]["faces"];
+    if (!faces.empty()) {
+      EXPECT_EQ(faces[0]["emotion"], emotion_name(eb)) << "frame " << i;
+    }
+  }
+}
+
+TEST_F(VisionCli, LiveBadInputsGiveClearErrors) {
+  auto r = moodtunes("live --no-window --input " + path("missing.avi") + model_flag());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no such video"), std::string::npos) << r.err;
+
+  std::ofstream(path("junk.avi"), std::ios::binary) << std::string(5000, '\x42');
+  r = moodtunes("live --no-window --input " + path("junk.avi") + model_flag());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(r.err.find("cannot open video") != std::string::npos || r.err.find("no readable frames") != std::string::npos) << r.err;
+
+  r = moodtunes("live --no-window --camera 97" + model_flag());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot open camera 97"), std::string::npos) << r.err;
+}

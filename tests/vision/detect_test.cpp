@@ -1,0 +1,158 @@
+// Detection and FER cropping on synthetic frames: FER val faces (read from the shared data
+// folder) placed at known positions, sizes and angles on generated backgrounds.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/preprocess.hpp"
+#include "vision/face_detector.hpp"
+#include "vision/fer_crop.hpp"
+#include "vision/pipeline.hpp"
+#include "vision/synth.hpp"
+#include "vision_test_util.hpp"
+
+using namespace moodtunes;
+using namespace moodtunes::vision;
+using namespace moodtunes::vision::testing;
+
+#define REQUIRE_DATA() \
+  if (!have_data()) GTEST_SKIP() << "FER data not found at " << fer_val() << " (set MOODTUNES_DATA)"
+
+TEST(Detect, HogFindsFacesAtKnownPositionsOnVariedBackgrounds) {
+  REQUIRE_DATA();
+  const auto faces = frontal_faces(12);
+  ASSERT_EQ(faces.size(), 12u);
+  auto hog = make_detector("hog");
+  synth::Rng rng(11);
+  int trials = 0, found = 0, extra = 0;
+  for (const auto& face : faces)
+    for (int side : {100, 150, 220}) {
+      cv::Mat frame = synth::make_background({640, 480}, static_cast<synth::Background>(trials % 4), rng);
+      const double m = side * 0.72;
+      const auto placed = synth::place_face(frame, face, {rng.uniform(m, 640 - m), rng.uniform(m, 480 - m)}, side, rng.uniform(-8, 8));
+      const auto boxes = hog->detect(gray_of(frame));
+      ++trials;
+      bool hit = false;
+      for (const auto& b : boxes) (synth::matches(b.box, placed) ? hit = true : ++extra);
+      found += hit;
+    }
+  EXPECT_GE(found, trials * 9 / 10) << found << "/" << trials;
+  EXPECT_LE(extra, 1);
+}
+
+TEST(Detect, NoFaceScenesGiveNoBoxes) {
+  REQUIRE_DATA();
+  const auto pool = synth::list_fer_faces(fer_val(), 1);
+  auto hog = make_detector("hog");
+  int boxes = 0;
+  for (int i = 0; i < 40; ++i) boxes += static_cast<int>(hog->detect(gray_of(synth::detection_scene(pool, 99, i, 0).bgr)).size());
+  EXPECT_LE(boxes, 1);
+}
+
+TEST(Detect, SeveralFacesAreAllFoundLargestFirst) {
+  REQUIRE_DATA();
+  const auto faces = frontal_faces(3);
+  ASSERT_EQ(faces.size(), 3u);
+  synth::Rng rng(5);
+  cv::Mat frame = synth::make_background({800, 480}, synth::Background::Gradient, rng);
+  const std::vector<synth::PlacedFace> placed = {synth::place_face(frame, faces[0], {130, 200}, 130, 0),
+                                                 synth::place_face(frame, faces[1], {400, 240}, 200, 5),
+                                                 synth::place_face(frame, faces[2], {660, 260}, 160, -5)};
+  const auto boxes = make_detector("hog")->detect(gray_of(frame));
+  ASSERT_EQ(boxes.size(), 3u);
+  EXPECT_TRUE(synth::matches(boxes[0].box, placed[1]));
+  EXPECT_TRUE(synth::matches(boxes[1].box, placed[2]));
+  EXPECT_TRUE(synth::matches(boxes[2].box, placed[0]));
+}
+
+TEST(Detect, SmallFacesModeFindsFacesHogAloneMisses) {
+  REQUIRE_DATA();
+  const auto faces = frontal_faces(10);
+  auto hog = make_detector("hog");
+  auto small = make_detector(kSmallFacesDetector);
+  synth::Rng rng(3);
+  int hog_found = 0, small_found = 0;
+  for (const auto& face : faces) {
+    cv::Mat frame = synth::make_background({640, 480}, synth::Background::Gradient, rng);
+    const auto placed = synth::place_face(frame, face, {rng.uniform(60, 580), rng.uniform(60, 420)}, 48, 0);
+    const cv::Mat gray = gray_of(frame);
+    for (const auto& b : hog->detect(gray)) hog_found += synth::matches(b.box, placed);
+    for (const auto& b : small->detect(gray)) small_found += synth::matches(b.box, placed);
+  }
+  EXPECT_EQ(hog_found, 0);
+  EXPECT_GE(small_found, 7);
+}
+
+// The fitted framing must bring the crop much closer to the true FER square than the raw
+// detector box does (IoU with the FER square, and correlation of the 48x48 crop with the face).
+TEST(FerCrop, FittedFramingReproducesTheFerCropBetterThanTheRawBox) {
+  REQUIRE_DATA();
+  const auto faces = frontal_faces(12);
+  auto hog = make_detector("hog");
+  synth::Rng rng(8);
+  const FerFraming raw{0, 0, 1};
+  double iou_fit = 0, iou_raw = 0, corr_fit = 0, corr_raw = 0;
+  int n = 0;
+  auto corr = [](const cv::Mat& a, const cv::Mat& b) {
+    cv::Mat score;
+    cv::matchTemplate(a, b, score, cv::TM_CCOEFF_NORMED);
+    return double(score.at<float>(0, 0));
+  };
+  for (const auto& face : faces) {
+    cv::Mat frame = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+    const auto placed = synth::place_face(frame, face, {320, 240}, 180, 0);
+    const cv::Mat gray = gray_of(frame);
+    const auto boxes = hog->detect(gray);
+    if (boxes.empty() || !synth::matches(boxes[0].box, placed)) continue;
+    const cv::Rect2d fit = fer_crop_rect(boxes[0].box, BoxStyle::Hog), plain = fer_crop_rect(boxes[0].box, raw);
+    iou_fit += (fit & placed.fer_rect).area() / (fit | placed.fer_rect).area();
+    iou_raw += (plain & placed.fer_rect).area() / (plain | placed.fer_rect).area();
+    corr_fit += corr(to_face_gray(crop_square(gray, fit)), face);
+    corr_raw += corr(to_face_gray(crop_square(gray, plain)), face);
+    ++n;
+  }
+  ASSERT_GE(n, 10);
+  EXPECT_GT(iou_fit / n, 0.75);
+  EXPECT_GT(iou_fit / n, iou_raw / n + 0.1);
+  EXPECT_GT(corr_fit / n, corr_raw / n + 0.05);
+  RecordProperty("iou_fit", std::to_string(iou_fit / n));
+  std::printf("IoU with FER square: fitted %.3f, raw box %.3f; crop correlation: fitted %.3f, raw %.3f (n=%d)\n", iou_fit / n,
+              iou_raw / n, corr_fit / n, corr_raw / n, n);
+}
+
+TEST(FerCrop, CropsLeavingTheFrameAreFilledNotClipped) {
+  cv::Mat img(100, 100, CV_8UC1, cv::Scalar(200));
+  const cv::Mat c = crop_square(img, cv::Rect2d(-30, 80, 60, 60));
+  EXPECT_EQ(c.size(), cv::Size(60, 60));
+  EXPECT_EQ(c.at<uchar>(0, 0), 200);
+  const cv::Mat outside = crop_square(img, cv::Rect2d(500, 500, 20, 20));
+  EXPECT_EQ(outside.size(), cv::Size(20, 20));
+}
+
+TEST(Detect, OddInputsDoNotCrash) {
+  auto hog = make_detector("hog");
+  EXPECT_TRUE(hog->detect(cv::Mat(10, 10, CV_8UC1, cv::Scalar(0))).empty());
+  EXPECT_TRUE(hog->detect(cv::Mat(1, 2000, CV_8UC1, cv::Scalar(0))).empty());
+  EXPECT_EQ(to_gray(cv::Mat(4, 4, CV_16UC1, cv::Scalar(65535))).at<uchar>(0, 0), 255);
+  EXPECT_EQ(to_gray(cv::Mat(4, 4, CV_8UC4, cv::Scalar(9, 9, 9, 0))).type(), CV_8UC1);
+  EXPECT_THROW(to_gray(cv::Mat()), std::invalid_argument);
+  EXPECT_THROW(make_detector("nope"), std::invalid_argument);
+}
+
+TEST(Group, ReadingIsTheAreaWeightedMean) {
+  FaceReading big, small;
+  big.box = cv::Rect(0, 0, 200, 200);
+  small.box = cv::Rect(0, 0, 100, 100);
+  big.smoothed.fill(0);
+  small.smoothed.fill(0);
+  big.smoothed[static_cast<int>(Emotion::Happy)] = 1;
+  small.smoothed[static_cast<int>(Emotion::Sad)] = 1;
+  const auto g = group_reading({big, small}, true);
+  ASSERT_TRUE(g);
+  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::Happy)], 0.8, 1e-6);
+  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::Sad)], 0.2, 1e-6);
+  EXPECT_EQ(g->emotion, Emotion::Happy);
+  EXPECT_FALSE(group_reading({}, true));
+}

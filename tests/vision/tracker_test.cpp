@@ -1,0 +1,99 @@
+// Tracker ids and the emotion smoother (EMA + hysteresis), on synthetic box/probability streams.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "vision/tracker.hpp"
+
+using namespace moodtunes;
+using namespace moodtunes::vision;
+
+namespace {
+EmotionProbs peaked(Emotion e, float p) {
+  EmotionProbs probs;
+  probs.fill((1 - p) / 6);
+  probs[static_cast<int>(e)] = p;
+  return probs;
+}
+}  // namespace
+
+TEST(Tracker, MovingFaceKeepsItsIdAndANewFaceGetsAnother) {
+  Tracker tracker;
+  int id = 0;
+  for (int i = 0; i < 60; ++i) {
+    const auto ids = tracker.update({cv::Rect(100 + 4 * i, 80 + 2 * i, 120, 120)});
+    ASSERT_EQ(ids.size(), 1u);
+    if (i == 0) id = ids[0];
+    EXPECT_EQ(ids[0], id) << "frame " << i;
+  }
+  const auto ids = tracker.update({cv::Rect(100 + 240, 80 + 120, 120, 120), cv::Rect(0, 0, 60, 60)});
+  EXPECT_EQ(ids[0], id);
+  EXPECT_NE(ids[1], id);
+  EXPECT_GT(ids[1], 0);
+  EXPECT_EQ(tracker.tracks().size(), 2u);
+}
+
+TEST(Tracker, ShortDropoutKeepsTheIdLongOneEndsTheTrack) {
+  TrackerParams p;
+  p.max_missed = 5;
+  Tracker tracker(p);
+  const cv::Rect face(50, 50, 100, 100);
+  const int id = tracker.update({face})[0];
+  for (int i = 0; i < 5; ++i) tracker.update({});
+  EXPECT_EQ(tracker.update({face})[0], id);  // back within max_missed
+  for (int i = 0; i < 6; ++i) tracker.update({});
+  EXPECT_TRUE(tracker.tracks().empty());
+  EXPECT_NE(tracker.update({face})[0], id);  // ids are not reused
+}
+
+TEST(Tracker, NoNewTracksWhenNotAllowed) {
+  Tracker tracker;
+  EXPECT_EQ(tracker.update({cv::Rect(0, 0, 50, 50)}, false)[0], 0);
+  EXPECT_TRUE(tracker.tracks().empty());
+}
+
+TEST(Smoother, NoisyHeldExpressionDoesNotFlipTheLabel) {
+  // Happy and neutral close together (0.45 vs 0.35 on average) with per-reading noise that
+  // often swaps them: the raw argmax flips constantly, the smoothed label never does.
+  EmotionSmoother s;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> noise(-0.12f, 0.12f);
+  int raw_flips = 0, label_changes = 0;
+  Emotion last_raw = Emotion::Happy, last_label = Emotion::Happy;
+  for (int i = 0; i < 30 * 60; ++i) {  // one minute at 30 classifications/s
+    EmotionProbs p{};
+    p[static_cast<int>(Emotion::Happy)] = 0.45f + noise(rng);
+    p[static_cast<int>(Emotion::Neutral)] = 0.35f + noise(rng);
+    p[static_cast<int>(Emotion::Sad)] = 0.2f;
+    s.add(p, i / 30.0);
+    raw_flips += argmax(p) != last_raw;
+    last_raw = argmax(p);
+    if (i > 0) label_changes += s.label() != last_label;
+    last_label = s.label();
+  }
+  EXPECT_GT(raw_flips, 100);
+  EXPECT_EQ(label_changes, 0);
+  EXPECT_EQ(s.label(), Emotion::Happy);
+}
+
+TEST(Smoother, RealChangeIsFollowedWithinOneSecond) {
+  for (double rate : {30.0, 10.0}) {  // classifications per second
+    EmotionSmoother s;
+    double t = 0;
+    for (; t < 2; t += 1 / rate) s.add(peaked(Emotion::Happy, 0.8f), t);
+    ASSERT_EQ(s.label(), Emotion::Happy);
+    const double change = t;
+    while (s.label() != Emotion::Surprise && t < change + 5) {
+      s.add(peaked(Emotion::Surprise, 0.6f), t);
+      t += 1 / rate;
+    }
+    EXPECT_LT(t - change, 1.0) << "rate " << rate;
+  }
+}
+
+TEST(Smoother, IsRateIndependent) {
+  EmotionSmoother fast, slow;
+  for (int i = 0; i <= 30; ++i) fast.add(peaked(i ? Emotion::Sad : Emotion::Happy, 0.9f), i / 30.0);
+  for (int i = 0; i <= 5; ++i) slow.add(peaked(i ? Emotion::Sad : Emotion::Happy, 0.9f), i / 5.0);
+  for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(fast.smoothed()[c], slow.smoothed()[c], 1e-4);
+}

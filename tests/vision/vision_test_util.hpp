@@ -1,0 +1,52 @@
+// Helpers shared by the vision tests: the FER folder, faces HOG can see, scene building.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
+
+#include "vision/face_detector.hpp"
+#include "vision/synth.hpp"
+
+namespace moodtunes::vision::testing {
+
+inline std::filesystem::path fer_val() { return synth::fer_root(MOODTUNES_DATA_DIR) / "val"; }
+
+inline bool have_data() { return std::filesystem::is_directory(fer_val() / "happy"); }
+
+// The model the CLI would use: $MOODTUNES_MODEL, else the shipped one. Empty when absent.
+inline std::string model_path() {
+  if (const char* env = std::getenv("MOODTUNES_MODEL"); env && *env) return std::filesystem::exists(env) ? env : "";
+  const auto shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models/moodtunes-fer.mtm";
+  return std::filesystem::exists(shipped) ? shipped.string() : "";
+}
+
+inline cv::Mat gray_of(const cv::Mat& bgr) {
+  cv::Mat g;
+  cv::cvtColor(bgr, g, cv::COLOR_BGR2GRAY);
+  return g;
+}
+
+// The first `count` val faces (in sorted order, cycling through classes) that dlib HOG finds
+// when shown upright at 192 px on plain grey: clearly frontal faces. Deterministic.
+inline std::vector<cv::Mat> frontal_faces(std::size_t count) {
+  const auto pool = synth::list_fer_faces(fer_val(), 40);
+  auto hog = make_detector("hog");
+  std::vector<cv::Mat> out;
+  for (std::size_t k = 0; k < 40 && out.size() < count; ++k)
+    for (std::size_t c = 0; c < pool.files.size() && out.size() < count; c += 40) {
+      if (c + k >= pool.files.size()) continue;
+      const cv::Mat face = pool.load(c + k);
+      cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(128));
+      const auto placed = synth::place_face(frame, face, {320, 240}, 192, 0);
+      for (const auto& b : hog->detect(gray_of(frame)))
+        if (synth::matches(b.box, placed)) { out.push_back(face); break; }
+    }
+  return out;
+}
+
+}  // namespace moodtunes::vision::testing
