@@ -3,7 +3,10 @@
 //
 // Base URLs can be redirected (tests, proxies): MOODTUNES_DEEZER_API, MOODTUNES_SPOTIFY_ACCOUNTS,
 // MOODTUNES_SPOTIFY_API, MOODTUNES_DEEZER_MOOD_URL. Secrets never reach stdout/stderr.
+#include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -47,6 +50,9 @@ SpotifyEndpoints spotify_endpoints() {
 }
 
 fs::path catalog_path(const std::string& flag) { return flag.empty() ? default_catalog_path() : fs::path(flag); }
+
+// JSON numbers from floats: 4 decimals, so -0.7f prints as -0.7 and not -0.699999988079071.
+double r4(float x) { return std::round(static_cast<double>(x) * 1e4) / 1e4; }
 
 std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
 
@@ -176,7 +182,7 @@ Picked run_recommend(const MoodOptions& o, Catalog& catalog) {
 }
 
 json track_json(const Track& t) {
-  json j = {{"id", t.id}, {"title", t.title}, {"artist", t.artist}, {"valence", t.valence}, {"arousal", t.arousal},
+  json j = {{"id", t.id}, {"title", t.title}, {"artist", t.artist}, {"valence", r4(t.valence)}, {"arousal", r4(t.arousal)},
             {"source", t.source}, {"source_id", t.source_id}};
   if (t.deezer_id) j["deezer_id"] = *t.deezer_id;
   if (!t.spotify_id.empty()) j["spotify_id"] = t.spotify_id;
@@ -287,8 +293,8 @@ void add_catalog_commands(CLI::App& app) {
       for (const auto& x : s.sources) sources[x.source] = x.tracks;
       if (o->json) {
         json j = {{"path", s.path.string()}, {"tracks", s.tracks}, {"artists", s.artists}, {"sources", sources},
-                  {"valence", {{"min", s.min_valence}, {"max", s.max_valence}, {"mean", s.mean_valence}}},
-                  {"arousal", {{"min", s.min_arousal}, {"max", s.max_arousal}, {"mean", s.mean_arousal}}},
+                  {"valence", {{"min", r4(s.min_valence)}, {"max", r4(s.max_valence)}, {"mean", r4(s.mean_valence)}}},
+                  {"arousal", {{"min", r4(s.min_arousal)}, {"max", r4(s.max_arousal)}, {"mean", r4(s.mean_arousal)}}},
                   {"quadrants", {{"positive_energetic", s.quadrant[0]}, {"negative_energetic", s.quadrant[1]},
                                  {"negative_calm", s.quadrant[2]}, {"positive_calm", s.quadrant[3]}}},
                   {"with_deezer_id", s.with_deezer_id}, {"with_spotify_id", s.with_spotify_id}, {"with_isrc", s.with_isrc}};
@@ -374,16 +380,16 @@ void add_recommend_command(CLI::App& app) {
       for (std::size_t i = 0; i < p.tracks.size(); ++i) {
         json j = track_json(p.tracks[i]);
         j["position"] = r.items[i].step;
-        j["target"] = {{"valence", r.items[i].target.valence}, {"arousal", r.items[i].target.arousal}};
-        j["distance"] = r.items[i].distance;
+        j["target"] = {{"valence", r4(r.items[i].target.valence)}, {"arousal", r4(r.items[i].target.arousal)}};
+        j["distance"] = r4(r.items[i].distance);
         j["reason"] = r.items[i].reason;
         if (extra[i]) j["links"] = extra[i]->to_json();
         items.push_back(std::move(j));
       }
-      json out = {{"mood", {{"valence", r.mood.valence}, {"arousal", r.mood.arousal}, {"from", p.from},
+      json out = {{"mood", {{"valence", r4(r.mood.valence)}, {"arousal", r4(r.mood.arousal)}, {"from", p.from},
                             {"description", describe_mood(r.mood)}}},
                   {"strategy", strategy_name(r.strategy)},
-                  {"goal", {{"valence", r.goal.valence}, {"arousal", r.goal.arousal}}},
+                  {"goal", {{"valence", r4(r.goal.valence)}, {"arousal", r4(r.goal.arousal)}}},
                   {"seed", o->seed}, {"tracks", items}};
       if (!o->session.empty()) out["session"] = o->session;
       if (!r.note.empty()) out["note"] = r.note;

@@ -1,6 +1,4 @@
+// Registration hooks for subcommands whose libraries are not built yet.
 #include "cli/commands.hpp"
 namespace moodtunes::cli {
-void add_eval_command(CLI::App&) {}
-void add_classify_command(CLI::App&) {}
-std::string default_model_path() { return "models/moodtunes-fer.mtm"; }
-}
+}  // namespace moodtunes::cli

@@ -18,7 +18,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("-o,--out", *out, "Run folder: checkpoint.pt, best.mtm, metrics.jsonl, plots")->capture_default_str();
   cmd->add_option("--epochs", opt->epochs, "Epochs (the LR schedule spans them)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", opt->batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", opt->lr, "Peak learning rate (SGD, Nesterov)")->capture_default_str();
+  cmd->add_option("--optimizer", opt->optimizer, "sgd (Nesterov) | adamw")->capture_default_str()->check(CLI::IsMember({"sgd", "adamw"}));
+  cmd->add_option("--lr", opt->lr, "Peak learning rate")->capture_default_str();
   cmd->add_option("--weight-decay", opt->weight_decay, "Weight decay")->capture_default_str();
   cmd->add_option("--label-smoothing", opt->label_smoothing, "Label smoothing")->capture_default_str();
   cmd->add_option("--class-weight-power", opt->class_weight_power, "Class-imbalance loss weights (count^-power); 0 disables")->capture_default_str();
@@ -28,6 +29,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--init", *init, "Warm start from a .mtm model (weights only)");
   cmd->add_option("--max-per-class", opt->max_per_class, "Use at most N images per class (quick trials)");
   cmd->add_option("--max-steps", opt->max_steps, "Stop after N optimizer steps");
+  cmd->add_flag("!--no-augment", opt->augment, "Disable data augmentation (experiments)");
   cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
   cmd->callback([=, &app] {
     TrainOptions o = *opt;

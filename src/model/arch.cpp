@@ -7,18 +7,33 @@
 
 namespace moodtunes {
 
-ArchSpec ArchSpec::standard() {
-  return ArchSpec{{{32, 32}, {64, 64}, {128, 128, 128}, {256, 256, 256}}, 256, 0.4f};
+ArchSpec ArchSpec::standard() { return ArchSpec{32, {{32, 1}, {64, 1}, {128, 1}, {256, 1}}, 256, 0.3f}; }
+
+ArchSpec ArchSpec::tiny() { return ArchSpec{8, {{8, 1}, {16, 1}, {16, 1}}, 32, 0.1f}; }
+
+std::string block_name(std::size_t stage, int block) {
+  return "s" + std::to_string(stage) + "b" + std::to_string(block);
 }
 
-ArchSpec ArchSpec::tiny() { return ArchSpec{{{8}, {16}, {16}}, 32, 0.1f}; }
-
-int ArchSpec::final_channels() const {
-  int c = 1;
-  for (const auto& stage : stages)
-    for (int out : stage) c = out;
-  return c;
+std::vector<ArchSpec::ConvRef> ArchSpec::convs() const {
+  std::vector<ConvRef> out;
+  int side = kFaceSize, in = stem;
+  out.push_back({"stem", 1, stem, 3, side});
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    for (int b = 0; b < stages[s].blocks; ++b) {
+      const std::string name = block_name(s, b);
+      const int c = stages[s].channels;
+      out.push_back({name + ".conv1", in, c, 3, side});
+      out.push_back({name + ".conv2", c, c, 3, side});
+      if (in != c) out.push_back({name + ".proj", in, c, 1, side});
+      in = c;
+    }
+    side /= 2;
+  }
+  return out;
 }
+
+int ArchSpec::final_channels() const { return stages.empty() ? stem : stages.back().channels; }
 
 int ArchSpec::final_spatial() const {
   int side = kFaceSize;
@@ -28,49 +43,41 @@ int ArchSpec::final_spatial() const {
 
 std::int64_t ArchSpec::parameter_count() const {
   std::int64_t params = 0;
-  int in = 1;
-  for (const auto& stage : stages)
-    for (int out : stage) {
-      params += static_cast<std::int64_t>(in) * out * 9 + 2 * out;  // conv (no bias) + BN affine
-      in = out;
-    }
-  const std::int64_t flat = static_cast<std::int64_t>(in) * final_spatial() * final_spatial();
-  params += flat * fc_hidden + fc_hidden + static_cast<std::int64_t>(fc_hidden) * kNumEmotions + kNumEmotions;
-  return params;
+  for (const auto& c : convs()) params += static_cast<std::int64_t>(c.in) * c.out * c.kernel * c.kernel + 2 * c.out;
+  const std::int64_t flat = static_cast<std::int64_t>(final_channels()) * final_spatial() * final_spatial();
+  return params + flat * fc_hidden + fc_hidden + static_cast<std::int64_t>(fc_hidden) * kNumEmotions + kNumEmotions;
 }
 
 double ArchSpec::gflops() const {
   double macs = 0;
-  int in = 1, side = kFaceSize;
-  for (const auto& stage : stages) {
-    for (int out : stage) {
-      macs += static_cast<double>(side) * side * in * out * 9;
-      in = out;
-    }
-    side /= 2;
-  }
-  macs += static_cast<double>(in) * side * side * fc_hidden + static_cast<double>(fc_hidden) * kNumEmotions;
+  for (const auto& c : convs()) macs += double(c.side) * c.side * c.in * c.out * c.kernel * c.kernel;
+  macs += double(final_channels()) * final_spatial() * final_spatial() * fc_hidden + double(fc_hidden) * kNumEmotions;
   return 2 * macs / 1e9;
 }
 
 nlohmann::json ArchSpec::to_json() const {
-  return {{"stages", stages}, {"fc_hidden", fc_hidden}, {"dropout", dropout}};
+  nlohmann::json st = nlohmann::json::array();
+  for (const auto& s : stages) st.push_back({{"channels", s.channels}, {"blocks", s.blocks}});
+  return {{"type", "resnet"}, {"stem", stem}, {"stages", st}, {"fc_hidden", fc_hidden}, {"dropout", dropout}};
 }
 
 ArchSpec ArchSpec::from_json(const nlohmann::json& j) {
   ArchSpec a;
   try {
-    a.stages = j.at("stages").get<std::vector<std::vector<int>>>();
+    if (j.value("type", "") != "resnet") throw std::invalid_argument("unknown architecture type");
+    a.stem = j.at("stem").get<int>();
+    a.stages.clear();
+    for (const auto& s : j.at("stages")) a.stages.push_back({s.at("channels").get<int>(), s.at("blocks").get<int>()});
     a.fc_hidden = j.at("fc_hidden").get<int>();
     a.dropout = j.value("dropout", 0.0f);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("bad architecture description: ") + e.what());
   }
-  if (a.stages.empty() || a.fc_hidden <= 0 || a.final_spatial() < 1)
+  if (a.stages.empty() || a.fc_hidden <= 0 || a.final_spatial() < 1 || a.stem <= 0 || a.stem > 4096)
     throw std::invalid_argument("bad architecture description: no stages or too many pooling stages");
   for (const auto& s : a.stages)
-    for (int c : s)
-      if (c <= 0 || c > 4096) throw std::invalid_argument("bad architecture description: channel count");
+    if (s.channels <= 0 || s.channels > 4096 || s.blocks < 1 || s.blocks > 64)
+      throw std::invalid_argument("bad architecture description: channels/blocks out of range");
   return a;
 }
 

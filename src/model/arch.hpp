@@ -2,23 +2,32 @@
 // trainer (src/train) and the OpenCV-DNN inference engine (classifier.hpp) build the same
 // graph from one description.
 //
-// Network: for each stage, 3x3 conv (pad 1) -> BatchNorm -> ReLU per entry in `stages[i]`
-// (the entry is the output channel count), then 2x2 max-pool. Then flatten -> dropout ->
-// fully-connected(fc_hidden) -> ReLU -> dropout -> fully-connected(kNumEmotions).
-// Input: 1 x kFaceSize x kFaceSize, preprocessed by core/preprocess.hpp.
+// Network (a small ResNet): stem 3x3 conv(1 -> stem) -> BN -> ReLU at full resolution; then
+// per stage, `blocks` residual blocks of `channels` (conv3x3-BN-ReLU-conv3x3-BN, plus the input
+// through a 1x1 conv-BN projection when the channel count changes, then ReLU), followed by a
+// 2x2 max-pool. Head: flatten -> dropout -> fully-connected(fc_hidden) -> ReLU -> dropout ->
+// fully-connected(kNumEmotions). Input: 1 x kFaceSize x kFaceSize from core/preprocess.hpp.
+// Plain value type.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace moodtunes {
 
+struct StageSpec {
+  int channels = 0;
+  int blocks = 1;
+};
+
 struct ArchSpec {
-  std::vector<std::vector<int>> stages;
+  int stem = 32;
+  std::vector<StageSpec> stages;
   int fc_hidden = 256;
-  float dropout = 0.4f;
+  float dropout = 0.3f;
 
   // The default shipped architecture.
   static ArchSpec standard();
@@ -30,8 +39,19 @@ struct ArchSpec {
   std::int64_t parameter_count() const;
   double gflops() const;  // multiply-adds x 2 for one face, in GFLOP
 
+  // Names of the convolutions in graph order; each has "<name>.weight" [out,in,k,k] and
+  // "<name>.bias" [out] in the model file (BatchNorm folded in).
+  struct ConvRef {
+    std::string name;
+    int in, out, kernel, side;  // side = spatial size it runs at
+  };
+  std::vector<ConvRef> convs() const;
+
   nlohmann::json to_json() const;
   static ArchSpec from_json(const nlohmann::json& j);  // throws std::invalid_argument
 };
+
+// Tensor/layer names of block b in stage s.
+std::string block_name(std::size_t stage, int block);
 
 }  // namespace moodtunes

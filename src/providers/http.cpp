@@ -1,5 +1,6 @@
 #include "providers/http.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <mutex>
@@ -87,8 +88,8 @@ HttpResponse CurlHttpClient::send(const HttpRequest& req) {
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(req.connect_timeout, max_connect_timeout).count()));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::min(req.timeout, max_timeout).count()));
   curl_easy_setopt(h, CURLOPT_USERAGENT, "moodtunes/0.1");
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // let curl negotiate gzip
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

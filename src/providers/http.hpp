@@ -47,6 +47,9 @@ class CurlHttpClient : public HttpClient {
   CurlHttpClient();  // global libcurl init (once per process)
   HttpResponse send(const HttpRequest& request) override;
   std::size_t max_body_bytes = 32u << 20;
+  // Caps on every request's timeouts (a request may ask for less, never more). Tests lower them.
+  std::chrono::milliseconds max_connect_timeout{3000};
+  std::chrono::milliseconds max_timeout{60000};
 };
 
 // Percent-encoding for query strings and form bodies (RFC 3986 unreserved kept).

@@ -1,5 +1,6 @@
 #include "providers/spotify_auth.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <fcntl.h>
@@ -66,6 +67,7 @@ std::string authorize_url(const SpotifyEndpoints& ep, const std::string& client_
 struct LoopbackCallback::Impl {
   httplib::Server server;
   std::thread thread;
+  std::atomic<bool> exited{false};
   std::mutex mu;
   std::condition_variable cv;
   std::string state;
@@ -97,6 +99,12 @@ LoopbackCallback::LoopbackCallback(int port, std::string expected_state) : impl_
     }
     im->cv.notify_all();
   });
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second process
+  // of this user bind the same callback port and race us for the authorization code.
+  im->server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   if (port == 0) {
     port_ = im->server.bind_to_any_port("127.0.0.1");
   } else {
@@ -104,10 +112,17 @@ LoopbackCallback::LoopbackCallback(int port, std::string expected_state) : impl_
   }
   if (port_ <= 0)
     throw ProviderError(ErrorKind::kConfig, "cannot listen on 127.0.0.1:" + std::to_string(port) + " for the Spotify callback (port in use?)");
-  im->thread = std::thread([im] { im->server.listen_after_bind(); });
+  im->thread = std::thread([im] {
+    im->server.listen_after_bind();
+    im->exited = true;
+  });
 }
 
 LoopbackCallback::~LoopbackCallback() {
+  // httplib's stop() is a no-op until the accept loop has started: wait for it (briefly), or
+  // the join below could wait forever.
+  for (int i = 0; i < 2000 && !impl_->server.is_running() && !impl_->exited; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   impl_->server.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }

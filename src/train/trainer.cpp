@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -33,27 +34,46 @@ std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t counter) {
   return z ^ (z >> 31);
 }
 
+// conv (no bias) + BatchNorm, the unit that export folds into one biased conv.
+struct ConvBnImpl : torch::nn::Module {
+  ConvBnImpl(int in, int out, int kernel)
+      : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(false)))),
+        bn(register_module("bn", torch::nn::BatchNorm2d(out))) {
+    torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return bn->forward(conv->forward(x)); }
+  torch::nn::Conv2d conv;
+  torch::nn::BatchNorm2d bn;
+};
+TORCH_MODULE(ConvBn);
+
 struct EmotionNetImpl : torch::nn::Module {
   explicit EmotionNetImpl(const ArchSpec& spec) : arch(spec) {
-    int in = 1, k = 0;
-    for (const auto& stage : arch.stages)
-      for (int out : stage) {
-        convs.push_back(register_module("conv" + std::to_string(k),
-                                        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(false))));
-        bns.push_back(register_module("bn" + std::to_string(k), torch::nn::BatchNorm2d(out)));
-        torch::nn::init::kaiming_normal_(convs.back()->weight, 0.0, torch::kFanOut, torch::kReLU);
-        in = out;
-        ++k;
-      }
-    const int flat = in * arch.final_spatial() * arch.final_spatial();
+    // Registered in ArchSpec::convs() order with the same names, so export is a lookup.
+    for (const auto& c : arch.convs()) {
+      std::string key = c.name;
+      std::replace(key.begin(), key.end(), '.', '_');
+      units.emplace(c.name, register_module(key, ConvBn(c.in, c.out, c.kernel)));
+    }
+    // Zero-init the last BN of each block so every block starts as identity: deep nets take
+    // off from the first steps instead of idling near chance.
+    for (std::size_t s = 0; s < arch.stages.size(); ++s)
+      for (int b = 0; b < arch.stages[s].blocks; ++b) torch::nn::init::zeros_(units.at(block_name(s, b) + ".conv2")->bn->weight);
+    const int flat = arch.final_channels() * arch.final_spatial() * arch.final_spatial();
     fc1 = register_module("fc1", torch::nn::Linear(flat, arch.fc_hidden));
     fc2 = register_module("fc2", torch::nn::Linear(arch.fc_hidden, static_cast<int>(kNumEmotions)));
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    std::size_t k = 0;
-    for (const auto& stage : arch.stages) {
-      for (std::size_t i = 0; i < stage.size(); ++i, ++k) x = torch::relu(bns[k]->forward(convs[k]->forward(x)));
+    x = torch::relu(units.at("stem")->forward(x));
+    for (std::size_t s = 0; s < arch.stages.size(); ++s) {
+      for (int b = 0; b < arch.stages[s].blocks; ++b) {
+        const std::string name = block_name(s, b);
+        auto y = torch::relu(units.at(name + ".conv1")->forward(x));
+        y = units.at(name + ".conv2")->forward(y);
+        auto proj = units.find(name + ".proj");
+        x = torch::relu(y + (proj != units.end() ? proj->second->forward(x) : x));
+      }
       x = torch::max_pool2d(x, 2);
     }
     x = x.flatten(1);
@@ -64,8 +84,7 @@ struct EmotionNetImpl : torch::nn::Module {
   }
 
   ArchSpec arch;
-  std::vector<torch::nn::Conv2d> convs;
-  std::vector<torch::nn::BatchNorm2d> bns;
+  std::map<std::string, ConvBn> units;
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(EmotionNet);
@@ -122,7 +141,7 @@ cv::Mat augment(const cv::Mat& gray48, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
   cv::Mat img = gray48;
-  if (u(rng) < 0.5f) cv::flip(img, img, 1);
+  if (u(rng) < 0.5f) cv::flip(gray48, img, 1);  // into a new buffer: never alter the dataset
   const float angle = uniform(-12.f, 12.f), scale = uniform(0.88f, 1.12f);
   const float tx = uniform(-4.5f, 4.5f), ty = uniform(-4.5f, 4.5f);
   cv::Mat m = cv::getRotationMatrix2D({kFaceSize / 2.f - 0.5f, kFaceSize / 2.f - 0.5f}, angle, scale);
@@ -162,7 +181,7 @@ struct Trainer::Impl {
   FerDataset train, val;
   torch::Tensor val_inputs, val_labels, class_weights;
   EmotionNet net{nullptr};
-  std::unique_ptr<torch::optim::SGD> optimizer;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<ThreadGovernor> governor;
   std::int64_t step = 0;
   std::int64_t steps_per_epoch = 0;
@@ -211,8 +230,14 @@ struct Trainer::Impl {
     class_weights = torch::tensor(w);
 
     net = EmotionNet(opt.arch);
-    optimizer = std::make_unique<torch::optim::SGD>(
-        net->parameters(), torch::optim::SGDOptions(opt.lr).momentum(0.9).nesterov(true).weight_decay(opt.weight_decay));
+    if (opt.optimizer == "adamw")
+      optimizer = std::make_unique<torch::optim::AdamW>(
+          net->parameters(), torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+    else if (opt.optimizer == "sgd")
+      optimizer = std::make_unique<torch::optim::SGD>(
+          net->parameters(), torch::optim::SGDOptions(opt.lr).momentum(0.9).nesterov(true).weight_decay(opt.weight_decay));
+    else
+      throw std::invalid_argument("unknown optimizer " + opt.optimizer);
     if (!opt.init_model.empty()) warm_start(opt.init_model);
   }
 
@@ -250,14 +275,14 @@ struct Trainer::Impl {
     std::vector<std::int64_t> labels(static_cast<std::size_t>(b));
     for (int i = 0; i < b; ++i) {
       const std::size_t idx = order[static_cast<std::size_t>(pos * b + i)];
-      cv::Mat f = augment(train.images[idx], rng);
+      cv::Mat f = opt.augment ? augment(train.images[idx], rng) : standardize_face(train.images[idx]);
       std::memcpy(inputs[i].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
       labels[static_cast<std::size_t>(i)] = train.labels[idx];
     }
     auto target = torch::tensor(labels);
 
     for (auto& group : optimizer->param_groups())
-      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr_at(step));
+      group.options().set_lr(lr_at(step));
     net->train();
     optimizer->zero_grad();
     auto logits = net->forward(inputs);
@@ -308,11 +333,11 @@ struct Trainer::Impl {
       for (auto d : c.sizes()) nt.shape.push_back(static_cast<int>(d));
       m.tensors.push_back(std::move(nt));
     };
-    for (std::size_t k = 0; k < net->convs.size(); ++k) {
-      const auto& bn = net->bns[k];
+    for (const auto& [name, unit] : net->units) {
+      const auto& bn = unit->bn;
       auto scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
-      put("conv" + std::to_string(k) + ".weight", net->convs[k]->weight * scale.view({-1, 1, 1, 1}));
-      put("conv" + std::to_string(k) + ".bias", bn->bias - bn->running_mean * scale);
+      put(name + ".weight", unit->conv->weight * scale.view({-1, 1, 1, 1}));
+      put(name + ".bias", bn->bias - bn->running_mean * scale);
     }
     put("fc1.weight", net->fc1->weight);
     put("fc1.bias", net->fc1->bias);
@@ -332,12 +357,12 @@ struct Trainer::Impl {
       dst.copy_(torch::from_blob(const_cast<float*>(t.data.data()), dst.sizes()));
     };
     // The file holds BN folded into the convs: restore it as conv + identity BN.
-    for (std::size_t k = 0; k < net->convs.size(); ++k) {
-      load(net->convs[k]->weight, "conv" + std::to_string(k) + ".weight");
-      load(net->bns[k]->bias, "conv" + std::to_string(k) + ".bias");
-      net->bns[k]->weight.fill_(1.0);
-      net->bns[k]->running_mean.zero_();
-      net->bns[k]->running_var.fill_(1.0 - net->bns[k]->options.eps());
+    for (auto& [name, unit] : net->units) {
+      load(unit->conv->weight, name + ".weight");
+      load(unit->bn->bias, name + ".bias");
+      unit->bn->weight.fill_(1.0);
+      unit->bn->running_mean.zero_();
+      unit->bn->running_var.fill_(1.0 - unit->bn->options.eps());
     }
     load(net->fc1->weight, "fc1.weight");
     load(net->fc1->bias, "fc1.bias");

@@ -30,7 +30,8 @@ struct TrainOptions {
   ArchSpec arch = ArchSpec::standard();
   int epochs = 30;
   int batch_size = 64;
-  double lr = 0.05;  // peak SGD learning rate (Nesterov momentum 0.9)
+  std::string optimizer = "sgd";  // sgd (Nesterov momentum 0.9) | adamw
+  double lr = 0.05;  // peak learning rate
   double weight_decay = 5e-4;
   double warmup_epochs = 1.0;
   double label_smoothing = 0.1;
@@ -41,6 +42,7 @@ struct TrainOptions {
   std::filesystem::path init_model;  // warm start from a .mtm (weights only)
   std::size_t max_per_class = 0;     // subset for quick runs/tests
   std::int64_t max_steps = 0;        // stop after this many optimizer steps (0 = all epochs)
+  bool augment = true;  // off only for experiments/tests
   bool progress = true;
   std::string command_line;  // recorded in the model card info
 };

@@ -94,7 +94,53 @@ class TwoStageDetector final : public FaceDetector {
   double face_px_;
 };
 
+class RotatingDetector final : public FaceDetector {
+ public:
+  RotatingDetector(std::unique_ptr<FaceDetector> base, std::vector<double> angles)
+      : base_(std::move(base)), angles_(std::move(angles)) {}
+
+  std::vector<FaceBox> detect(const cv::Mat& gray) override {
+    std::vector<FaceBox> all = base_->detect(gray);
+    const cv::Point2f c(gray.cols / 2.f, gray.rows / 2.f);
+    for (double a : angles_) {
+      // Rotating the frame by a uprights faces rolled by -a.
+      const cv::Mat m = cv::getRotationMatrix2D(c, a, 1.0);
+      cv::Mat rotated, inv;
+      cv::warpAffine(gray, rotated, m, gray.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+      cv::invertAffineTransform(m, inv);
+      for (auto f : base_->detect(rotated)) {
+        const cv::Point2d rc(f.box.x + f.box.width / 2.0, f.box.y + f.box.height / 2.0);
+        const cv::Point2d oc(inv.at<double>(0, 0) * rc.x + inv.at<double>(0, 1) * rc.y + inv.at<double>(0, 2),
+                             inv.at<double>(1, 0) * rc.x + inv.at<double>(1, 1) * rc.y + inv.at<double>(1, 2));
+        f.box = cv::Rect(static_cast<int>(std::lround(oc.x - f.box.width / 2.0)),
+                         static_cast<int>(std::lround(oc.y - f.box.height / 2.0)), f.box.width, f.box.height);
+        f.angle = -a;
+        all.push_back(f);
+      }
+    }
+    // Merge: most confident first, drop boxes overlapping a kept one.
+    std::stable_sort(all.begin(), all.end(), [](const FaceBox& x, const FaceBox& y) { return x.score > y.score; });
+    std::vector<FaceBox> out;
+    for (const auto& f : all)
+      if (std::none_of(out.begin(), out.end(), [&](const FaceBox& o) { return iou(o.box, f.box) > 0.3; })) out.push_back(f);
+    sort_largest_first(out);
+    return out;
+  }
+
+  BoxStyle box_style() const override { return base_->box_style(); }
+  std::string name() const override { return base_->name() + " +rot"; }
+
+ private:
+  std::unique_ptr<FaceDetector> base_;
+  std::vector<double> angles_;
+};
+
 }  // namespace
+
+std::unique_ptr<FaceDetector> make_rotating_detector(std::unique_ptr<FaceDetector> base, std::vector<double> angles) {
+  if (!base) throw std::invalid_argument("rotating detector: no base detector");
+  return std::make_unique<RotatingDetector>(std::move(base), std::move(angles));
+}
 
 std::unique_ptr<FaceDetector> make_cascade_detector(const CascadeOptions& options) {
   return std::make_unique<CascadeDetector>(options);
@@ -105,11 +151,15 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
   return std::make_unique<TwoStageDetector>(std::move(proposer), verifier_face_px);
 }
 
+// The extra roll of the "+rot" passes: dlib's frontal filters cover about +-10 degrees of roll.
+constexpr double kRollStep = 12;
+
 std::vector<std::string> detector_names() {
-  return {"hog", "hog-half", "hog-up", "haar", "haar-alt2", "lbp", "two-stage", "two-stage-small"};
+  return {"hog", "hog+rot", "hog-half", "hog-up", "haar", "haar-alt2", "lbp", "two-stage", "two-stage-small"};
 }
 
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
+  if (name.ends_with("+rot")) return make_rotating_detector(make_detector(name.substr(0, name.size() - 4)), {-kRollStep, kRollStep});
   if (name == "hog") return make_hog_detector({});
   if (name.starts_with("hog@")) {  // hog@SCALE: HOG on the frame resized by SCALE (measurements)
     const std::string scale(name.substr(4));
@@ -145,7 +195,7 @@ std::filesystem::path find_cascade(std::string_view file) {
   std::string searched;
   for (const auto& d : dirs) {
     if (std::filesystem::exists(d / f.filename())) return d / f.filename();
-    searched += " " + d.string();
+    searched.append(" ").append(d.string());
   }
   throw std::runtime_error("cascade " + std::string(file) + " not found (install opencv-data or set MOODTUNES_CASCADES); searched:" + searched);
 }
@@ -165,17 +215,29 @@ cv::Mat to_gray(const cv::Mat& image) {
 }
 
 std::vector<FaceBox> detect_in_region(FaceDetector& detector, const cv::Mat& gray, const cv::Rect& region,
-                                      double expected_face_px, double work_face_px) {
+                                      double expected_face_px, double work_face_px, double angle) {
   const cv::Rect r = region & cv::Rect(0, 0, gray.cols, gray.rows);
   if (r.width < 8 || r.height < 8 || expected_face_px <= 0) return {};
   const double s = work_face_px / expected_face_px;
   cv::Mat crop;
   cv::resize(gray(r), crop, cv::Size(), s, s, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::Mat inv;
+  if (angle != 0) {
+    const cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(crop.cols / 2.f, crop.rows / 2.f), -angle, 1.0);
+    cv::warpAffine(crop, crop, m, crop.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+    cv::invertAffineTransform(m, inv);
+  }
   std::vector<FaceBox> out = detector.detect(crop);
   for (auto& f : out) {
-    f.box = cv::Rect(r.x + static_cast<int>(std::lround(f.box.x / s)), r.y + static_cast<int>(std::lround(f.box.y / s)),
-                     static_cast<int>(std::lround(f.box.width / s)), static_cast<int>(std::lround(f.box.height / s)));
+    cv::Point2d c(f.box.x + f.box.width / 2.0, f.box.y + f.box.height / 2.0);
+    if (angle != 0)
+      c = {inv.at<double>(0, 0) * c.x + inv.at<double>(0, 1) * c.y + inv.at<double>(0, 2),
+           inv.at<double>(1, 0) * c.x + inv.at<double>(1, 1) * c.y + inv.at<double>(1, 2)};
+    const double w = f.box.width / s, h = f.box.height / s;
+    f.box = cv::Rect(r.x + static_cast<int>(std::lround(c.x / s - w / 2)), r.y + static_cast<int>(std::lround(c.y / s - h / 2)),
+                     static_cast<int>(std::lround(w)), static_cast<int>(std::lround(h)));
     f.box &= cv::Rect(0, 0, gray.cols, gray.rows);
+    f.angle += angle;
   }
   return out;
 }

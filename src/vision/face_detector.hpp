@@ -1,7 +1,8 @@
 // Face detection: a pluggable interface and its implementations.
 //
 //   HOG      dlib's frontal face detector (5 HOG filters, no model file), optionally on a
-//            downscaled or upsampled frame. The default: see docs/vision.md for the measurements.
+//            downscaled or upsampled frame, optionally also on copies rotated by +-12 degrees
+//            (the default, "hog+rot": see docs/vision.md for the measurements).
 //   cascade  an OpenCV Haar/LBP cascade (haarcascade_frontalface_default.xml = the seed's choice).
 //   two-stage a fast proposer (cascade) whose boxes are each verified (and re-boxed) by HOG on a
 //            padded crop rescaled to HOG's working size; finds small faces HOG alone misses.
@@ -29,8 +30,9 @@ namespace moodtunes::vision {
 enum class BoxStyle { Hog, HaarDefault, HaarAlt2, Lbp };
 
 struct FaceBox {
-  cv::Rect box;
+  cv::Rect box;      // axis-aligned box of the face in its upright frame, centred on the face
   double score = 0;
+  double angle = 0;  // in-plane roll of the face, degrees (OpenCV convention: + = counter-clockwise)
 };
 
 class FaceDetector {
@@ -56,16 +58,22 @@ struct CascadeOptions {
 
 std::unique_ptr<FaceDetector> make_hog_detector(const HogOptions& options = {});
 std::unique_ptr<FaceDetector> make_cascade_detector(const CascadeOptions& options = {});
+// Runs `base` on the frame and on copies rotated by each angle in `angles` (degrees), mapping
+// boxes back and merging overlaps (the more confident wins); FaceBox::angle says which pass
+// found the face. Finds faces rolled by up to ~angle + 10 degrees; costs one pass per angle.
+std::unique_ptr<FaceDetector> make_rotating_detector(std::unique_ptr<FaceDetector> base, std::vector<double> angles);
 // verifier_face_px: the verifier rescales each proposal so the face is about this tall.
 std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetector> proposer,
                                                       double verifier_face_px = 100);
 
 // Named configurations used by the CLI and benches (see detector_names()):
-//   hog (default), hog@SCALE (any frame scale), hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small.
+//   hog (default), hog@SCALE (any frame scale), hog-half, hog-up, haar, haar-alt2, lbp, two-stage,
+//   two-stage-small; any of them with "+rot" appended also scans copies rotated by -12 and +12 deg.
 // Throws std::invalid_argument for an unknown name.
 std::unique_ptr<FaceDetector> make_detector(std::string_view name);
 std::vector<std::string> detector_names();
-inline constexpr std::string_view kDefaultDetector = "hog";
+// One-shot default (`detect`): HOG on the frame and on +-12 degree rotated copies (docs/vision.md).
+inline constexpr std::string_view kDefaultDetector = "hog+rot";
 inline constexpr std::string_view kSmallFacesDetector = "two-stage-small";
 
 // Finds an OpenCV cascade file by name: $MOODTUNES_CASCADES, then the opencv-data folders.
@@ -78,7 +86,9 @@ cv::Mat to_gray(const cv::Mat& image);
 // Detection restricted to a region: crops `region` (clipped), rescales it so a face of
 // `expected_face_px` becomes about `work_face_px`, runs `detector` and maps boxes back.
 // Used by the tracker's local search. Returns boxes in full-frame coordinates.
+// With angle != 0 the crop is first rotated by -angle about its centre (uprighting a face rolled
+// by `angle`); returned boxes then carry that angle.
 std::vector<FaceBox> detect_in_region(FaceDetector& detector, const cv::Mat& gray, const cv::Rect& region,
-                                      double expected_face_px, double work_face_px);
+                                      double expected_face_px, double work_face_px, double angle = 0);
 
 }  // namespace moodtunes::vision

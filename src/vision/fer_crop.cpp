@@ -49,9 +49,19 @@ cv::Mat crop_square(const cv::Mat& image, const cv::Rect2d& square) {
   return out;
 }
 
-cv::Mat crop_fer_face(const cv::Mat& image, const cv::Rect& box, BoxStyle style) {
-  CV_Assert(box.area() > 0);
-  return crop_square(image, fer_crop_rect(box, style));
+cv::Mat crop_fer_face(const cv::Mat& image, const cv::Rect& box, BoxStyle style, double angle) {
+  CV_Assert(box.area() > 0 && !image.empty());
+  const cv::Rect2d square = fer_crop_rect(box, style);
+  if (std::abs(angle) < 0.5) return crop_square(image, square);
+  // Upright frame: the image rotated by -angle about the box centre; sample the square there.
+  const cv::Point2f c(box.x + box.width / 2.f, box.y + box.height / 2.f);
+  cv::Mat m = cv::getRotationMatrix2D(c, -angle, 1.0);
+  m.at<double>(0, 2) -= square.x;
+  m.at<double>(1, 2) -= square.y;
+  const int side = std::max(1, static_cast<int>(std::lround(square.width)));
+  cv::Mat out;
+  cv::warpAffine(image, out, m, cv::Size(side, side), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  return out;
 }
 
 }  // namespace moodtunes::vision

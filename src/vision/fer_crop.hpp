@@ -26,7 +26,9 @@ struct FerFraming {
 FerFraming fer_framing(BoxStyle style);
 cv::Rect2d fer_crop_rect(const cv::Rect& box, const FerFraming& framing);
 cv::Rect2d fer_crop_rect(const cv::Rect& box, BoxStyle style);
-cv::Mat crop_fer_face(const cv::Mat& image, const cv::Rect& box, BoxStyle style);
+// angle: the face's roll (FaceBox::angle); when non-zero the crop is taken in the face's upright
+// frame (rotated about the box centre), so the network sees a level face.
+cv::Mat crop_fer_face(const cv::Mat& image, const cv::Rect& box, BoxStyle style, double angle = 0);
 cv::Mat crop_square(const cv::Mat& image, const cv::Rect2d& square);
 
 }  // namespace moodtunes::vision

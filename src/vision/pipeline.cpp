@@ -45,7 +45,7 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
   const cv::Mat gray = to_gray(image);
   const auto boxes = detector.detect(gray);
   std::vector<cv::Mat> inputs;
-  for (const auto& b : boxes) inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style())));
+  for (const auto& b : boxes) inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style(), b.angle)));
   const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs);
   FrameReading r;
   r.full_detection = true;
@@ -77,24 +77,26 @@ Pipeline::Pipeline(const EmotionClassifier& classifier, PipelineParams params)
 }
 
 void Pipeline::full_detection(const cv::Mat& gray) {
-  std::vector<cv::Rect> boxes;
-  for (const auto& f : detector_->detect(gray)) boxes.push_back(f.box);
-  tracker_.update(boxes, true);
+  const double roll = params_.roll_cycle.empty() ? 0.0 : params_.roll_cycle[full_count_ % params_.roll_cycle.size()];
+  const cv::Rect frame(0, 0, gray.cols, gray.rows);
+  auto faces = roll == 0 ? detector_->detect(gray) : detect_in_region(*detector_, gray, frame, 1, 1, roll);
+  tracker_.update(faces, true);
   last_full_ = frame_index_;
+  ++full_count_;
 }
 
 // Each track looks for its face near its last box; the nearest candidate continues it.
 void Pipeline::local_search(const cv::Mat& gray) {
-  std::vector<cv::Rect> found;
+  std::vector<FaceBox> found;
   for (const auto& t : tracker_.tracks()) {
     const cv::Point2d c = centre(t.box);
     const double side = params_.local_region * t.box.width;
     const cv::Rect region(cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side)));
-    const auto cands = detect_in_region(*local_, gray, region, t.box.width, params_.local_face_px);
+    const auto cands = detect_in_region(*local_, gray, region, t.box.width, params_.local_face_px, t.angle);
     const auto best = std::max_element(cands.begin(), cands.end(), [&](const FaceBox& a, const FaceBox& b) {
       return iou(a.box, t.box) < iou(b.box, t.box);
     });
-    if (best != cands.end()) found.push_back(best->box);
+    if (best != cands.end()) found.push_back(*best);
   }
   tracker_.update(found, false);
 }
@@ -109,7 +111,7 @@ void Pipeline::classify_due(const cv::Mat& gray, double time_s) {
                         box_change(t.classified_box, t.box) > params_.reclassify_move;
     if (!is_due) continue;
     due.push_back(&t);
-    inputs.push_back(preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog)));
+    inputs.push_back(preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog, t.angle)));
   }
   if (inputs.empty()) return;
   const auto probs = classifier_->classify_preprocessed(inputs);

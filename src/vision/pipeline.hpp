@@ -3,14 +3,17 @@
 // `moodtunes detect`.
 //
 // Schedule (what makes it fast; measured in bench/vision, documented in docs/vision.md):
-//   * full detection (PipelineParams::detector on the whole frame) every `full_detect_every`
-//     frames while faces are tracked, every `idle_detect_every` frames while none are;
+//   * full detection (PipelineParams::detector on the whole frame, rotated by the next angle of
+//     `roll_cycle`) every `full_detect_every` frames while faces are tracked, every
+//     `idle_detect_every` frames while none are;
 //   * in between, each track is searched for only near its last box (local HOG search on a
-//     crop of `local_region` x the box, rescaled so the face is ~`local_face_px`);
+//     crop of `local_region` x the box, rescaled so the face is ~`local_face_px` and rotated
+//     by the track's roll);
 //   * a tracked face is classified when new, every `classify_every` frames, or sooner when its
-//     box moved or changed size by more than `reclassify_move` of its width.
+//     box moved or changed size by more than `reclassify_move` of its width; the crop is
+//     levelled by the track's roll.
 // The smoothed label therefore lags a real change by at most classify_every frames plus the
-// EMA's ~0.9 tau (tracker.hpp).
+// EMA's ~0.9 tau (tracker.hpp): about 0.17 + 0.27 s at 30 fps.
 //
 // Contract: process() takes a non-empty 8-bit image (gray/BGR/BGRA) and its capture time in
 // seconds (non-decreasing). Faces in the result are largest first.
@@ -20,6 +23,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 #include <vector>
 
@@ -53,13 +57,16 @@ struct FrameReading {
 };
 
 struct PipelineParams {
-  std::string detector = std::string(kDefaultDetector);
-  int full_detect_every = 10;
+  std::string detector = "hog";  // one rotation per full detection: see roll_cycle
+  int full_detect_every = 15;
   int idle_detect_every = 3;
-  int classify_every = 3;
+  int classify_every = 5;
+  // Full detections cycle through these frame rotations (degrees), so faces rolled beyond
+  // HOG's ~10 degrees are found within len(roll_cycle) full detections at one pass's cost.
+  std::vector<double> roll_cycle = {0, -12, 12};
   double reclassify_move = 0.15;
   double local_region = 1.8;
-  double local_face_px = 100;
+  double local_face_px = 90;
   TrackerParams tracker;
   SmoothingParams smoothing;
 };
@@ -88,6 +95,7 @@ class Pipeline {
   Tracker tracker_;
   long frame_index_ = 0;
   long last_full_ = -(1l << 30);
+  long full_count_ = 0;
 };
 
 }  // namespace moodtunes::vision

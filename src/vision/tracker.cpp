@@ -27,19 +27,26 @@ void EmotionSmoother::add(const EmotionProbs& probs, double t) {
 }
 
 std::vector<int> Tracker::update(const std::vector<cv::Rect>& boxes, bool allow_new_tracks) {
+  std::vector<FaceBox> faces;
+  for (const auto& b : boxes) faces.push_back({b, 0, 0});
+  return update(faces, allow_new_tracks);
+}
+
+std::vector<int> Tracker::update(const std::vector<FaceBox>& faces, bool allow_new_tracks) {
   std::vector<std::tuple<double, std::size_t, std::size_t>> pairs;  // (iou, track, box)
   for (std::size_t t = 0; t < tracks_.size(); ++t)
-    for (std::size_t b = 0; b < boxes.size(); ++b)
-      if (const double o = iou(tracks_[t].box, boxes[b]); o >= params_.match_iou) pairs.emplace_back(o, t, b);
+    for (std::size_t b = 0; b < faces.size(); ++b)
+      if (const double o = iou(tracks_[t].box, faces[b].box); o >= params_.match_iou) pairs.emplace_back(o, t, b);
   std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
 
-  std::vector<int> ids(boxes.size(), 0);
+  std::vector<int> ids(faces.size(), 0);
   std::vector<bool> track_used(tracks_.size(), false);
   for (const auto& [o, t, b] : pairs) {
     if (track_used[t] || ids[b]) continue;
     track_used[t] = true;
     ids[b] = tracks_[t].id;
-    tracks_[t].box = boxes[b];
+    tracks_[t].box = faces[b].box;
+    tracks_[t].angle = faces[b].angle;
     tracks_[t].missed = 0;
   }
   for (std::size_t t = 0; t < tracks_.size(); ++t) {
@@ -47,11 +54,12 @@ std::vector<int> Tracker::update(const std::vector<cv::Rect>& boxes, bool allow_
     if (!track_used[t]) ++tracks_[t].missed;
   }
   std::erase_if(tracks_, [&](const Track& tr) { return tr.missed > params_.max_missed; });
-  for (std::size_t b = 0; b < boxes.size(); ++b) {
+  for (std::size_t b = 0; b < faces.size(); ++b) {
     if (ids[b] || !allow_new_tracks) continue;
     Track tr;
     tr.id = next_id_++;
-    tr.box = boxes[b];
+    tr.box = faces[b].box;
+    tr.angle = faces[b].angle;
     tr.smoother = EmotionSmoother(smoothing_);
     tracks_.push_back(std::move(tr));
     ids[b] = tracks_.back().id;

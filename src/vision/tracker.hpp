@@ -22,6 +22,7 @@
 #include <opencv2/core.hpp>
 
 #include "core/emotion.hpp"
+#include "vision/face_detector.hpp"
 
 namespace moodtunes::vision {
 
@@ -54,6 +55,7 @@ struct TrackerParams {
 struct Track {
   int id = 0;
   cv::Rect box;
+  double angle = 0;  // face roll from the detection that last matched (FaceBox::angle)
   int missed = 0;  // consecutive updates without a match
   int age = 0;     // updates since creation
   // Classification bookkeeping (used by the pipeline).
@@ -70,6 +72,7 @@ class Tracker {
   explicit Tracker(TrackerParams p = {}, SmoothingParams s = {}) : params_(p), smoothing_(s) {}
   // Associates `boxes`; returns, for each box, the id of the track it now belongs to (0 when it
   // was not matched and new tracks were not allowed).
+  std::vector<int> update(const std::vector<FaceBox>& faces, bool allow_new_tracks = true);
   std::vector<int> update(const std::vector<cv::Rect>& boxes, bool allow_new_tracks = true);
   std::vector<Track>& tracks() { return tracks_; }
   const std::vector<Track>& tracks() const { return tracks_; }

@@ -39,9 +39,9 @@ TEST(Tracker, ShortDropoutKeepsTheIdLongOneEndsTheTrack) {
   Tracker tracker(p);
   const cv::Rect face(50, 50, 100, 100);
   const int id = tracker.update({face})[0];
-  for (int i = 0; i < 5; ++i) tracker.update({});
+  for (int i = 0; i < 5; ++i) tracker.update(std::vector<cv::Rect>{});
   EXPECT_EQ(tracker.update({face})[0], id);  // back within max_missed
-  for (int i = 0; i < 6; ++i) tracker.update({});
+  for (int i = 0; i < 6; ++i) tracker.update(std::vector<cv::Rect>{});
   EXPECT_TRUE(tracker.tracks().empty());
   EXPECT_NE(tracker.update({face})[0], id);  // ids are not reused
 }

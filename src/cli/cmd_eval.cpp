@@ -1,0 +1,125 @@
+// `moodtunes eval` (metrics of a model on a labelled FER set) and `moodtunes classify`
+// (emotion of pre-cropped face images).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <opencv2/core/utility.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "cli/commands.hpp"
+#include "data/fer_dataset.hpp"
+#include "model/classifier.hpp"
+#include "model/metrics.hpp"
+#include "model/plots.hpp"
+
+namespace moodtunes::cli {
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("MOODTUNES_MODEL"); env && *env) return env;
+  const std::filesystem::path shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models/moodtunes-fer.mtm";
+  if (std::filesystem::exists(shipped)) return shipped.string();
+  return "models/moodtunes-fer.mtm";
+}
+
+namespace {
+TestTimeAugmentation parse_tta(const std::string& s) {
+  return s == "flip" ? TestTimeAugmentation::Flip : TestTimeAugmentation::None;
+}
+
+void print_report(const ConfusionMatrix& cm) {
+  std::printf("accuracy  %.2f%%   macro-F1 %.4f   (%lld images)\n", 100 * cm.accuracy(), cm.macro_f1(),
+              static_cast<long long>(cm.count()));
+  std::printf("%-9s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
+  for (std::size_t c = 0; c < kNumEmotions; ++c) {
+    std::int64_t support = 0;
+    for (std::size_t p = 0; p < kNumEmotions; ++p) support += cm.at(static_cast<int>(c), static_cast<int>(p));
+    const int ci = static_cast<int>(c);
+    std::printf("%-9s %8.2f%% %8.2f%% %9.4f %8lld\n", std::string(kEmotionNames[c]).c_str(), 100 * cm.precision(ci),
+                100 * cm.recall(ci), cm.f1(ci), static_cast<long long>(support));
+  }
+  std::printf("confusion (rows true, columns predicted):\n%9s", "");
+  for (auto n : kEmotionNames) std::printf(" %8.8s", std::string(n).c_str());
+  std::printf("\n");
+  for (std::size_t t = 0; t < kNumEmotions; ++t) {
+    std::printf("%-9s", std::string(kEmotionNames[t]).c_str());
+    for (std::size_t p = 0; p < kNumEmotions; ++p) std::printf(" %8lld", static_cast<long long>(cm.at(static_cast<int>(t), static_cast<int>(p))));
+    std::printf("\n");
+  }
+}
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  struct Args {
+    std::string data, model, usage = "PublicTest", tta = "none", png;
+    bool json = false;
+    int threads = 0;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("eval", "Accuracy, macro-F1, per-class precision/recall and confusion of a model on labelled faces");
+  cmd->add_option("data", a->data, "FER folder layout (<root>/<class>/*.jpg) or fer2013.csv")->required();
+  cmd->add_option("-m,--model", a->model, "Model file (.mtm); default: $MOODTUNES_MODEL or the shipped model");
+  cmd->add_option("--usage", a->usage, "fer2013.csv rows to use")->capture_default_str()->check(CLI::IsMember({"Training", "PublicTest", "PrivateTest"}));
+  cmd->add_option("--tta", a->tta, "Test-time augmentation: none | flip (average with the mirrored face)")->capture_default_str()->check(CLI::IsMember({"none", "flip"}));
+  cmd->add_option("--confusion-png", a->png, "Also write the confusion matrix as a PNG");
+  cmd->add_option("--threads", a->threads, "CPU threads for inference (0 = OpenCV default)");
+  cmd->add_flag("--json", a->json, "Print one JSON object (accuracy, macro_f1, per_class, confusion, count)");
+  cmd->callback([a] {
+    if (a->threads > 0) cv::setNumThreads(a->threads);
+    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model);
+    const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
+    std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
+                 data.resized ? (", " + std::to_string(data.resized) + " resized to 48x48").c_str() : "");
+    ConfusionMatrix cm;
+    constexpr std::size_t kBatch = 256;
+    for (std::size_t start = 0; start < data.size(); start += kBatch) {
+      const std::size_t end = std::min(data.size(), start + kBatch);
+      std::vector<cv::Mat> faces(data.images.begin() + static_cast<long>(start), data.images.begin() + static_cast<long>(end));
+      const auto probs = clf.classify_batch(faces, parse_tta(a->tta));
+      for (std::size_t i = 0; i < probs.size(); ++i)
+        cm.add(data.labels[start + i], static_cast<int>(argmax(probs[i])));
+    }
+    if (!a->png.empty()) plot_confusion(cm, "confusion: " + a->data, a->png);
+    if (a->json) {
+      auto j = cm.to_json();
+      j["data"] = a->data;
+      j["tta"] = a->tta;
+      std::cout << j.dump() << std::endl;
+    } else {
+      print_report(cm);
+    }
+  });
+}
+
+void add_classify_command(CLI::App& app) {
+  struct Args {
+    std::vector<std::string> images;
+    std::string model, tta = "none";
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("classify", "Emotion of already-cropped face images (no detection); one JSON line each");
+  cmd->add_option("images", a->images, "Face crops (any size; gray or colour)")->required();
+  cmd->add_option("-m,--model", a->model, "Model file (.mtm)");
+  cmd->add_option("--tta", a->tta, "none | flip")->capture_default_str()->check(CLI::IsMember({"none", "flip"}));
+  cmd->callback([a] {
+    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model);
+    int failures = 0;
+    for (const auto& path : a->images) {
+      nlohmann::json j{{"image", path}};
+      const cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
+      if (img.empty()) {
+        j["error"] = "unreadable or unsupported image";
+        ++failures;
+      } else {
+        const auto p = clf.classify(img, parse_tta(a->tta));
+        j["emotion"] = emotion_name(argmax(p));
+        for (std::size_t c = 0; c < kNumEmotions; ++c) j["probabilities"][std::string(kEmotionNames[c])] = p[c];
+      }
+      std::cout << j.dump() << std::endl;
+    }
+    if (failures) throw CliExit(kExitError, std::to_string(failures) + " image(s) could not be read");
+  });
+}
+
+}  // namespace moodtunes::cli

@@ -1,0 +1,186 @@
+#include "model/classifier.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <stdexcept>
+
+#include <opencv2/dnn.hpp>
+
+#include "core/preprocess.hpp"
+#include "model/model_file.hpp"
+
+namespace moodtunes {
+
+namespace {
+
+cv::Mat tensor_mat(const NamedTensor& t) {
+  std::vector<int> dims(t.shape.begin(), t.shape.end());
+  if (dims.size() == 1) dims = {1, dims[0]};  // OpenCV Mats are at least 2-D
+  cv::Mat m(static_cast<int>(dims.size()), dims.data(), CV_32F);
+  std::copy(t.data.begin(), t.data.end(), m.ptr<float>());
+  return m;
+}
+
+// Builds the inference graph described in arch.hpp: BN is already folded into each conv.
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(const ModelFile& model) : model_(model) {}
+
+  cv::dnn::Net build() {
+    int x = relu(conv("stem", 0));
+    for (std::size_t s = 0; s < model_.arch.stages.size(); ++s) {
+      for (int b = 0; b < model_.arch.stages[s].blocks; ++b) {
+        const std::string name = block_name(s, b);
+        const int y = conv(name + ".conv2", relu(conv(name + ".conv1", x)));
+        const bool has_proj = has_tensor(name + ".proj.weight");
+        const int shortcut = has_proj ? conv(name + ".proj", x) : x;
+        cv::dnn::LayerParams sum;
+        sum.set("operation", "sum");
+        const int id = net_.addLayer(name + ".add", "Eltwise", sum);
+        net_.connect(y, 0, id, 0);
+        net_.connect(shortcut, 0, id, 1);
+        x = relu(id);
+      }
+      cv::dnn::LayerParams pool;
+      pool.set("pool", "max");
+      pool.set("kernel_size", 2);
+      pool.set("stride", 2);
+      x = add("pool" + std::to_string(s), "Pooling", pool, x);
+    }
+    x = relu(fc("fc1", x));
+    fc("fc2", x);
+    net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    return net_;
+  }
+
+ private:
+  bool has_tensor(const std::string& name) const {
+    for (const auto& t : model_.tensors)
+      if (t.name == name) return true;
+    return false;
+  }
+  int add(const std::string& name, const std::string& type, cv::dnn::LayerParams& params, int input) {
+    const int id = net_.addLayer(name, type, params);
+    net_.connect(input, 0, id, 0);
+    return id;
+  }
+  int relu(int input) {
+    cv::dnn::LayerParams p;
+    return add("relu" + std::to_string(counter_++), "ReLU", p, input);
+  }
+  int conv(const std::string& name, int input) {
+    const auto& w = model_.tensor(name + ".weight");
+    cv::dnn::LayerParams p;
+    p.set("kernel_size", w.shape.at(2));
+    p.set("pad", w.shape.at(2) / 2);
+    p.set("stride", 1);
+    p.set("num_output", w.shape.at(0));
+    p.set("bias_term", true);
+    p.blobs = {tensor_mat(w), tensor_mat(model_.tensor(name + ".bias"))};
+    return add(name, "Convolution", p, input);
+  }
+  int fc(const std::string& name, int input) {
+    const auto& w = model_.tensor(name + ".weight");
+    cv::dnn::LayerParams p;
+    p.set("num_output", w.shape.at(0));
+    p.set("bias_term", true);
+    p.set("axis", 1);
+    p.blobs = {tensor_mat(w), tensor_mat(model_.tensor(name + ".bias"))};
+    return add(name, "InnerProduct", p, input);
+  }
+
+  const ModelFile& model_;
+  cv::dnn::Net net_;
+  int counter_ = 0;
+};
+
+cv::dnn::Net build_net(const ModelFile& model) { return GraphBuilder(model).build(); }
+
+EmotionProbs softmax(const float* logits) {
+  EmotionProbs p{};
+  const float top = *std::max_element(logits, logits + kNumEmotions);
+  float sum = 0;
+  for (std::size_t c = 0; c < kNumEmotions; ++c) sum += p[c] = std::exp(logits[c] - top);
+  for (auto& v : p) v /= sum;
+  return p;
+}
+
+}  // namespace
+
+struct EmotionClassifier::Impl {
+  ModelFile model;
+  mutable cv::dnn::Net net;
+  mutable std::mutex mutex;
+
+  // Logits for a batch of preprocessed inputs.
+  cv::Mat forward(const std::vector<cv::Mat>& inputs) const {
+    const int n = static_cast<int>(inputs.size());
+    const int dims[] = {n, 1, kFaceSize, kFaceSize};
+    cv::Mat blob(4, dims, CV_32F);
+    for (int i = 0; i < n; ++i) {
+      const cv::Mat& in = inputs[static_cast<std::size_t>(i)];
+      if (in.type() != CV_32FC1 || in.rows != kFaceSize || in.cols != kFaceSize || !in.isContinuous())
+        throw std::invalid_argument("classify_preprocessed: expected continuous CV_32FC1 48x48 inputs");
+      std::copy(in.ptr<float>(), in.ptr<float>() + kFaceSize * kFaceSize, blob.ptr<float>(i));
+    }
+    std::lock_guard lock(mutex);
+    net.setInput(blob);
+    return net.forward().clone();
+  }
+};
+
+EmotionClassifier::EmotionClassifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EmotionClassifier::EmotionClassifier(EmotionClassifier&&) noexcept = default;
+EmotionClassifier& EmotionClassifier::operator=(EmotionClassifier&&) noexcept = default;
+EmotionClassifier::~EmotionClassifier() = default;
+
+EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm) {
+  auto impl = std::make_unique<Impl>();
+  impl->model = load_model_file(mtm);
+  try {
+    impl->net = build_net(impl->model);
+    // One dry run so shape errors surface at load time, not on the first face.
+    impl->forward({cv::Mat::zeros(kFaceSize, kFaceSize, CV_32F)});
+  } catch (const cv::Exception& e) {
+    throw ModelError(mtm.string() + ": cannot build network: " + e.what());
+  }
+  return EmotionClassifier(std::move(impl));
+}
+
+std::vector<EmotionProbs> EmotionClassifier::classify_preprocessed(const std::vector<cv::Mat>& inputs,
+                                                                   TestTimeAugmentation tta) const {
+  std::vector<EmotionProbs> out;
+  if (inputs.empty()) return out;
+  const cv::Mat logits = impl_->forward(inputs);
+  out.reserve(inputs.size());
+  for (int i = 0; i < logits.rows; ++i) out.push_back(softmax(logits.ptr<float>(i)));
+  if (tta == TestTimeAugmentation::Flip) {
+    std::vector<cv::Mat> flipped(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) cv::flip(inputs[i], flipped[i], 1);
+    const cv::Mat flogits = impl_->forward(flipped);
+    for (int i = 0; i < flogits.rows; ++i) {
+      const auto p = softmax(flogits.ptr<float>(i));
+      for (std::size_t c = 0; c < kNumEmotions; ++c) out[static_cast<std::size_t>(i)][c] = 0.5f * (out[static_cast<std::size_t>(i)][c] + p[c]);
+    }
+  }
+  return out;
+}
+
+std::vector<EmotionProbs> EmotionClassifier::classify_batch(const std::vector<cv::Mat>& faces,
+                                                            TestTimeAugmentation tta) const {
+  std::vector<cv::Mat> inputs;
+  inputs.reserve(faces.size());
+  for (const auto& f : faces) inputs.push_back(preprocess_face(f));
+  return classify_preprocessed(inputs, tta);
+}
+
+EmotionProbs EmotionClassifier::classify(const cv::Mat& face, TestTimeAugmentation tta) const {
+  return classify_batch({face}, tta).front();
+}
+
+const ArchSpec& EmotionClassifier::arch() const { return impl_->model.arch; }
+const nlohmann::json& EmotionClassifier::info() const { return impl_->model.info; }
+
+}  // namespace moodtunes

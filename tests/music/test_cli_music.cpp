@@ -1,0 +1,107 @@
+// End-to-end: the real `moodtunes` binary on a temp catalog built from the shared Deezer data.
+#include <array>
+#include <cstdio>
+#include <set>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "music_test_util.hpp"
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out;
+};
+
+// Runs the CLI with MOODTUNES_CATALOG pointing at `catalog`; stdout captured, stderr to `err`.
+Run run(const std::filesystem::path& catalog, const std::string& args, const std::filesystem::path& err) {
+  const std::string cmd = "MOODTUNES_CATALOG='" + catalog.string() + "' '" + std::string(MOODTUNES_BINARY) + "' " + args +
+                          " 2>'" + err.string() + "'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  std::array<char, 4096> buf;
+  while (auto n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class MusicCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MT_REQUIRE_DEEZER_DATA();
+    auto r = run(catalog(), "catalog import '" + mt_test::deezer_dir().string() + "' --json", err());
+    ASSERT_EQ(r.code, 0) << mt_test::read_file(err());
+    auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["inserted"], 18644);
+  }
+  std::filesystem::path catalog() const { return dir_ / "catalog.sqlite"; }
+  std::filesystem::path err() const { return dir_ / "stderr.txt"; }
+  mt_test::TempDir dir_;
+};
+
+}  // namespace
+
+TEST_F(MusicCli, RecommendJsonForAnEmotion) {
+  auto r = run(catalog(), "recommend --emotion happy -n 8 --json", err());
+  ASSERT_EQ(r.code, 0) << mt_test::read_file(err());
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["tracks"].size(), 8u);
+  std::set<std::string> artists;
+  for (const auto& t : j["tracks"]) {
+    EXPECT_TRUE(artists.insert(t["artist"].get<std::string>()).second);
+    EXPECT_GT(t["valence"].get<double>(), 0.3);  // happy -> the most positive tracks
+    EXPECT_FALSE(t["reason"].get<std::string>().empty());
+  }
+  EXPECT_EQ(j["strategy"], "match");
+}
+
+TEST_F(MusicCli, SessionsDoNotRepeatAndSeedsAreDeterministic) {
+  auto a = run(catalog(), "recommend --probs 0,0,0,0.5,0,0.5,0 --strategy uplift -n 10 --json --seed 7", err());
+  auto b = run(catalog(), "recommend --probs 0,0,0,0.5,0,0.5,0 --strategy uplift -n 10 --json --seed 7", err());
+  ASSERT_EQ(a.code, 0) << mt_test::read_file(err());
+  EXPECT_EQ(a.out, b.out);
+  std::set<long long> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = run(catalog(), "recommend --valence -0.5 --arousal 0.2 --strategy calm -n 10 --json --session s1", err());
+    ASSERT_EQ(r.code, 0) << mt_test::read_file(err());
+    const auto j = nlohmann::json::parse(r.out);  // named: a temporary would dangle in the loop
+    ASSERT_EQ(j["tracks"].size(), 10u);
+    for (const auto& t : j["tracks"]) EXPECT_TRUE(ids.insert(t["id"].get<long long>()).second);
+  }
+  EXPECT_EQ(ids.size(), 30u);
+}
+
+TEST_F(MusicCli, BadInputGetsClearErrorsAndLeavesCatalogIntact) {
+  EXPECT_EQ(run(catalog(), "recommend", err()).code, 2);
+  EXPECT_NE(mt_test::read_file(err()).find("--emotion"), std::string::npos);
+  EXPECT_EQ(run(catalog(), "recommend --emotion joyful", err()).code, 2);
+  EXPECT_NE(run(catalog(), "recommend --probs 1 2", err()).code, 0);
+  EXPECT_NE(run(catalog(), "recommend --valence 3 --arousal 0", err()).code, 0);
+  EXPECT_EQ(run(catalog(), "recommend --probs 0,0,0,0,0,0,0", err()).code, 2);
+
+  const auto broken = mt_test::write_file(dir_ / "broken.csv", "title,artist,valence,energy\nok,a,0.5,0.5\nbad,b,x,0.5\n");
+  auto r = run(catalog(), "catalog import '" + broken.string() + "' --strict", err());
+  EXPECT_EQ(r.code, 1);
+  const std::string e = mt_test::read_file(err());
+  EXPECT_NE(e.find("broken.csv:3"), std::string::npos) << e;
+  auto st = run(catalog(), "catalog stats --json", err());
+  ASSERT_EQ(st.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(st.out)["tracks"], 18644);
+
+  auto missing = run(dir_ / "absent.sqlite", "catalog stats", err());
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(mt_test::read_file(err()).find("no catalog"), std::string::npos);
+}
+
+TEST_F(MusicCli, SearchAndSetupWhenPresent) {
+  auto r = run(catalog(), "catalog search dark tranquillity --json", err());
+  ASSERT_EQ(r.code, 0);
+  EXPECT_GE(nlohmann::json::parse(r.out).size(), 1u);
+  auto s = run(catalog(), "catalog setup", err());
+  EXPECT_EQ(s.code, 0);
+  EXPECT_NE(s.out.find("already has 18644"), std::string::npos);
+}
