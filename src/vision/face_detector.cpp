@@ -1,6 +1,7 @@
 #include "vision/face_detector.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -19,6 +20,53 @@ double iou(const cv::Rect& a, const cv::Rect& b) {
   const double inter = (a & b).area();
   return inter > 0 ? inter / (a.area() + b.area() - inter) : 0.0;
 }
+
+// Most confident first; a box overlapping (IoU > 0.3) or centred inside a kept one is dropped,
+// and the kept box's roll becomes the score-weighted mean roll of the boxes it absorbed (a face
+// rolled 8 degrees is found by both the 0 and the 12 degree pass; neither angle alone is right).
+std::vector<FaceBox> merge(std::vector<FaceBox> all) {
+  std::stable_sort(all.begin(), all.end(), [](const FaceBox& x, const FaceBox& y) { return x.score > y.score; });
+  std::vector<FaceBox> out;
+  std::vector<std::array<double, 2>> roll;  // per kept box: sum(w * angle), sum(w)
+  for (const auto& f : all) {
+    const cv::Point c(f.box.x + f.box.width / 2, f.box.y + f.box.height / 2);
+    const double w = std::max(f.score, 0.01);
+    const auto kept = std::find_if(out.begin(), out.end(), [&](const FaceBox& o) { return iou(o.box, f.box) > 0.3 || o.box.contains(c); });
+    if (kept == out.end()) {
+      out.push_back(f);
+      roll.push_back({w * f.angle, w});
+    } else {
+      auto& r = roll[static_cast<std::size_t>(kept - out.begin())];
+      r[0] += w * f.angle;
+      r[1] += w;
+    }
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].angle = roll[i][0] / roll[i][1];
+  sort_largest_first(out);
+  return out;
+}
+
+// Union of several detectors of the same box style (e.g. HOG for large faces + a two-stage
+// detector for small ones).
+class UnionDetector final : public FaceDetector {
+ public:
+  explicit UnionDetector(std::vector<std::unique_ptr<FaceDetector>> parts) : parts_(std::move(parts)) {}
+  std::vector<FaceBox> detect(const cv::Mat& gray) override {
+    std::vector<FaceBox> all;
+    for (auto& p : parts_)
+      for (auto& f : p->detect(gray)) all.push_back(f);
+    return merge(std::move(all));
+  }
+  BoxStyle box_style() const override { return parts_.front()->box_style(); }
+  std::string name() const override {
+    std::string n;
+    for (const auto& p : parts_) n += (n.empty() ? "" : " | ") + p->name();
+    return n;
+  }
+
+ private:
+  std::vector<std::unique_ptr<FaceDetector>> parts_;
+};
 
 BoxStyle style_of_cascade(const std::string& file) {
   if (file.find("lbp") != std::string::npos) return BoxStyle::Lbp;
@@ -118,13 +166,7 @@ class RotatingDetector final : public FaceDetector {
         all.push_back(f);
       }
     }
-    // Merge: most confident first, drop boxes overlapping a kept one.
-    std::stable_sort(all.begin(), all.end(), [](const FaceBox& x, const FaceBox& y) { return x.score > y.score; });
-    std::vector<FaceBox> out;
-    for (const auto& f : all)
-      if (std::none_of(out.begin(), out.end(), [&](const FaceBox& o) { return iou(o.box, f.box) > 0.3; })) out.push_back(f);
-    sort_largest_first(out);
-    return out;
+    return merge(std::move(all));
   }
 
   BoxStyle box_style() const override { return base_->box_style(); }
@@ -159,6 +201,14 @@ std::vector<std::string> detector_names() {
 }
 
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
+  if (const auto bar = name.find('|'); bar != std::string_view::npos) {
+    std::vector<std::unique_ptr<FaceDetector>> parts;
+    parts.push_back(make_detector(name.substr(0, bar)));
+    parts.push_back(make_detector(name.substr(bar + 1)));
+    if (parts[0]->box_style() != parts[1]->box_style())
+      throw std::invalid_argument("detector union '" + std::string(name) + "' mixes box styles");
+    return std::make_unique<UnionDetector>(std::move(parts));
+  }
   if (name.ends_with("+rot")) return make_rotating_detector(make_detector(name.substr(0, name.size() - 4)), {-kRollStep, kRollStep});
   if (name == "hog") return make_hog_detector({});
   if (name.starts_with("hog@")) {  // hog@SCALE: HOG on the frame resized by SCALE (measurements)

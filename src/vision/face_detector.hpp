@@ -68,13 +68,16 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
 
 // Named configurations used by the CLI and benches (see detector_names()):
 //   hog (default), hog@SCALE (any frame scale), hog-half, hog-up, haar, haar-alt2, lbp, two-stage,
-//   two-stage-small; any of them with "+rot" appended also scans copies rotated by -12 and +12 deg.
+//   two-stage-small; any of them with "+rot" appended also scans copies rotated by -12 and +12 deg;
+//   "A|B" is the union of A and B (same box style), overlapping boxes merged.
 // Throws std::invalid_argument for an unknown name.
 std::unique_ptr<FaceDetector> make_detector(std::string_view name);
 std::vector<std::string> detector_names();
 // One-shot default (`detect`): HOG on the frame and on +-12 degree rotated copies (docs/vision.md).
 inline constexpr std::string_view kDefaultDetector = "hog+rot";
-inline constexpr std::string_view kSmallFacesDetector = "two-stage-small";
+// --small-faces: HOG for faces >= ~80 px plus the two-stage detector for faces down to ~40 px.
+inline constexpr std::string_view kSmallFacesDetector = "hog+rot|two-stage-small";
+inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small";
 
 // Finds an OpenCV cascade file by name: $MOODTUNES_CASCADES, then the opencv-data folders.
 // Throws std::runtime_error naming the folders searched when absent.

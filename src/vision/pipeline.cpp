@@ -92,7 +92,9 @@ void Pipeline::local_search(const cv::Mat& gray) {
     const cv::Point2d c = centre(t.box);
     const double side = params_.local_region * t.box.width;
     const cv::Rect region(cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side)));
-    const auto cands = detect_in_region(*local_, gray, region, t.box.width, params_.local_face_px, t.angle);
+    auto cands = detect_in_region(*local_, gray, region, t.box.width, params_.local_face_px, t.angle);
+    if (cands.empty() && t.angle != 0)  // the face may have levelled out
+      cands = detect_in_region(*local_, gray, region, t.box.width, params_.local_face_px, 0);
     const auto best = std::max_element(cands.begin(), cands.end(), [&](const FaceBox& a, const FaceBox& b) {
       return iou(a.box, t.box) < iou(b.box, t.box);
     });
