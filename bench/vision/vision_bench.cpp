@@ -84,7 +84,7 @@ bool canonical_detectable(const cv::Mat& face, std::vector<std::unique_ptr<FaceD
 }
 
 int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::string& names, const std::string& sides_csv,
-                  double max_angle, bool breakdown) {
+                  double max_angle, bool breakdown, const std::string& dump_dir) {
   const auto pool = val_pool();
   std::vector<int> sides;
   for (const auto& s : split(sides_csv)) sides.push_back(std::stoi(s));
@@ -112,7 +112,7 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
   std::printf("set: seed %llu, %d face scenes (%d sides x %d; %d with a detectable frontal face), %d no-face scenes, 640x480\n",
               static_cast<unsigned long long>(seed), per_size * int(sides.size()), int(sides.size()), per_size, frontal, no_face);
   std::printf("recall = faces found / frontal faces (all faces in brackets); FP/100 = false boxes per 100 no-face images\n\n");
-  std::printf("%-16s", "detector");
+  std::printf("%-24s", "detector");
   for (int side : sides) std::printf(" %11s", ("side " + std::to_string(side)).c_str());
   std::printf(" %11s %8s %9s %9s\n", ">=80 px", "FP/100", "FP(face)", "ms/frame");
   for (const auto& name : split(names)) {
@@ -135,6 +135,14 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
         if (synth::matches(b.box, s.faces[0])) found = true;
         else ++fp_face;
       }
+      if (!found && s.canonical_found && s.side >= 80 && !dump_dir.empty()) {  // inspect misses by eye
+        cv::Mat shown;
+        cv::cvtColor(s.gray, shown, cv::COLOR_GRAY2BGR);
+        cv::rectangle(shown, s.faces[0].fer_rect, cv::Scalar(0, 0, 255), 1);
+        for (const auto& b : boxes) cv::rectangle(shown, b.box, cv::Scalar(0, 255, 0), 2);
+        cv::imwrite(dump_dir + "/" + name + "_side" + std::to_string(s.side) + "_" +
+                        std::to_string(static_cast<int>(&s - scenes.data())) + ".png", shown);
+      }
       if (s.canonical_found && s.side >= 80) {
         auto& b = per_bg[static_cast<int>(s.background)];
         b[0] += found, b[1] += 1;
@@ -147,7 +155,7 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
       p[2] += found;
       p[3] += 1;
     }
-    std::printf("%-16s", name.c_str());
+    std::printf("%-24s", name.c_str());
     int big_found = 0, big_total = 0;
     for (int side : sides) {
       const auto& p = per[side];
@@ -337,6 +345,8 @@ int main(int argc, char** argv) {
   d->add_option("--max-angle", det_angle);
   bool breakdown = false;
   d->add_flag("--breakdown", breakdown, "recall by background and angle too");
+  std::string dump_dir;
+  d->add_option("--dump-misses", dump_dir, "write frontal faces >= 80 px a detector missed as PNGs into this folder");
   auto* fit = app.add_subcommand("fit-crop", "fit the FER framing relative to each detector's box");
   fit->add_option("--n", n);
   fit->add_option("--detectors", names);
@@ -353,7 +363,7 @@ int main(int argc, char** argv) {
   fps->add_option("--classify-every", params.classify_every);
   fps->add_option("--local-px", params.local_face_px);
   CLI11_PARSE(app, argc, argv);
-  if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown);
+  if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle);
   if (*fps) return run_fps(frames, model, seed, params);

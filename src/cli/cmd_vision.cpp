@@ -175,13 +175,13 @@ bool read_frame(cv::VideoCapture& cap, cv::Mat& frame, bool camera) {
 void run_live(const LiveArgs& a) {
   if (!a.no_window && !has_display()) throw CliExit(kExitUsage, "no display available; use --no-window for JSON output");
   if (a.threads > 0) cv::setNumThreads(a.threads);
+  cv::VideoCapture cap = open_source(a);  // bad input fails before the (slower) model load
   const auto clf = EmotionClassifier::load(a.model.empty() ? default_model_path() : a.model);
   PipelineParams params;
   if (a.small_faces) params.detector = std::string(kSmallFacesLiveDetector);
   params.full_detect_every = a.detect_every;
   params.classify_every = a.classify_every;
   Pipeline pipeline(clf, params);
-  cv::VideoCapture cap = open_source(a);
   const bool camera = a.input.empty();
   double fps_in = cap.get(cv::CAP_PROP_FPS);
   if (!(fps_in > 1 && fps_in < 1000)) fps_in = 30;
