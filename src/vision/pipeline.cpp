@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <opencv2/imgproc.hpp>
+
 #include "core/preprocess.hpp"
 #include "vision/fer_crop.hpp"
 
@@ -41,9 +43,24 @@ std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces,
   return g;
 }
 
-FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier) {
+// Detection on a copy whose longest side is at most max_side (boxes mapped back), so a 50 MP
+// photo costs about what a 2 MP one does; crops still come from the full-resolution image.
+std::vector<FaceBox> detect_bounded(FaceDetector& detector, const cv::Mat& gray, int max_side) {
+  const int side = std::max(gray.cols, gray.rows);
+  if (max_side <= 0 || side <= max_side) return detector.detect(gray);
+  const double s = double(max_side) / side;
+  cv::Mat small;
+  cv::resize(gray, small, cv::Size(), s, s, cv::INTER_AREA);
+  auto boxes = detector.detect(small);
+  for (auto& b : boxes)
+    b.box = cv::Rect(static_cast<int>(b.box.x / s), static_cast<int>(b.box.y / s), static_cast<int>(b.box.width / s),
+                     static_cast<int>(b.box.height / s)) & cv::Rect(0, 0, gray.cols, gray.rows);
+  return boxes;
+}
+
+FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier, int max_detect_side) {
   const cv::Mat gray = to_gray(image);
-  const auto boxes = detector.detect(gray);
+  const auto boxes = detect_bounded(detector, gray, max_detect_side);
   std::vector<cv::Mat> inputs;
   for (const auto& b : boxes) inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style(), b.angle)));
   const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs);

@@ -73,8 +73,12 @@ struct PipelineParams {
 
 std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces, bool use_smoothed);
 
-// One image, no tracking: detect, crop like FER, classify all faces in one batch.
-FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier);
+// One image, no tracking: detect, crop like FER, classify all faces in one batch. Detection runs
+// on a copy scaled so the longest side is at most max_detect_side (0 = never scale): faces
+// smaller than ~80 px in that copy are not found, crops come from the full image.
+inline constexpr int kMaxDetectSide = 2000;
+FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
+                           int max_detect_side = kMaxDetectSide);
 
 class Pipeline {
  public:

@@ -52,8 +52,9 @@ class VisionCli : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
+  void TearDown() override {  // MOODTUNES_KEEP_TMP=1 keeps the generated files for inspection
+    const char* keep = std::getenv("MOODTUNES_KEEP_TMP");
+    if (!dir_.empty() && !(keep && *keep == '1')) fs::remove_all(dir_);
   }
 
   CmdResult moodtunes(const std::string& args) const {
@@ -144,6 +145,19 @@ TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("no face found"), std::string::npos);
 
+  // A large photo (12 MP): detection runs on a bounded copy, the box comes back in full-size pixels.
+  synth::Rng big_rng(6);
+  cv::Mat big = synth::make_background({4000, 3000}, synth::Background::Gradient, big_rng);
+  const auto big_face = synth::place_face(big, faces[0], {2400, 1300}, 700, 0);
+  ASSERT_TRUE(cv::imwrite(path("big.jpg"), big));
+  r = moodtunes("detect" + model_flag() + " " + path("big.jpg"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto big_lines = r.lines();
+  ASSERT_EQ(big_lines.size(), 1u);
+  const auto& bf = big_lines[0]["faces"];
+  ASSERT_EQ(bf.size(), 1u) << r.out;
+  EXPECT_TRUE(synth::matches(cv::Rect(bf[0]["box"]["x"], bf[0]["box"]["y"], bf[0]["box"]["w"], bf[0]["box"]["h"]), big_face)) << r.out;
+
   // A decompression bomb (PNG header claiming 100000 x 100000) is refused without decoding.
   std::vector<unsigned char> png;
   cv::imencode(".png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(0)), png);
@@ -161,39 +175,50 @@ TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
   const auto clf = EmotionClassifier::load(model_);
   auto hog = make_detector("hog");
   const auto candidates = frontal_faces(40);
-  // For each face: the model's label in a frame and its margin over the runner-up. A = the most
-  // decisive face, B = the most decisive face with another label; both must beat the hysteresis.
+  // The video: 4 s at 30 fps over one background; face A drifts right for 2 s, then face B
+  // continues the same path.
+  synth::Rng rng(9);
+  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  constexpr int kFrames = 120, kChange = 60;
+  auto frame_at = [&](const cv::Mat& face, int i) {
+    cv::Mat frame = bg.clone();
+    synth::place_face(frame, face, {180 + 2.0 * i, 230 + 20 * std::sin(i / 15.0)}, 170, 0);
+    return frame;
+  };
+  // For each candidate face: the model's mean reading over three points of that path, its label
+  // and margin over the runner-up. A = the most decisive face, B = the most decisive face with
+  // another label; B's margin must clearly beat the hysteresis so "follows within 1 s" is a
+  // property of the smoothing, not of an undecided model.
   struct Pick { double margin = -1; std::size_t index = 0; Emotion label{}; };
   std::vector<Pick> picks;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const auto r = analyse_image(face_scene(candidates[i], 6), *hog, clf);
-    if (r.faces.size() != 1) continue;
-    auto p = r.faces[0].probs;
-    const Emotion e = r.faces[0].emotion;
-    const float top = p[static_cast<int>(e)];
-    p[static_cast<int>(e)] = 0;
-    picks.push_back({top - *std::max_element(p.begin(), p.end()), i, e});
+    EmotionProbs mean{};
+    int seen = 0;
+    for (int at : {10, 60, 110}) {
+      const auto r = analyse_image(frame_at(candidates[i], at), *hog, clf);
+      if (r.faces.size() != 1) continue;
+      for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += r.faces[0].probs[c] / 3;
+      ++seen;
+    }
+    if (seen != 3) continue;
+    const Emotion e = argmax(mean);
+    const float top = mean[static_cast<int>(e)];
+    mean[static_cast<int>(e)] = 0;
+    picks.push_back({top - *std::max_element(mean.begin(), mean.end()), i, e});
   }
   std::sort(picks.begin(), picks.end(), [](const Pick& x, const Pick& y) { return x.margin > y.margin; });
   ASSERT_FALSE(picks.empty());
   const auto other = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != picks[0].label; });
-  ASSERT_TRUE(other != picks.end() && other->margin >= 0.15)
-      << "the model reads all " << picks.size() << " faces as " << emotion_name(picks[0].label) << " or without a clear margin";
+  ASSERT_TRUE(other != picks.end() && other->margin >= 0.3)
+      << "the model reads all " << picks.size() << " faces as " << emotion_name(picks[0].label)
+      << " or without a clear margin (is it trained?)";
   const cv::Mat a = candidates[picks[0].index], b = candidates[other->index];
   const Emotion ea = picks[0].label, eb = other->label;
 
-  // 4 s at 30 fps: face A drifts right for 2 s, then face B continues the same path.
   const std::string video = path("face.avi");
   cv::VideoWriter writer(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 30, cv::Size(640, 480));
   ASSERT_TRUE(writer.isOpened()) << "OpenCV cannot write MJPG/AVI";
-  synth::Rng rng(9);
-  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
-  constexpr int kFrames = 120, kChange = 60;
-  for (int i = 0; i < kFrames; ++i) {
-    cv::Mat frame = bg.clone();
-    synth::place_face(frame, i < kChange ? a : b, {180 + 2.0 * i, 230 + 20 * std::sin(i / 15.0)}, 170, 0);
-    writer.write(frame);
-  }
+  for (int i = 0; i < kFrames; ++i) writer.write(frame_at(i < kChange ? a : b, i));
   writer.release();
 
   const auto r = moodtunes("live --no-window --input " + video + model_flag());
@@ -202,6 +227,9 @@ TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(kFrames));
   std::set<int> ids;
   int with_face = 0, changed_at = -1, flips_before = 0;
+  std::string story;  // run-length labels, for failure messages: "happy x60, neutral x5, ..."
+  std::string last;
+  int run = 0;
   for (int i = 0; i < kFrames; ++i) {
     const auto& j = lines[static_cast<std::size_t>(i)];
     ASSERT_EQ(j["frame"], i);
@@ -214,9 +242,13 @@ TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
     ids.insert(f["id"].get<int>());
     for (const char* key : {"box", "probabilities", "smoothed", "emotion"}) EXPECT_TRUE(f.contains(key)) << key;
     const std::string label = f["emotion"];
+    if (label != last && run) story += last + " x" + std::to_string(run) + ", ", run = 0;
+    last = label, ++run;
     if (i < kChange) flips_before += label != emotion_name(ea);
     if (i >= kChange && changed_at < 0 && label == emotion_name(eb)) changed_at = i;
   }
+  story += last + " x" + std::to_string(run);
+  SCOPED_TRACE("A=" + std::string(emotion_name(ea)) + " B=" + std::string(emotion_name(eb)) + " labels: " + story);
   EXPECT_GE(with_face, kFrames * 95 / 100);
   EXPECT_EQ(ids.size(), 1u) << "track id changed";
   EXPECT_EQ(flips_before, 0) << "label unstable on a held expression";
