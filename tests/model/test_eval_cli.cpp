@@ -1,0 +1,91 @@
+// `moodtunes eval --json` and `classify` as a user runs them, on a tiny folder whose expected
+// metrics are worked out from the per-image predictions.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "data/fer_dataset.hpp"
+#include "model/classifier.hpp"
+#include "model/metrics.hpp"
+#include "model/tiny_model.hpp"
+#include "test_util.hpp"
+
+using namespace moodtunes;
+using moodtunes::test::TempDir;
+
+namespace {
+std::string run(const std::string& args, int* status = nullptr) {
+  const std::string cmd = std::string(MOODTUNES_BINARY) + " " + args + " 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int rc = pclose(pipe);
+  if (status) *status = WEXITSTATUS(rc);
+  return out;
+}
+}  // namespace
+
+TEST(EvalCli, JsonMetricsEqualThoseWorkedOutFromEachPrediction) {
+  TempDir dir;
+  save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");
+  const auto clf = EmotionClassifier::load(dir / "m.mtm");
+  // Two images per class with varied content, so predictions differ between images.
+  cv::RNG rng(5);
+  ConfusionMatrix expected;
+  for (std::size_t c = 0; c < kNumEmotions; ++c)
+    for (int k = 0; k < 2; ++k) {
+      cv::Mat img(48, 48, CV_8UC1);
+      rng.fill(img, cv::RNG::UNIFORM, 0, 50 + 30 * static_cast<int>(c) + 10 * k);
+      const auto path = dir / "faces" / std::string(kEmotionNames[c]) / (std::to_string(k) + ".png");
+      std::filesystem::create_directories(path.parent_path());
+      ASSERT_TRUE(cv::imwrite(path.string(), img));
+      expected.add(static_cast<int>(c), static_cast<int>(argmax(clf.classify(cv::imread(path.string(), cv::IMREAD_GRAYSCALE)))));
+    }
+  int status = -1;
+  const auto out = run("eval " + (dir / "faces").string() + " --json -m " + (dir / "m.mtm").string(), &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["count"], 14);
+  EXPECT_DOUBLE_EQ(j["accuracy"].get<double>(), expected.accuracy());
+  EXPECT_DOUBLE_EQ(j["macro_f1"].get<double>(), expected.macro_f1());
+  EXPECT_EQ(j["confusion"], expected.to_json()["confusion"]);
+  for (auto name : kEmotionNames) EXPECT_TRUE(j["per_class"].contains(std::string(name)));
+}
+
+TEST(EvalCli, BadInputsFailWithAMessage) {
+  TempDir dir;
+  save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");
+  int status = 0;
+  run("eval " + (dir / "nowhere").string() + " -m " + (dir / "m.mtm").string(), &status);
+  EXPECT_EQ(status, 1);
+  run("eval " + dir.path().string() + " -m " + (dir / "missing.mtm").string(), &status);
+  EXPECT_EQ(status, 1);
+  run("eval", &status);
+  EXPECT_EQ(status, 106);  // CLI11: required argument missing
+}
+
+TEST(ClassifyCli, OneJsonLinePerImageAndUnreadableFilesReported) {
+  TempDir dir;
+  save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");
+  cv::Mat face(60, 50, CV_8UC3, cv::Scalar(30, 90, 200));
+  cv::imwrite((dir / "face.png").string(), face);
+  std::ofstream(dir / "junk.jpg") << "not an image";
+  int status = 0;
+  const auto out = run("classify -m " + (dir / "m.mtm").string() + " " + (dir / "face.png").string() + " " +
+                           (dir / "junk.jpg").string(), &status);
+  EXPECT_EQ(status, 1);
+  std::istringstream lines(out);
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  const auto a = nlohmann::json::parse(first), b = nlohmann::json::parse(second);
+  EXPECT_TRUE(a.contains("emotion"));
+  EXPECT_EQ(a["probabilities"].size(), 7u);
+  EXPECT_TRUE(b.contains("error"));
+}
