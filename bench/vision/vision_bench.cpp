@@ -3,6 +3,7 @@
 //   vision_bench fit-crop --n 300
 //   vision_bench crop-gap --n 1000 --model M.mtm
 //   vision_bench fps --frames 600 --model M.mtm
+//   vision_bench stability --seconds 60 --model M.mtm
 // Faces come from $MOODTUNES_DATA/fer2013 (default: the configured shared data folder).
 #include <algorithm>
 #include <chrono>
@@ -213,11 +214,12 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto det = make_detector(detector);
-  // A fixed, class-stratified-by-chance subset of val: every k-th image.
-  const std::size_t step = std::max<std::size_t>(1, pool.files.size() / std::max(1, n));
+  // A fixed subset of val spread evenly over the sorted list (so every class is in proportion).
+  n = std::min<int>(n, static_cast<int>(pool.files.size()));
   int total = 0, raw_ok = 0, found = 0, frame_ok = 0, frame_ok_found = 0, raw_ok_found = 0;
   synth::Rng rng(seed);
-  for (std::size_t i = 0; i < pool.files.size() && total < n; i += step, ++total) {
+  for (int k = 0; k < n; ++k, ++total) {
+    const std::size_t i = static_cast<std::size_t>(k) * pool.files.size() / static_cast<std::size_t>(n);
     const cv::Mat face = pool.load(i);
     const int label = pool.labels[i];
     const bool raw = static_cast<int>(argmax(clf.classify(face))) == label;
@@ -323,6 +325,89 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   return 0;
 }
 
+// ---- stability -------------------------------------------------------------------------------
+// A held expression for `seconds` (face drifting, zooming and rolling a little, lighting varying)
+// then a switch to a face the model reads differently: label changes per minute while held, and
+// the delay until the smoothed label follows the switch. Runs the real Pipeline in-process.
+int run_stability(const std::string& model, int seconds, std::uint64_t seed) {
+  const auto clf = EmotionClassifier::load(model);
+  const auto pool = val_pool();
+  auto hog = make_detector("hog");
+  synth::Rng rng(seed);
+  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  auto frame_at = [&](const cv::Mat& face, int i) {
+    const double t = i / 30.0;
+    cv::Mat f = bg.clone();
+    f.convertTo(f, -1, 1.0 + 0.1 * std::sin(t * 0.7), 10 * std::sin(t * 0.3));
+    synth::place_face(f, face, {320 + 100 * std::sin(t * 0.4), 240 + 40 * std::sin(t * 0.9)}, 170 + 25 * std::sin(t * 0.25),
+                      6 * std::sin(t * 0.5));
+    return f;
+  };
+  // The most decisive val faces per label (mean reading over the path), among the first 300.
+  struct Pick { double margin; std::size_t index; Emotion label; };
+  std::vector<Pick> picks;
+  for (std::size_t i = 0; i < pool.files.size() && i < 3000; i += 10) {
+    const cv::Mat face = pool.load(i);
+    EmotionProbs mean{};
+    int seen = 0;
+    for (int at : {0, 300, 600}) {
+      const auto r = analyse_image(frame_at(face, at), *hog, clf);
+      if (r.faces.size() != 1) break;
+      for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += r.faces[0].probs[c] / 3;
+      ++seen;
+    }
+    if (seen != 3) continue;
+    const Emotion e = argmax(mean);
+    const float top = mean[static_cast<int>(e)];
+    mean[static_cast<int>(e)] = 0;
+    picks.push_back({top - *std::max_element(mean.begin(), mean.end()), i, e});
+  }
+  std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.margin > b.margin; });
+  const auto other = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != picks.front().label; });
+  if (picks.empty() || other == picks.end()) {
+    std::printf("the model reads every face the same way; train it first\n");
+    return 1;
+  }
+  // Two held expressions: the most decisive face, and a borderline one (margin nearest 0.15,
+  // where the raw argmax flickers); each followed by the other label's most decisive face.
+  const auto borderline = std::min_element(picks.begin(), picks.end(), [](const Pick& x, const Pick& y) {
+    return std::abs(x.margin - 0.15) < std::abs(y.margin - 0.15);
+  });
+  for (const Pick* held_pick : {&picks.front(), &*borderline}) {
+    const auto next = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != held_pick->label; });
+    const cv::Mat a = pool.load(held_pick->index), b = pool.load(next->index);
+    Pipeline pipe(clf);
+    const int held = seconds * 30, total = held + 90;
+    int changes = 0, raw_changes = 0, first_b = -1, ids = 0, last_id = -1, frames_with_face = 0;
+    Emotion last{}, last_raw{};
+    bool have = false;
+    for (int i = 0; i < total; ++i) {
+      const auto r = pipe.process(frame_at(i < held ? a : b, i), i / 30.0);
+      if (r.faces.empty()) continue;
+      ++frames_with_face;
+      const auto& f = r.faces[0];
+      if (f.track_id != last_id) ++ids, last_id = f.track_id;
+      if (i < held) {
+        if (have && f.emotion != last) ++changes;
+        if (have && f.classified_now && argmax(f.probs) != last_raw) ++raw_changes;
+        if (f.classified_now) last_raw = argmax(f.probs);
+        last = f.emotion, have = true;
+      } else if (first_b < 0 && f.emotion == next->label) {
+        first_b = i;
+      }
+    }
+    std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule\n",
+                std::string(emotion_name(held_pick->label)).c_str(), held_pick->margin, seconds,
+                std::string(emotion_name(next->label)).c_str(), next->margin);
+    std::printf("  face in %d/%d frames, %d track id(s)\n", frames_with_face, total, ids);
+    std::printf("  held: %d smoothed label changes (%.2f per minute); the raw reading's argmax changed %d times\n", changes,
+                changes * 60.0 / seconds, raw_changes);
+    if (first_b >= 0) std::printf("  after the switch the label followed in %d frames (%.2f s)\n", first_b - held, (first_b - held) / 30.0);
+    else std::printf("  after the switch the label did not follow within 3 s\n");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -362,7 +447,12 @@ int main(int argc, char** argv) {
   fps->add_option("--detect-every", params.full_detect_every);
   fps->add_option("--classify-every", params.classify_every);
   fps->add_option("--local-px", params.local_face_px);
+  auto* stab = app.add_subcommand("stability", "label changes per minute on a held expression, and label latency");
+  stab->add_option("--model", model);
+  int seconds = 60;
+  stab->add_option("--seconds", seconds);
   CLI11_PARSE(app, argc, argv);
+  if (*stab) return run_stability(model, seconds, seed);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle);
