@@ -27,12 +27,15 @@ std::string label(const FaceReading& f) {
 void bars(cv::Mat& img, const FaceReading& f) {
   const double scale = std::clamp(f.box.height / 240.0, 0.35, 0.6);
   const int row = static_cast<int>(30 * scale) + 2, width = static_cast<int>(160 * scale);
+  int baseline = 0;
+  const int names = cv::getTextSize("surprise", cv::FONT_HERSHEY_SIMPLEX, scale, 2, &baseline).width + 6;
   int x = f.box.br().x + 6;
-  if (x + width + 80 > img.cols) x = std::max(0, f.box.x - width - 80);
+  if (x + names + width > img.cols) x = std::max(0, f.box.x - names - width - 6);
   for (std::size_t c = 0; c < kNumEmotions; ++c) {
     const int y = f.box.y + static_cast<int>(c) * row;
     const int len = static_cast<int>(width * std::clamp(f.smoothed[c], 0.f, 1.f));
-    cv::rectangle(img, cv::Rect(x + 70, y + 2, std::max(1, len), row - 4), kBar, cv::FILLED);
+    cv::rectangle(img, cv::Rect(x + names, y + 2, width, row - 4), cv::Scalar(80, 80, 80), 1);
+    cv::rectangle(img, cv::Rect(x + names, y + 2, std::max(1, len), row - 4), kBar, cv::FILLED);
     text(img, std::string(kEmotionNames[c]), cv::Point(x, y + row - 4), scale);
   }
 }
