@@ -141,7 +141,10 @@ cv::Mat augment(const cv::Mat& gray48, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
   cv::Mat img = gray48;
-  if (u(rng) < 0.5f) cv::flip(gray48, img, 1);  // into a new buffer: never alter the dataset
+  if (u(rng) < 0.5f) {
+    img = cv::Mat();  // a new buffer: flipping into a header of gray48 would alter the dataset
+    cv::flip(gray48, img, 1);
+  }
   const float angle = uniform(-12.f, 12.f), scale = uniform(0.88f, 1.12f);
   const float tx = uniform(-4.5f, 4.5f), ty = uniform(-4.5f, 4.5f);
   cv::Mat m = cv::getRotationMatrix2D({kFaceSize / 2.f - 0.5f, kFaceSize / 2.f - 0.5f}, angle, scale);
