@@ -210,7 +210,8 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
 }
 
 // ---- crop-gap --------------------------------------------------------------------------------
-int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std::string& detector, double max_angle) {
+int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std::string& detector, double max_angle,
+                 bool level) {
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto det = make_detector(detector);
@@ -228,7 +229,7 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
     const double side = rng.uniform(100, 240);
     const cv::Point2d c(rng.uniform(side * .72, 640 - side * .72), rng.uniform(side * .72, 480 - side * .72));
     const auto placed = synth::place_face(frame, face, c, side, rng.uniform(-max_angle, max_angle));
-    const auto reading = analyse_image(frame, *det, clf);
+    const auto reading = analyse_image(frame, *det, clf, kMaxDetectSide, level);
     const auto hit = std::find_if(reading.faces.begin(), reading.faces.end(),
                                   [&](const FaceReading& f) { return synth::matches(f.box, placed); });
     if (hit == reading.faces.end()) continue;
@@ -238,7 +239,8 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
     frame_ok_found += ok;
     raw_ok_found += raw;
   }
-  std::printf("crop gap (%s, %d val faces, side 100..240, rotation up to %.0f deg)\n", det->name().c_str(), total, max_angle);
+  std::printf("crop gap (%s, %d val faces, side 100..240, rotation up to %.0f deg%s)\n", det->name().c_str(), total, max_angle,
+              level ? ", crops levelled by the detected roll" : "");
   std::printf("  raw 48x48 val crops:                 %.2f%%\n", 100.0 * raw_ok / total);
   std::printf("  detect -> crop -> classify in frames: %.2f%% (misses count as wrong; %d/%d found)\n", 100.0 * frame_ok / total, found, total);
   std::printf("  on the %d found faces: raw %.2f%%  in frames %.2f%%  gap %.2f points\n", found, 100.0 * raw_ok_found / std::max(1, found),
@@ -440,6 +442,8 @@ int main(int argc, char** argv) {
   gap->add_option("--model", model);
   gap->add_option("--detector", detector);
   gap->add_option("--max-angle", max_angle);
+  bool level = false;
+  gap->add_flag("--level", level, "crop rolled faces in their upright frame (to measure levelling)");
   auto* fps = app.add_subcommand("fps", "pipeline frames/s vs Haar default, one core");
   fps->add_option("--frames", frames);
   fps->add_option("--model", model);
@@ -455,7 +459,7 @@ int main(int argc, char** argv) {
   if (*stab) return run_stability(model, seconds, seed);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
-  if (*gap) return run_crop_gap(n, seed, model, detector, max_angle);
+  if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level);
   if (*fps) return run_fps(frames, model, seed, params);
   return 0;
 }

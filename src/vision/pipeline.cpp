@@ -58,11 +58,12 @@ std::vector<FaceBox> detect_bounded(FaceDetector& detector, const cv::Mat& gray,
   return boxes;
 }
 
-FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier, int max_detect_side) {
+FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier, int max_detect_side,
+                           bool level_crops) {
   const cv::Mat gray = to_gray(image);
   const auto boxes = detect_bounded(detector, gray, max_detect_side);
   std::vector<cv::Mat> inputs;
-  for (const auto& b : boxes) inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style(), b.angle)));
+  for (const auto& b : boxes) inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style(), level_crops ? b.angle : 0)));
   const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs);
   FrameReading r;
   r.full_detection = true;
@@ -130,7 +131,7 @@ void Pipeline::classify_due(const cv::Mat& gray, double time_s) {
                         box_change(t.classified_box, t.box) > params_.reclassify_move;
     if (!is_due) continue;
     due.push_back(&t);
-    inputs.push_back(preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog, t.angle)));
+    inputs.push_back(preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog, params_.level_crops ? t.angle : 0)));
   }
   if (inputs.empty()) return;
   const auto probs = classifier_->classify_preprocessed(inputs);

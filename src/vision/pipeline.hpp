@@ -10,8 +10,7 @@
 //     crop of `local_region` x the box, rescaled so the face is ~`local_face_px` and rotated
 //     by the track's roll);
 //   * a tracked face is classified when new, every `classify_every` frames, or sooner when its
-//     box moved or changed size by more than `reclassify_move` of its width; the crop is
-//     levelled by the track's roll.
+//     box moved or changed size by more than `reclassify_move` of its width.
 // The smoothed label therefore lags a real change by at most classify_every frames plus the
 // EMA's ~0.9 tau (tracker.hpp): about 0.17 + 0.27 s at 30 fps.
 //
@@ -67,6 +66,7 @@ struct PipelineParams {
   double reclassify_move = 0.15;
   double local_region = 1.8;
   double local_face_px = 90;
+  bool level_crops = false;  // see analyse_image(); the roll still steers the local search
   TrackerParams tracker;
   SmoothingParams smoothing;
 };
@@ -76,9 +76,11 @@ std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces,
 // One image, no tracking: detect, crop like FER, classify all faces in one batch. Detection runs
 // on a copy scaled so the longest side is at most max_detect_side (0 = never scale): faces
 // smaller than ~80 px in that copy are not found, crops come from the full image.
+// level_crops: crop a rolled face in its upright frame (FaceBox::angle). Off by default: on
+// faces rolled up to 15 degrees it did not change accuracy (docs/vision.md, crop gap).
 inline constexpr int kMaxDetectSide = 2000;
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
-                           int max_detect_side = kMaxDetectSide);
+                           int max_detect_side = kMaxDetectSide, bool level_crops = false);
 
 class Pipeline {
  public:
