@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -12,6 +13,7 @@
 #include "data/fer_dataset.hpp"
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
+#include "model/model_file.hpp"
 #include "model/plots.hpp"
 
 namespace moodtunes::cli {
@@ -89,6 +91,73 @@ void add_eval_command(CLI::App& app) {
     } else {
       print_report(cm);
     }
+  });
+}
+
+namespace {
+// Markdown model card from the metadata the trainer stored in the .mtm file.
+std::string model_card(const std::string& path, const EmotionClassifier& clf) {
+  const auto& info = clf.info();
+  const auto& arch = clf.arch();
+  std::ostringstream md;
+  char buf[256];
+  md << "# Model card: " << std::filesystem::path(path).filename().string() << "\n\n";
+  md << "FER-2013 facial-expression classifier (7 classes: angry, disgust, fear, happy, neutral, sad, surprise), "
+        "trained from scratch with `moodtunes train` on the Training split (28,709 faces) and selected on "
+        "PublicTest (\"val\", 3,589 faces). PrivateTest was never used.\n\n";
+  md << "## Architecture\n\n";
+  md << "- Small ResNet on 1x48x48 grayscale, per-image standardised (core/preprocess.hpp, id `" << kPreprocessId << "`)\n";
+  md << "- stem conv3x3 " << arch.stem << "; stages (channels x residual blocks, each followed by 2x2 max-pool):";
+  for (const auto& s : arch.stages) md << " " << s.channels << "x" << s.blocks;
+  md << "; head: flatten, dropout " << arch.dropout << ", FC " << arch.fc_hidden << ", ReLU, dropout, FC 7\n";
+  std::snprintf(buf, sizeof buf, "- %lld parameters, %.3f GFLOP per face (multiply-adds x 2)\n",
+                static_cast<long long>(arch.parameter_count()), arch.gflops());
+  md << buf << "- BatchNorm folded into the convolutions at export; inference runs on OpenCV DNN (no LibTorch needed)\n\n";
+  md << "## Training\n\n";
+  if (info.contains("command")) md << "- command: `" << info["command"].get<std::string>() << "`\n";
+  if (info.contains("trained_epochs"))
+    md << "- epochs: " << info["trained_epochs"] << " of a " << info.value("planned_epochs", 0) << "-epoch schedule\n";
+  if (info.contains("train_seconds")) {
+    std::snprintf(buf, sizeof buf, "- training wall time: %.1f h on a 2-core CPU (Debian LibTorch 1.13)\n",
+                  info["train_seconds"].get<double>() / 3600.0);
+    md << buf;
+  }
+  if (info.contains("hyper")) md << "- hyper-parameters: `" << info["hyper"].dump() << "`\n";
+  md << "- augmentation: flip, rotation +-12 deg, scale 0.88-1.12, shift +-4.5 px, gamma, random erasing; "
+        "label smoothing; class-weighted loss (count^-power)\n\n";
+  if (info.contains("val")) {
+    const auto& v = info["val"];
+    md << "## Validation (FER-2013 PublicTest, 3,589 faces)\n\n";
+    std::snprintf(buf, sizeof buf, "- accuracy **%.2f%%**, macro-F1 **%.4f**\n\n", 100 * v["accuracy"].get<double>(),
+                  v["macro_f1"].get<double>());
+    md << buf << "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
+    for (auto name : kEmotionNames) {
+      const auto& c = v["per_class"][std::string(name)];
+      std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %.1f%% | %.3f | %lld |\n", std::string(name).c_str(),
+                    100 * c["precision"].get<double>(), 100 * c["recall"].get<double>(), c["f1"].get<double>(),
+                    static_cast<long long>(c["support"].get<std::int64_t>()));
+      md << buf;
+    }
+    md << "\nConfusion matrix (rows true, columns predicted):\n\n| |";
+    for (auto name : kEmotionNames) md << " " << name << " |";
+    md << "\n|---|---|---|---|---|---|---|---|\n";
+    for (std::size_t t = 0; t < kNumEmotions; ++t) {
+      md << "| " << kEmotionNames[t] << " |";
+      for (std::size_t p = 0; p < kNumEmotions; ++p) md << " " << v["confusion"][t][p] << " |";
+      md << "\n";
+    }
+  }
+  return md.str();
+}
+}  // namespace
+
+void add_model_card_command(CLI::App& app) {
+  auto model = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("model-card", "Print a Markdown model card from the metadata stored in a .mtm model");
+  cmd->add_option("model", *model, "Model file (.mtm); default: the shipped model");
+  cmd->callback([model] {
+    const std::string path = model->empty() ? default_model_path() : *model;
+    std::cout << model_card(path, EmotionClassifier::load(path));
   });
 }
 

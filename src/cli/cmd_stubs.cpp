@@ -13,4 +13,8 @@ void add_train_command(CLI::App& app) {
 }
 #endif
 
+#ifdef MOODTUNES_NO_SUGGEST
+void add_suggest_command(CLI::App&) {}
+#endif
+
 }  // namespace moodtunes::cli

@@ -24,8 +24,11 @@ inline constexpr int kExitNoFace = 3;      // detect: at least one image had no 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_classify_command(CLI::App& app);
+void add_model_card_command(CLI::App& app);
 void add_music_commands(CLI::App& app);
 void add_vision_commands(CLI::App& app);
+// Needs both the vision and the music libraries.
+void add_suggest_command(CLI::App& app);
 
 // The model used when --model is not given: $MOODTUNES_MODEL, else the installed/shipped one.
 std::string default_model_path();

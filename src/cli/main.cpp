@@ -20,8 +20,10 @@ int main(int argc, char** argv) {
   add_train_command(app);
   add_eval_command(app);
   add_classify_command(app);
+  add_model_card_command(app);
   add_music_commands(app);
   add_vision_commands(app);
+  add_suggest_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,112 @@
+// Emotion-model figures: per-face latency at batch 1 on one core, batched throughput, val
+// accuracy (plain and flip TTA), and — with LibTorch — the eager LibTorch forward of the same
+// architecture as a baseline in the same run, plus training throughput at 1 and 2 threads.
+//
+//   bench_model [--model M] [--data DIR] [--iters N] [--no-train]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+
+#include <CLI/CLI.hpp>
+#include <opencv2/core/utility.hpp>
+
+#include "data/fer_dataset.hpp"
+#include "model/classifier.hpp"
+#include "model/metrics.hpp"
+#ifdef MOODTUNES_WITH_TORCH
+#include "train/torch_bench.hpp"
+#endif
+
+using namespace moodtunes;
+
+namespace {
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * double(v.size())))];
+}
+
+template <class F>
+std::vector<double> time_calls(int iters, F&& f) {
+  for (int i = 0; i < 5; ++i) f();
+  std::vector<double> ms;
+  for (int i = 0; i < iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return ms;
+}
+
+void report(const char* what, const std::vector<double>& ms, int batch) {
+  std::printf("%-44s p50 %7.3f ms  p99 %7.3f ms  -> %8.0f faces/s\n", what, percentile(ms, 0.5), percentile(ms, 0.99),
+              1000.0 * batch / percentile(ms, 0.5));
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"moodtunes emotion-model benchmark"};
+  std::string model = std::string(MOODTUNES_SOURCE_DIR) + "/models/moodtunes-fer.mtm";
+  std::string data = std::getenv("MOODTUNES_DATA") ? std::string(std::getenv("MOODTUNES_DATA")) : MOODTUNES_DATA_DIR;
+  int iters = 300;
+  bool no_train = false;
+  app.add_option("--model", model, "Model (.mtm)");
+  app.add_option("--data", data, "Data root holding fer2013/{train,val}");
+  app.add_option("--iters", iters, "Timed calls per figure");
+  app.add_flag("--no-train", no_train, "Skip the LibTorch training-throughput figures");
+  CLI11_PARSE(app, argc, argv);
+
+  const auto clf = EmotionClassifier::load(model);
+  std::printf("model %s: %.3f GFLOP/face, %lld parameters\n", model.c_str(), clf.arch().gflops(),
+              static_cast<long long>(clf.arch().parameter_count()));
+  const FerDataset val = load_fer(data + "/fer2013/val");
+
+  // Latency and throughput of the shipped engine (OpenCV DNN), one core then all cores.
+  cv::setNumThreads(1);
+  const cv::Mat face = val.images[0];
+  report("engine, batch 1, 1 core (classify)", time_calls(iters, [&] { clf.classify(face); }), 1);
+  std::vector<cv::Mat> batch64(val.images.begin(), val.images.begin() + 64);
+  report("engine, batch 64, 1 core", time_calls(std::max(10, iters / 20), [&] { clf.classify_batch(batch64); }), 64);
+  cv::setNumThreads(-1);
+  report("engine, batch 64, all cores", time_calls(std::max(10, iters / 20), [&] { clf.classify_batch(batch64); }), 64);
+
+#ifdef MOODTUNES_WITH_TORCH
+  const auto torch1 = time_torch_forward(clf.arch(), 1, iters, 1);
+  report("baseline: LibTorch eager, batch 1, 1 thread", torch1, 1);
+  cv::setNumThreads(1);
+  const auto engine1 = time_calls(iters, [&] { clf.classify(face); });
+  std::printf("engine vs LibTorch at batch 1 (p50): %.2fx faster\n", percentile(torch1, 0.5) / percentile(engine1, 0.5));
+  report("baseline: LibTorch eager, batch 64, 1 thread", time_torch_forward(clf.arch(), 64, std::max(10, iters / 20), 1), 64);
+#endif
+
+  // Accuracy on val, plain and with flip test-time augmentation.
+  cv::setNumThreads(-1);
+  for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip}) {
+    ConfusionMatrix cm;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto probs = clf.classify_batch(val.images, tta);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (std::size_t i = 0; i < val.size(); ++i) cm.add(val.labels[i], static_cast<int>(argmax(probs[i])));
+    std::printf("val %s: accuracy %.2f%%, macro-F1 %.4f (%zu faces in %.2f s)\n",
+                tta == TestTimeAugmentation::Flip ? "with flip TTA" : "plain", 100 * cm.accuracy(), cm.macro_f1(),
+                val.size(), s);
+  }
+
+#ifdef MOODTUNES_WITH_TORCH
+  if (!no_train) {
+    for (int threads : {1, 2}) {
+      TrainOptions o;
+      o.train_dir = data + "/fer2013/train";
+      o.val_dir = data + "/fer2013/val";
+      o.out_dir = "/tmp/moodtunes-bench-train";
+      o.arch = clf.arch();
+      o.max_per_class = 200;
+      o.threads = threads;
+      o.progress = false;
+      std::printf("training throughput, %d thread(s): %.0f images/s\n", threads, time_training_throughput(o, 20));
+    }
+  }
+#endif
+  return 0;
+}
