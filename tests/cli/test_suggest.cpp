@@ -1,0 +1,96 @@
+// `moodtunes suggest` end to end, as a user runs it: a real FER face, the real Deezer catalog
+// (imported into a temporary SQLite file), the shipped model.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "test_util.hpp"
+
+using moodtunes::test::TempDir;
+
+namespace {
+std::string run(const std::string& args, int* status) {
+  const std::string cmd = std::string(MOODTUNES_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  *status = WEXITSTATUS(pclose(pipe));
+  return out;
+}
+
+std::filesystem::path first_face(const std::string& cls) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(moodtunes::test::data_dir() / "fer2013/val" / cls))
+    files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files.at(0);
+}
+
+class Suggest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(moodtunes::test::data_dir() / "deezer-mood/test.csv"))
+      GTEST_SKIP() << "shared data not present";
+    int status = -1;
+    const auto out = run("catalog import " + (moodtunes::test::data_dir() / "deezer-mood/test.csv").string() +
+                             " --catalog " + catalog().string(), &status);
+    ASSERT_EQ(status, 0) << out;
+  }
+  std::filesystem::path catalog() const { return dir_ / "catalog.sqlite"; }
+  TempDir dir_;
+};
+}  // namespace
+
+TEST_F(Suggest, AFaceGivesAnEmotionAMoodAndTracksByDistinctArtists) {
+  int status = -1;
+  const auto out = run("suggest --json -n 8 --catalog " + catalog().string() + " " + first_face("happy").string(), &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["faces"].size(), 1u);
+  EXPECT_TRUE(j["probabilities"].contains("happy"));
+  const double v = j["mood"]["valence"], a = j["mood"]["arousal"];
+  EXPECT_GE(v, -1.0);
+  EXPECT_LE(v, 1.0);
+  EXPECT_GE(a, -1.0);
+  EXPECT_LE(a, 1.0);
+  ASSERT_EQ(j["tracks"].size(), 8u);
+  std::set<std::string> artists;
+  for (const auto& t : j["tracks"]) {
+    artists.insert(t["artist"].get<std::string>());
+    EXPECT_FALSE(t["reason"].get<std::string>().empty());
+    EXPECT_EQ(t["deezer"].get<std::string>().rfind("https://www.deezer.com/track/", 0), 0u);
+  }
+  EXPECT_EQ(artists.size(), 8u);
+}
+
+TEST_F(Suggest, HappyAndSadFacesLandOnDifferentSidesOfValence) {
+  int status = -1;
+  const auto happy = nlohmann::json::parse(
+      run("suggest --json --catalog " + catalog().string() + " " + first_face("happy").string(), &status));
+  const auto sad = nlohmann::json::parse(
+      run("suggest --json --catalog " + catalog().string() + " " + first_face("sad").string(), &status));
+  EXPECT_GT(happy["mood"]["valence"].get<double>(), sad["mood"]["valence"].get<double>());
+}
+
+TEST_F(Suggest, NoFaceAndBadInputAreClear) {
+  cv::Mat blank(480, 640, CV_8UC3, cv::Scalar(200, 180, 160));
+  cv::imwrite((dir_ / "blank.png").string(), blank);
+  int status = -1;
+  auto out = run("suggest --catalog " + catalog().string() + " " + (dir_ / "blank.png").string(), &status);
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_NE(out.find("no face found"), std::string::npos);
+  std::ofstream(dir_ / "junk.jpg") << "not an image";
+  out = run("suggest --catalog " + catalog().string() + " " + (dir_ / "junk.jpg").string(), &status);
+  EXPECT_EQ(status, 1) << out;
+  out = run("suggest --catalog " + (dir_ / "missing.sqlite").string() + " " + first_face("happy").string(), &status);
+  EXPECT_EQ(status, 1) << out;
+  out = run("suggest", &status);
+  EXPECT_EQ(status, 2) << out;
+}
