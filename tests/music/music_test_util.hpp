@@ -10,22 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.hpp"
+
 namespace mt_test {
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("moodtunes-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::error_code ec; std::filesystem::remove_all(path_, ec); }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = moodtunes::test::TempDir;  // the suite's one temp-folder helper
 
 inline std::filesystem::path write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream o(p, std::ios::binary);
@@ -38,10 +27,7 @@ inline std::string read_file(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-inline std::filesystem::path deezer_dir() {
-  if (const char* d = std::getenv("MOODTUNES_DATA"); d && *d) return std::filesystem::path(d) / "deezer-mood";
-  return std::filesystem::path(MOODTUNES_DATA_DIR) / "deezer-mood";
-}
+inline std::filesystem::path deezer_dir() { return moodtunes::test::data_dir() / "deezer-mood"; }
 
 #define MT_REQUIRE_DEEZER_DATA()                                                              \
   if (!std::filesystem::exists(mt_test::deezer_dir() / "train.csv"))                       \
