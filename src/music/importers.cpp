@@ -152,6 +152,15 @@ void count(Catalog::Import::Result r, ImportReport& report) {
   }
 }
 
+// Why a CSV record cannot be imported as a row (malformed, or a field count other than the
+// header's); nullopt when it is well formed. Shared by every importer.
+std::optional<std::string> record_problem(const CsvRecord& rec, std::size_t header_fields) {
+  if (!rec.error.empty()) return rec.error;
+  if (rec.fields.size() != header_fields)
+    return "expected " + std::to_string(header_fields) + " fields, got " + std::to_string(rec.fields.size());
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<fs::path> deezer_mood_files(const fs::path& path) {
@@ -217,11 +226,7 @@ ImportReport import_deezer_mood(Catalog& catalog, const std::vector<fs::path>& f
     while (csv.next(rec)) {
       ++report.rows;
       auto bad = [&](std::string why) { report.bad_rows.push_back({fname, rec.line, std::move(why)}); };
-      if (!rec.error.empty()) { bad(rec.error); continue; }
-      if (rec.fields.size() != h.count()) {
-        bad("expected " + std::to_string(h.count()) + " fields, got " + std::to_string(rec.fields.size()));
-        continue;
-      }
+      if (auto why = record_problem(rec, h.count())) { bad(*why); continue; }
       const auto id = parse_positive_id(rec.fields[*c_id]);
       if (!id) { bad("dzr_sng_id '" + rec.fields[*c_id] + "' is not a positive integer"); continue; }
       const auto zv = parse_double(rec.fields[*c_v]), za = parse_double(rec.fields[*c_a]);
@@ -285,11 +290,7 @@ ImportReport import_generic_csv(Catalog& catalog, const fs::path& file, const Ge
   while (csv.next(rec)) {
     ++report.rows;
     auto bad = [&](std::string why) { report.bad_rows.push_back({fname, rec.line, std::move(why)}); };
-    if (!rec.error.empty()) { bad(rec.error); continue; }
-    if (rec.fields.size() != h.count()) {
-      bad("expected " + std::to_string(h.count()) + " fields, got " + std::to_string(rec.fields.size()));
-      continue;
-    }
+    if (auto why = record_problem(rec, h.count())) { bad(*why); continue; }
     Track t;
     t.source = options.source;
     t.title = trim(rec.fields[*c_title]);
