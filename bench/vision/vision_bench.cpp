@@ -350,19 +350,8 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed) {
   std::vector<Pick> picks;
   for (std::size_t i = 0; i < pool.files.size() && i < 3000; i += 10) {
     const cv::Mat face = pool.load(i);
-    EmotionProbs mean{};
-    int seen = 0;
-    for (int at : {0, 300, 600}) {
-      const auto r = analyse_image(frame_at(face, at), *hog, clf);
-      if (r.faces.size() != 1) break;
-      for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += r.faces[0].probs[c] / 3;
-      ++seen;
-    }
-    if (seen != 3) continue;
-    const Emotion e = argmax(mean);
-    const float top = mean[static_cast<int>(e)];
-    mean[static_cast<int>(e)] = 0;
-    picks.push_back({top - *std::max_element(mean.begin(), mean.end()), i, e});
+    const auto r = synth::steady_reading({frame_at(face, 0), frame_at(face, 300), frame_at(face, 600)}, *hog, clf);
+    if (r) picks.push_back({r->margin, i, r->label});
   }
   std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.margin > b.margin; });
   const auto other = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != picks.front().label; });

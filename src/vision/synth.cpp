@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/emotion.hpp"
+#include "vision/pipeline.hpp"
 
 namespace moodtunes::vision::synth {
 
@@ -197,6 +198,21 @@ bool matches(const cv::Rect& box, const PlacedFace& face) {
   const cv::Point2d fc(face.fer_rect.x + side / 2, face.fer_rect.y + side / 2);
   const cv::Point2d bc(box.x + box.width / 2.0, box.y + box.height / 2.0);
   return std::hypot(fc.x - bc.x, fc.y - bc.y) <= 0.25 * side && box.width >= 0.35 * side && box.width <= 1.6 * side;
+}
+
+std::optional<SteadyReading> steady_reading(const std::vector<cv::Mat>& frames, FaceDetector& detector,
+                                            const EmotionClassifier& classifier) {
+  if (frames.empty()) return std::nullopt;
+  EmotionProbs mean{};
+  for (const cv::Mat& frame : frames) {
+    const auto r = analyse_image(frame, detector, classifier);
+    if (r.faces.size() != 1) return std::nullopt;
+    for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += r.faces[0].probs[c] / static_cast<float>(frames.size());
+  }
+  const Emotion label = argmax(mean);
+  const float top = mean[static_cast<std::size_t>(label)];
+  mean[static_cast<std::size_t>(label)] = 0;
+  return SteadyReading{label, top - *std::max_element(mean.begin(), mean.end())};
 }
 
 }  // namespace moodtunes::vision::synth

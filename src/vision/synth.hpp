@@ -12,10 +12,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
+
+#include "model/classifier.hpp"
+#include "vision/face_detector.hpp"
 
 namespace moodtunes::vision::synth {
 
@@ -71,5 +75,15 @@ Scene detection_scene(const FerPool& pool, std::uint64_t seed, int index, int fa
 // Does a detection box correspond to the placed face? Its centre lies within 0.25 side of the
 // face centre and its width is 0.35..1.6 side (detectors frame faces differently).
 bool matches(const cv::Rect& box, const PlacedFace& face);
+
+// The model's steady reading of one face shown in several frames: the label of the mean of its
+// probabilities and that label's margin over the runner-up. nullopt unless every frame holds
+// exactly one detected face. Used to pick decisive faces for the stability test and bench.
+struct SteadyReading {
+  Emotion label;
+  double margin;
+};
+std::optional<SteadyReading> steady_reading(const std::vector<cv::Mat>& frames, FaceDetector& detector,
+                                            const EmotionClassifier& classifier);
 
 }  // namespace moodtunes::vision::synth

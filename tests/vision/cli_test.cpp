@@ -192,19 +192,9 @@ TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
   struct Pick { double margin = -1; std::size_t index = 0; Emotion label{}; };
   std::vector<Pick> picks;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    EmotionProbs mean{};
-    int seen = 0;
-    for (int at : {10, 60, 110}) {
-      const auto r = analyse_image(frame_at(candidates[i], at), *hog, clf);
-      if (r.faces.size() != 1) continue;
-      for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += r.faces[0].probs[c] / 3;
-      ++seen;
-    }
-    if (seen != 3) continue;
-    const Emotion e = argmax(mean);
-    const float top = mean[static_cast<int>(e)];
-    mean[static_cast<int>(e)] = 0;
-    picks.push_back({top - *std::max_element(mean.begin(), mean.end()), i, e});
+    const auto r = synth::steady_reading({frame_at(candidates[i], 10), frame_at(candidates[i], 60), frame_at(candidates[i], 110)},
+                                         *hog, clf);
+    if (r) picks.push_back({r->margin, i, r->label});
   }
   std::sort(picks.begin(), picks.end(), [](const Pick& x, const Pick& y) { return x.margin > y.margin; });
   ASSERT_FALSE(picks.empty());
