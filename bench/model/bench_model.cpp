@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <opencv2/core/utility.hpp>
@@ -82,14 +83,14 @@ int main(int argc, char** argv) {
 
   // Accuracy on val, plain and with flip test-time augmentation.
   cv::setNumThreads(-1);
-  for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip}) {
+  for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
     ConfusionMatrix cm;
     const auto t0 = std::chrono::steady_clock::now();
     const auto probs = clf.classify_batch(val.images, tta);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (std::size_t i = 0; i < val.size(); ++i) cm.add(val.labels[i], static_cast<int>(argmax(probs[i])));
-    std::printf("val %s: accuracy %.2f%%, macro-F1 %.4f (%zu faces in %.2f s)\n",
-                tta == TestTimeAugmentation::Flip ? "with flip TTA" : "plain", 100 * cm.accuracy(), cm.macro_f1(),
+    std::printf("val, TTA %s: accuracy %.2f%%, macro-F1 %.4f (%zu faces in %.2f s)\n",
+                std::string(tta_name(tta)).c_str(), 100 * cm.accuracy(), cm.macro_f1(),
                 val.size(), s);
   }
 

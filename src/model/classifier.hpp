@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,7 +27,12 @@
 
 namespace moodtunes {
 
-enum class TestTimeAugmentation { None, Flip };
+// None: the face as given. Flip: averaged with its mirror image (2 passes). TenCrop: four corner
+// and a centre crop, each with its mirror (10 passes): slower, usually a little more accurate.
+enum class TestTimeAugmentation { None, Flip, TenCrop };
+// "none" | "flip" | "ten-crop"; std::invalid_argument for anything else.
+TestTimeAugmentation parse_tta(std::string_view name);
+std::string_view tta_name(TestTimeAugmentation tta);
 
 class EmotionClassifier {
  public:

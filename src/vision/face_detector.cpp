@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 
 #include <opencv2/imgproc.hpp>
@@ -142,6 +143,53 @@ class TwoStageDetector final : public FaceDetector {
   double face_px_;
 };
 
+// A permissive detector whose less certain boxes must be confirmed by a second, independent
+// detector: boxes scoring >= accept_score pass as they are; the others pass only when the
+// confirmer also finds a face there (run on a padded crop around the box, uprighted by the box's
+// roll and rescaled so the face is ~100 px). The two families' false positives rarely coincide,
+// so a low HOG threshold gains recall without the false positives it brings on its own.
+class ConfirmedDetector final : public FaceDetector {
+ public:
+  ConfirmedDetector(std::unique_ptr<FaceDetector> base, std::vector<std::unique_ptr<FaceDetector>> confirmers, double accept_score)
+      : base_(std::move(base)), confirmers_(std::move(confirmers)), accept_score_(accept_score) {}
+
+  std::vector<FaceBox> detect(const cv::Mat& gray) override {
+    std::vector<FaceBox> out;
+    for (const auto& f : base_->detect(gray)) {
+      if (f.score >= accept_score_ || confirmed(gray, f)) out.push_back(f);
+    }
+    return out;  // base order (largest first) is kept
+  }
+
+  BoxStyle box_style() const override { return base_->box_style(); }
+  std::string name() const override {
+    std::string n = base_->name() + " confirmed by ";
+    for (std::size_t i = 0; i < confirmers_.size(); ++i) n += (i ? " or " : "") + confirmers_[i]->name();
+    return n;
+  }
+
+ private:
+  bool confirmed(const cv::Mat& gray, const FaceBox& f) {
+    const cv::Point2d c(f.box.x + f.box.width / 2.0, f.box.y + f.box.height / 2.0);
+    const double side = kPad * f.box.width;
+    const cv::Rect region(cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side)));
+    for (auto& confirmer : confirmers_)
+      for (const auto& v : detect_in_region(*confirmer, gray, region, f.box.width, kWorkFacePx, f.angle)) {
+        const cv::Point2d vc(v.box.x + v.box.width / 2.0, v.box.y + v.box.height / 2.0);
+        const double ratio = double(v.box.width) / f.box.width;
+        if (std::abs(vc.x - c.x) < 0.3 * f.box.width && std::abs(vc.y - c.y) < 0.3 * f.box.width && ratio > 0.6 && ratio < 1.7)
+          return true;
+      }
+    return false;
+  }
+
+  static constexpr double kPad = 2.0;          // crop side / box side: room for the confirmer's own framing
+  static constexpr double kWorkFacePx = 100;   // above every cascade's minimum window
+  std::unique_ptr<FaceDetector> base_;
+  std::vector<std::unique_ptr<FaceDetector>> confirmers_;  // any one agreeing confirms
+  double accept_score_;
+};
+
 class RotatingDetector final : public FaceDetector {
  public:
   RotatingDetector(std::unique_ptr<FaceDetector> base, std::vector<double> angles)
@@ -200,6 +248,20 @@ std::vector<std::string> detector_names() {
   return {"hog", "hog+rot", "hog-half", "hog-up", "haar", "haar-alt2", "lbp", "two-stage", "two-stage-small"};
 }
 
+// The plain HOG configurations by name: hog, hog@SCALE (frame resized by SCALE), hog-half, hog-up.
+std::optional<HogOptions> make_hog_options(std::string_view name) {
+  if (name == "hog") return HogOptions{};
+  if (name == "hog-half") return HogOptions{.frame_scale = 0.5};
+  if (name == "hog-up") return HogOptions{.upsample = 1};
+  if (name.starts_with("hog@")) {
+    const std::string scale(name.substr(4));
+    char* end = nullptr;
+    const double s = std::strtod(scale.c_str(), &end);
+    if (!scale.empty() && end && *end == '\0' && s > 0) return HogOptions{.frame_scale = s};
+  }
+  return std::nullopt;
+}
+
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (const auto bar = name.find('|'); bar != std::string_view::npos) {
     std::vector<std::unique_ptr<FaceDetector>> parts;
@@ -209,16 +271,56 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
       throw std::invalid_argument("detector union '" + std::string(name) + "' mixes box styles");
     return std::make_unique<UnionDetector>(std::move(parts));
   }
-  if (name.ends_with("+rot")) return make_rotating_detector(make_detector(name.substr(0, name.size() - 4)), {-kRollStep, kRollStep});
-  if (name == "hog") return make_hog_detector({});
-  if (name.starts_with("hog@")) {  // hog@SCALE: HOG on the frame resized by SCALE (measurements)
-    const std::string scale(name.substr(4));
-    char* end = nullptr;
-    const double s = std::strtod(scale.c_str(), &end);
-    if (end && *end == '\0' && s > 0) return make_hog_detector({.frame_scale = s});
+  if (const auto caret = name.rfind('^'); caret != std::string_view::npos) {
+    // A^B: A's boxes scoring below 0 need B's agreement; A^B=T: below T; A^B/C: B's or C's.
+    std::string_view confirmer = name.substr(caret + 1);
+    double accept = 0;
+    if (const auto eq = confirmer.rfind('='); eq != std::string_view::npos) {
+      const std::string t(confirmer.substr(eq + 1));
+      char* end = nullptr;
+      accept = std::strtod(t.c_str(), &end);
+      if (t.empty() || !end || *end != '\0')
+        throw std::invalid_argument("detector '" + std::string(name) + "': expected A^B=SCORE");
+      confirmer = confirmer.substr(0, eq);
+    }
+    std::vector<std::unique_ptr<FaceDetector>> confirmers;
+    for (std::size_t start = 0; start <= confirmer.size();) {
+      const std::size_t slash = std::min(confirmer.find('/', start), confirmer.size());
+      confirmers.push_back(make_detector(confirmer.substr(start, slash - start)));
+      start = slash + 1;
+    }
+    return std::make_unique<ConfirmedDetector>(make_detector(name.substr(0, caret)), std::move(confirmers), accept);
   }
-  if (name == "hog-half") return make_hog_detector({.frame_scale = 0.5});
-  if (name == "hog-up") return make_hog_detector({.upsample = 1});
+  if (name.ends_with("+rot")) return make_rotating_detector(make_detector(name.substr(0, name.size() - 4)), {-kRollStep, kRollStep});
+  if (const auto rot = name.rfind("+rot="); rot != std::string_view::npos) {  // +rot=A:B: passes at +-A and +-B degrees
+    std::vector<double> angles;
+    std::string list(name.substr(rot + 5));
+    for (std::size_t start = 0; start <= list.size();) {
+      const std::size_t comma = std::min(list.find(':', start), list.size());
+      const std::string item = list.substr(start, comma - start);
+      char* end = nullptr;
+      const double a = std::strtod(item.c_str(), &end);
+      if (item.empty() || !end || *end != '\0' || a <= 0 || a > 45)
+        throw std::invalid_argument("detector '" + std::string(name) + "': +rot= takes angles in (0, 45] degrees, e.g. +rot=8:16");
+      angles.insert(angles.end(), {-a, a});
+      start = comma + 1;
+    }
+    return make_rotating_detector(make_detector(name.substr(0, rot)), std::move(angles));
+  }
+  if (const auto tilde = name.find('~'); tilde != std::string_view::npos && name.starts_with("hog")) {
+    // hog~T / hog@S~T: HOG with dlib's adjust_threshold T (measurements: recall vs false positives)
+    const std::string t(name.substr(tilde + 1));
+    char* end = nullptr;
+    const double threshold = std::strtod(t.c_str(), &end);
+    if (!t.empty() && end && *end == '\0') {
+      auto base = make_hog_options(name.substr(0, tilde));
+      if (base) {
+        base->threshold = threshold;
+        return make_hog_detector(*base);
+      }
+    }
+  }
+  if (auto hog = make_hog_options(name)) return make_hog_detector(*hog);
   if (name == "haar") return make_cascade_detector({});
   if (name == "haar-alt2")
     return make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .min_neighbors = 5, .min_size = 60});

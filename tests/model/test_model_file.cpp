@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "model/classifier.hpp"
@@ -81,4 +82,44 @@ TEST(ModelFile, RefusesAModelWithOtherPreprocessing) {
   bytes[pos] = 'X';  // same length, so the header stays parseable
   std::ofstream(dir / "other.mtm", std::ios::binary) << bytes;
   EXPECT_NE(model_error(dir / "other.mtm").find("preprocessing"), std::string::npos);
+}
+
+TEST(TestTimeAugmentation, AveragesTheViewsAndBatchesLikeSingleCalls) {
+  TempDir dir;
+  save_model_file(random_tiny_model(), dir / "m.mtm");
+  const auto clf = EmotionClassifier::load(dir / "m.mtm");
+  cv::RNG rng(7);
+  std::vector<cv::Mat> faces;
+  for (int i = 0; i < 30; ++i) {  // 30 faces x 10 views: crosses the classifier's 256-view chunk
+    cv::Mat f(48, 48, CV_8UC1);
+    rng.fill(f, cv::RNG::UNIFORM, 0, 256);
+    faces.push_back(f);
+  }
+  // Flip: exactly the mean of the face's and its mirror's probabilities.
+  cv::Mat mirror;
+  cv::flip(faces[0], mirror, 1);
+  const auto plain = clf.classify(faces[0]), mirrored = clf.classify(mirror);
+  const auto flip = clf.classify(faces[0], TestTimeAugmentation::Flip);
+  for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(flip[c], 0.5f * (plain[c] + mirrored[c]), 1e-5);
+
+  const auto batch = clf.classify_batch(faces, TestTimeAugmentation::TenCrop);
+  ASSERT_EQ(batch.size(), faces.size());
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    const auto one = clf.classify(faces[i], TestTimeAugmentation::TenCrop);
+    float sum = 0;
+    for (std::size_t c = 0; c < kNumEmotions; ++c) {
+      EXPECT_NEAR(batch[i][c], one[c], 1e-5) << "face " << i;
+      sum += one[c];
+    }
+    EXPECT_NEAR(sum, 1.f, 1e-5);
+  }
+  float differs = 0;  // ten crops see shifted, zoomed faces: not the plain reading
+  for (std::size_t c = 0; c < kNumEmotions; ++c) differs += std::abs(batch[0][c] - plain[c]);
+  EXPECT_GT(differs, 1e-4);
+}
+
+TEST(TestTimeAugmentation, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (auto t : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop})
+    EXPECT_EQ(parse_tta(tta_name(t)), t);
+  EXPECT_THROW(parse_tta("twelve-crop"), std::invalid_argument);
 }

@@ -51,6 +51,35 @@ TEST(Detect, NoFaceScenesGiveNoBoxes) {
   EXPECT_LE(boxes, 1);
 }
 
+// A permissive HOG threshold fires on backgrounds; requiring a cascade's agreement for the weak
+// boxes removes those while keeping the faces (how the default detector gains recall).
+TEST(Detect, ConfirmationKeepsFacesAndDropsWeakBoxesOnBackgrounds) {
+  REQUIRE_DATA();
+  auto permissive = make_detector("hog~-1");
+  auto confirmed = make_detector("hog~-1^haar");
+  const auto pool = synth::list_fer_faces(fer_val(), 1);
+  int permissive_boxes = 0, confirmed_boxes = 0;
+  for (int i = 0; i < 40; ++i) {
+    const cv::Mat gray = gray_of(synth::detection_scene(pool, 99, i, 0).bgr);
+    permissive_boxes += static_cast<int>(permissive->detect(gray).size());
+    confirmed_boxes += static_cast<int>(confirmed->detect(gray).size());
+  }
+  EXPECT_GE(permissive_boxes, 5) << "the permissive threshold should fire on backgrounds (else this test proves nothing)";
+  EXPECT_LE(confirmed_boxes, 1);
+
+  const auto faces = frontal_faces(10);
+  synth::Rng rng(21);
+  int found = 0;
+  for (const auto& face : faces) {
+    cv::Mat frame = synth::make_background({640, 480}, synth::Background::Texture, rng);
+    const auto placed = synth::place_face(frame, face, {rng.uniform(130, 510), rng.uniform(130, 350)}, 150, rng.uniform(-8, 8));
+    for (const auto& b : confirmed->detect(gray_of(frame))) found += synth::matches(b.box, placed);
+  }
+  EXPECT_GE(found, 9);
+  EXPECT_THROW(make_detector("hog^haar=x"), std::invalid_argument);
+  EXPECT_THROW(make_detector("hog+rot=0"), std::invalid_argument);
+}
+
 TEST(Detect, SeveralFacesAreAllFoundLargestFirst) {
   REQUIRE_DATA();
   const auto faces = frontal_faces(3);
