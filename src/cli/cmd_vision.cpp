@@ -103,7 +103,7 @@ void add_detect_command(CLI::App& app) {
   cmd->add_option("-m,--model", a->model, "Model file (.mtm); default: $MOODTUNES_MODEL or the shipped model");
   cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
   cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower two-stage detector)");
-  cmd->add_option("--detector", a->detector, "Detector: hog~-0.4+rot^haar (default), hog, hog@SCALE, hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small; "
+  cmd->add_option("--detector", a->detector, "Detector: hog-confirmed (default), hog, hog@SCALE, hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small; "
                   "combine with A|B (union), A^B (B confirms A's weak boxes), +rot (rotated passes), hog~T (HOG threshold); see docs/vision.md");
   cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this (checked before decoding)")->capture_default_str();
   cmd->callback([a] {

@@ -150,13 +150,16 @@ class TwoStageDetector final : public FaceDetector {
 // so a low HOG threshold gains recall without the false positives it brings on its own.
 class ConfirmedDetector final : public FaceDetector {
  public:
-  ConfirmedDetector(std::unique_ptr<FaceDetector> base, std::vector<std::unique_ptr<FaceDetector>> confirmers, double accept_score)
-      : base_(std::move(base)), confirmers_(std::move(confirmers)), accept_score_(accept_score) {}
+  // Boxes from rotated passes (|roll| > 1 degree) pass unconfirmed from accept_rolled.
+  ConfirmedDetector(std::unique_ptr<FaceDetector> base, std::vector<std::unique_ptr<FaceDetector>> confirmers, double accept_score,
+                    double accept_rolled)
+      : base_(std::move(base)), confirmers_(std::move(confirmers)), accept_score_(accept_score), accept_rolled_(accept_rolled) {}
 
   std::vector<FaceBox> detect(const cv::Mat& gray) override {
     std::vector<FaceBox> out;
     for (const auto& f : base_->detect(gray)) {
-      if (f.score >= accept_score_ || confirmed(gray, f)) out.push_back(f);
+      const double accept = std::abs(f.angle) > 1 ? accept_rolled_ : accept_score_;
+      if (f.score >= accept || confirmed(gray, f)) out.push_back(f);
     }
     return out;  // base order (largest first) is kept
   }
@@ -188,6 +191,7 @@ class ConfirmedDetector final : public FaceDetector {
   std::unique_ptr<FaceDetector> base_;
   std::vector<std::unique_ptr<FaceDetector>> confirmers_;  // any one agreeing confirms
   double accept_score_;
+  double accept_rolled_;
 };
 
 class RotatingDetector final : public FaceDetector {
@@ -245,7 +249,7 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
 constexpr double kRollStep = 12;
 
 std::vector<std::string> detector_names() {
-  return {"hog", "hog+rot", "hog-half", "hog-up", "haar", "haar-alt2", "lbp", "two-stage", "two-stage-small"};
+  return {"hog-confirmed", "hog", "hog+rot", "hog-half", "hog-up", "haar", "haar-alt2", "lbp", "two-stage", "two-stage-small"};
 }
 
 // The plain HOG configurations by name: hog, hog@SCALE (frame resized by SCALE), hog-half, hog-up.
@@ -262,7 +266,13 @@ std::optional<HogOptions> make_hog_options(std::string_view name) {
   return std::nullopt;
 }
 
+// The default detector spelled out (docs/vision.md, "The default"): HOG at threshold -0.4 on the
+// frame and its +-12 degree rotations; upright boxes under 0 and rotated-pass boxes under 0.3
+// need the Haar cascade or HOG at threshold 0.3 to find the face again on an uprighted crop.
+constexpr std::string_view kHogConfirmed = "hog~-0.4+rot^haar/hog~0.3=0:0.3";
+
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
+  if (name == "hog-confirmed") return make_detector(kHogConfirmed);
   if (const auto bar = name.find('|'); bar != std::string_view::npos) {
     std::vector<std::unique_ptr<FaceDetector>> parts;
     parts.push_back(make_detector(name.substr(0, bar)));
@@ -272,15 +282,17 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
     return std::make_unique<UnionDetector>(std::move(parts));
   }
   if (const auto caret = name.rfind('^'); caret != std::string_view::npos) {
-    // A^B: A's boxes scoring below 0 need B's agreement; A^B=T: below T; A^B/C: B's or C's.
+    // A^B: A's boxes scoring below 0 need B's agreement; A^B=T: below T; A^B=T:R: below T, or
+    // below R for boxes from rotated passes; A^B/C: B's or C's.
     std::string_view confirmer = name.substr(caret + 1);
-    double accept = 0;
+    double accept = 0, accept_rolled = 0;
     if (const auto eq = confirmer.rfind('='); eq != std::string_view::npos) {
       const std::string t(confirmer.substr(eq + 1));
       char* end = nullptr;
-      accept = std::strtod(t.c_str(), &end);
+      accept = accept_rolled = std::strtod(t.c_str(), &end);
+      if (end && *end == ':' && end[1] != '\0') accept_rolled = std::strtod(end + 1, &end);
       if (t.empty() || !end || *end != '\0')
-        throw std::invalid_argument("detector '" + std::string(name) + "': expected A^B=SCORE");
+        throw std::invalid_argument("detector '" + std::string(name) + "': expected A^B=SCORE or A^B=SCORE:ROLLED_SCORE");
       confirmer = confirmer.substr(0, eq);
     }
     std::vector<std::unique_ptr<FaceDetector>> confirmers;
@@ -289,7 +301,7 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
       confirmers.push_back(make_detector(confirmer.substr(start, slash - start)));
       start = slash + 1;
     }
-    return std::make_unique<ConfirmedDetector>(make_detector(name.substr(0, caret)), std::move(confirmers), accept);
+    return std::make_unique<ConfirmedDetector>(make_detector(name.substr(0, caret)), std::move(confirmers), accept, accept_rolled);
   }
   if (name.ends_with("+rot")) return make_rotating_detector(make_detector(name.substr(0, name.size() - 4)), {-kRollStep, kRollStep});
   if (const auto rot = name.rfind("+rot="); rot != std::string_view::npos) {  // +rot=A:B: passes at +-A and +-B degrees

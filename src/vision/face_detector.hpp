@@ -3,9 +3,9 @@
 //   HOG      dlib's frontal face detector (5 HOG filters, no model file), optionally on a
 //            downscaled or upsampled frame, optionally also on copies rotated by +-12 degrees.
 //   confirmed a permissive detector whose weak boxes must be confirmed by another detector
-//            looking at the same place. The default: HOG at a lowered threshold on the frame
-//            and its +-12 degree rotations, weak boxes confirmed by the Haar cascade
-//            (see docs/vision.md for the measurements).
+//            looking at the same place. The default ("hog-confirmed"): HOG at a lowered
+//            threshold on the frame and its +-12 degree rotations, weak boxes confirmed by the
+//            Haar cascade or a stricter HOG on an uprighted crop (docs/vision.md: measurements).
 //   cascade  an OpenCV Haar/LBP cascade (haarcascade_frontalface_default.xml = the seed's choice).
 //   two-stage a fast proposer (cascade) whose boxes are each verified (and re-boxed) by HOG on a
 //            padded crop rescaled to HOG's working size; finds small faces HOG alone misses.
@@ -70,21 +70,20 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
                                                       double verifier_face_px = 100);
 
 // Named configurations used by the CLI and benches (see detector_names()):
-//   hog, hog@SCALE (any frame scale), hog-half, hog-up, haar, haar-alt2, lbp, two-stage,
-//   two-stage-small, combined as follows (outermost first):
+//   hog-confirmed (the default), hog, hog@SCALE (any frame scale), hog-half, hog-up, haar,
+//   haar-alt2, lbp, two-stage, two-stage-small, combined as follows (outermost first):
 //   "A|B"     the union of A and B (same box style), overlapping boxes merged;
 //   "A^B"     A's boxes scoring below 0 kept only where B also finds a face; "A^B=T": below T;
-//             "A^B/C": B or C may confirm;
+//             "A^B=T:R": below T, or below R for boxes from rotated passes; "A^B/C": B or C;
 //   "A+rot"   A also on copies rotated by -12 and +12 degrees; "A+rot=8:16": by +-8 and +-16;
 //   "hog~T"   HOG (or hog@SCALE) with dlib's adjust_threshold T (default 0; lower finds more).
 // Throws std::invalid_argument for an unknown or malformed name.
 std::unique_ptr<FaceDetector> make_detector(std::string_view name);
 std::vector<std::string> detector_names();
-// One-shot default (`detect`, `suggest`): HOG at threshold -0.4 on the frame and on +-12 degree
-// rotated copies; boxes scoring below 0 need the Haar cascade's agreement (docs/vision.md).
-inline constexpr std::string_view kDefaultDetector = "hog~-0.4+rot^haar";
+// One-shot default (`detect`, `suggest`); "hog-confirmed" = "hog~-0.4+rot^haar/hog~0.3=0:0.3".
+inline constexpr std::string_view kDefaultDetector = "hog-confirmed";
 // --small-faces: the default for faces >= ~80 px plus the two-stage detector down to ~40 px.
-inline constexpr std::string_view kSmallFacesDetector = "hog~-0.4+rot^haar|two-stage-small";
+inline constexpr std::string_view kSmallFacesDetector = "hog-confirmed|two-stage-small";
 inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small";
 
 // Finds an OpenCV cascade file by name: $MOODTUNES_CASCADES, then the opencv-data folders.

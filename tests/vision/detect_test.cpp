@@ -77,6 +77,8 @@ TEST(Detect, ConfirmationKeepsFacesAndDropsWeakBoxesOnBackgrounds) {
   }
   EXPECT_GE(found, 9);
   EXPECT_THROW(make_detector("hog^haar=x"), std::invalid_argument);
+  EXPECT_THROW(make_detector("hog^haar=0:"), std::invalid_argument);
+  EXPECT_NO_THROW(make_detector("hog+rot^haar/lbp=0:0.3"));
   EXPECT_THROW(make_detector("hog+rot=0"), std::invalid_argument);
 }
 
