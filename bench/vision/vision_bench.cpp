@@ -321,9 +321,9 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   std::printf("  moodtunes pipeline (track+schedule):  %7.2f ms/frame  %7.1f FPS  (face in %d/%d frames, %d track id(s))\n", pipe_ms,
               1000 / pipe_ms, tracked, frames_n, ids);
   std::printf("  speed-up vs haar default: %.1fx\n", haar_ms / pipe_ms);
-  std::printf("  cold frame (median of 10): full detection hog %.1f ms, hog+rot (detect's default) %.1f ms;\n"
+  std::printf("  cold frame (median of 10): full detection hog %.1f ms, %s (detect's default) %.1f ms;\n"
               "    first live-pipeline frame incl. colour conversion and classification %.1f ms\n",
-              median(cold_hog), median(cold_rot), median(cold_frame));
+              median(cold_hog), std::string(kDefaultDetector).c_str(), median(cold_rot), median(cold_frame));
   return 0;
 }
 
