@@ -12,7 +12,12 @@ ArchSpec ArchSpec::standard() { return ArchSpec{32, {{32, 1}, {64, 1}, {128, 1},
 ArchSpec ArchSpec::tiny() { return ArchSpec{8, {{8, 1}, {16, 1}, {16, 1}}, 32, 0.1f}; }
 
 std::string block_name(std::size_t stage, int block) {
-  return "s" + std::to_string(stage) + "b" + std::to_string(block);
+  // Appending (not "s" + std::string&&) avoids GCC 12's false -Wrestrict warning (GCC bug 105329).
+  std::string name = "s";
+  name += std::to_string(stage);
+  name += 'b';
+  name += std::to_string(block);
+  return name;
 }
 
 std::vector<ArchSpec::ConvRef> ArchSpec::convs() const {

@@ -29,7 +29,10 @@ std::string error_of(const std::function<void()>& f) {
 
 std::string pixels(int n, int value = 7) {
   std::string s;
-  for (int i = 0; i < n; ++i) s += (i ? " " : "") + std::to_string(value);
+  for (int i = 0; i < n; ++i) {
+    if (i) s += ' ';
+    s += std::to_string(value);
+  }
   return s;
 }
 
