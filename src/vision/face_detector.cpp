@@ -22,6 +22,32 @@ double iou(const cv::Rect& a, const cv::Rect& b) {
   return inter > 0 ? inter / (a.area() + b.area() - inter) : 0.0;
 }
 
+// The square of side `scale` x the box's width centred on the box: where a second detector looks.
+cv::Rect square_around(const cv::Rect& box, double scale) {
+  const cv::Point2d c(box.x + box.width / 2.0, box.y + box.height / 2.0);
+  const double side = scale * box.width;
+  return {cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side))};
+}
+
+// A number that is the whole of `text` (detector names carry thresholds, scales and angles).
+std::optional<double> parse_number(std::string_view text) {
+  const std::string s(text);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t at = text.find(separator, start);
+    parts.push_back(text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    if (at == std::string_view::npos) return parts;
+    start = at + 1;
+  }
+}
+
 // Most confident first; a box overlapping (IoU > 0.3) or centred inside a kept one is dropped,
 // and the kept box's roll becomes the score-weighted mean roll of the boxes it absorbed (a face
 // rolled 8 degrees is found by both the 0 and the 12 degree pass; neither angle alone is right).
@@ -117,10 +143,7 @@ class TwoStageDetector final : public FaceDetector {
   std::vector<FaceBox> detect(const cv::Mat& gray) override {
     std::vector<FaceBox> out;
     for (const auto& p : proposer_->detect(gray)) {
-      const cv::Point2d c(p.box.x + p.box.width / 2.0, p.box.y + p.box.height / 2.0);
-      const double side = kPad * p.box.width;
-      const cv::Rect region(cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side)));
-      for (const auto& v : detect_in_region(*verifier_, gray, region, kHogToProposal * p.box.width, face_px_)) {
+      for (const auto& v : detect_in_region(*verifier_, gray, square_around(p.box, kPad), kHogToProposal * p.box.width, face_px_)) {
         const cv::Point vc(v.box.x + v.box.width / 2, v.box.y + v.box.height / 2);
         if (!p.box.contains(vc)) continue;
         const bool dup = std::any_of(out.begin(), out.end(), [&](const FaceBox& o) { return iou(o.box, v.box) > 0.3; });
@@ -174,10 +197,8 @@ class ConfirmedDetector final : public FaceDetector {
  private:
   bool confirmed(const cv::Mat& gray, const FaceBox& f) {
     const cv::Point2d c(f.box.x + f.box.width / 2.0, f.box.y + f.box.height / 2.0);
-    const double side = kPad * f.box.width;
-    const cv::Rect region(cv::Point(int(c.x - side / 2), int(c.y - side / 2)), cv::Size(int(side), int(side)));
     for (auto& confirmer : confirmers_)
-      for (const auto& v : detect_in_region(*confirmer, gray, region, f.box.width, kWorkFacePx, f.angle)) {
+      for (const auto& v : detect_in_region(*confirmer, gray, square_around(f.box, kPad), f.box.width, kWorkFacePx, f.angle)) {
         const cv::Point2d vc(v.box.x + v.box.width / 2.0, v.box.y + v.box.height / 2.0);
         const double ratio = double(v.box.width) / f.box.width;
         if (std::abs(vc.x - c.x) < 0.3 * f.box.width && std::abs(vc.y - c.y) < 0.3 * f.box.width && ratio > 0.6 && ratio < 1.7)
@@ -257,12 +278,8 @@ std::optional<HogOptions> make_hog_options(std::string_view name) {
   if (name == "hog") return HogOptions{};
   if (name == "hog-half") return HogOptions{.frame_scale = 0.5};
   if (name == "hog-up") return HogOptions{.upsample = 1};
-  if (name.starts_with("hog@")) {
-    const std::string scale(name.substr(4));
-    char* end = nullptr;
-    const double s = std::strtod(scale.c_str(), &end);
-    if (!scale.empty() && end && *end == '\0' && s > 0) return HogOptions{.frame_scale = s};
-  }
+  if (name.starts_with("hog@"))
+    if (const auto scale = parse_number(name.substr(4)); scale && *scale > 0) return HogOptions{.frame_scale = *scale};
   return std::nullopt;
 }
 
@@ -287,49 +304,35 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
     std::string_view confirmer = name.substr(caret + 1);
     double accept = 0, accept_rolled = 0;
     if (const auto eq = confirmer.rfind('='); eq != std::string_view::npos) {
-      const std::string t(confirmer.substr(eq + 1));
-      char* end = nullptr;
-      accept = accept_rolled = std::strtod(t.c_str(), &end);
-      if (end && *end == ':' && end[1] != '\0') accept_rolled = std::strtod(end + 1, &end);
-      if (t.empty() || !end || *end != '\0')
+      const auto scores = split(confirmer.substr(eq + 1), ':');
+      const auto first = parse_number(scores.front()), second = parse_number(scores.back());
+      if (scores.size() > 2 || !first || !second)
         throw std::invalid_argument("detector '" + std::string(name) + "': expected A^B=SCORE or A^B=SCORE:ROLLED_SCORE");
+      accept = *first;
+      accept_rolled = *second;
       confirmer = confirmer.substr(0, eq);
     }
     std::vector<std::unique_ptr<FaceDetector>> confirmers;
-    for (std::size_t start = 0; start <= confirmer.size();) {
-      const std::size_t slash = std::min(confirmer.find('/', start), confirmer.size());
-      confirmers.push_back(make_detector(confirmer.substr(start, slash - start)));
-      start = slash + 1;
-    }
+    for (const auto part : split(confirmer, '/')) confirmers.push_back(make_detector(part));
     return std::make_unique<ConfirmedDetector>(make_detector(name.substr(0, caret)), std::move(confirmers), accept, accept_rolled);
   }
   if (name.ends_with("+rot")) return make_rotating_detector(make_detector(name.substr(0, name.size() - 4)), {-kRollStep, kRollStep});
   if (const auto rot = name.rfind("+rot="); rot != std::string_view::npos) {  // +rot=A:B: passes at +-A and +-B degrees
     std::vector<double> angles;
-    std::string list(name.substr(rot + 5));
-    for (std::size_t start = 0; start <= list.size();) {
-      const std::size_t comma = std::min(list.find(':', start), list.size());
-      const std::string item = list.substr(start, comma - start);
-      char* end = nullptr;
-      const double a = std::strtod(item.c_str(), &end);
-      if (item.empty() || !end || *end != '\0' || a <= 0 || a > 45)
+    for (const auto item : split(name.substr(rot + 5), ':')) {
+      const auto a = parse_number(item);
+      if (!a || *a <= 0 || *a > 45)
         throw std::invalid_argument("detector '" + std::string(name) + "': +rot= takes angles in (0, 45] degrees, e.g. +rot=8:16");
-      angles.insert(angles.end(), {-a, a});
-      start = comma + 1;
+      angles.insert(angles.end(), {-*a, *a});
     }
     return make_rotating_detector(make_detector(name.substr(0, rot)), std::move(angles));
   }
   if (const auto tilde = name.find('~'); tilde != std::string_view::npos && name.starts_with("hog")) {
     // hog~T / hog@S~T: HOG with dlib's adjust_threshold T (measurements: recall vs false positives)
-    const std::string t(name.substr(tilde + 1));
-    char* end = nullptr;
-    const double threshold = std::strtod(t.c_str(), &end);
-    if (!t.empty() && end && *end == '\0') {
-      auto base = make_hog_options(name.substr(0, tilde));
-      if (base) {
-        base->threshold = threshold;
-        return make_hog_detector(*base);
-      }
+    auto base = make_hog_options(name.substr(0, tilde));
+    if (const auto threshold = parse_number(name.substr(tilde + 1)); base && threshold) {
+      base->threshold = *threshold;
+      return make_hog_detector(*base);
     }
   }
   if (auto hog = make_hog_options(name)) return make_hog_detector(*hog);
