@@ -1,6 +1,7 @@
 #include "model/classifier.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <iterator>
 #include <mutex>
@@ -114,6 +115,14 @@ EmotionProbs softmax(const float* logits) {
 // four corner and the centre crops of side kFaceSize - kTenCropMargin, scaled back to kFaceSize
 // (a 9% zoom and a 2 px shift: inside the training augmentation's range), and their mirrors.
 constexpr int kTenCropMargin = 4;
+const std::array<cv::Point, 5> kTenCropCorners = {cv::Point(kTenCropMargin / 2, kTenCropMargin / 2), cv::Point(0, 0),
+                                                  cv::Point(kTenCropMargin, 0), cv::Point(0, kTenCropMargin),
+                                                  cv::Point(kTenCropMargin, kTenCropMargin)};
+
+std::size_t tta_view_count(TestTimeAugmentation tta) {
+  const std::size_t mirrors = tta == TestTimeAugmentation::None ? 1 : 2;
+  return (tta == TestTimeAugmentation::TenCrop ? kTenCropCorners.size() : 1) * mirrors;
+}
 
 std::vector<cv::Mat> tta_views(const cv::Mat& input, TestTimeAugmentation tta) {
   if (input.type() != CV_32FC1 || input.rows != kFaceSize || input.cols != kFaceSize)
@@ -131,8 +140,7 @@ std::vector<cv::Mat> tta_views(const cv::Mat& input, TestTimeAugmentation tta) {
     return views;
   }
   const int side = kFaceSize - kTenCropMargin;
-  for (const cv::Point corner : {cv::Point(kTenCropMargin / 2, kTenCropMargin / 2), cv::Point(0, 0), cv::Point(kTenCropMargin, 0),
-                                 cv::Point(0, kTenCropMargin), cv::Point(kTenCropMargin, kTenCropMargin)}) {
+  for (const cv::Point corner : kTenCropCorners) {
     cv::Mat v;
     cv::resize(input(cv::Rect(corner, cv::Size(side, side))), v, cv::Size(kFaceSize, kFaceSize), 0, 0, cv::INTER_LINEAR);
     add_with_mirror(v);
@@ -147,15 +155,13 @@ struct EmotionClassifier::Impl {
   mutable cv::dnn::Net net;
   mutable std::mutex mutex;
 
-  // Logits for a batch of preprocessed inputs.
+  // Logits for a batch of views from tta_views() (continuous CV_32FC1 kFaceSize x kFaceSize).
   cv::Mat forward(const std::vector<cv::Mat>& inputs) const {
     const int n = static_cast<int>(inputs.size());
     const int dims[] = {n, 1, kFaceSize, kFaceSize};
     cv::Mat blob(4, dims, CV_32F);
     for (int i = 0; i < n; ++i) {
       const cv::Mat& in = inputs[static_cast<std::size_t>(i)];
-      if (in.type() != CV_32FC1 || in.rows != kFaceSize || in.cols != kFaceSize || !in.isContinuous())
-        throw std::invalid_argument("classify_preprocessed: expected continuous CV_32FC1 48x48 inputs");
       std::copy(in.ptr<float>(), in.ptr<float>() + kFaceSize * kFaceSize, blob.ptr<float>(i));
     }
     std::lock_guard lock(mutex);
@@ -185,22 +191,23 @@ EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm) {
 std::vector<EmotionProbs> EmotionClassifier::classify_preprocessed(const std::vector<cv::Mat>& inputs,
                                                                    TestTimeAugmentation tta) const {
   std::vector<EmotionProbs> out(inputs.size(), EmotionProbs{});
-  if (inputs.empty()) return out;
-  // Every view of every face goes through one forward pass; the views' probabilities are averaged.
-  std::vector<cv::Mat> views;
-  for (const auto& in : inputs) {
-    auto v = tta_views(in, tta);
-    views.insert(views.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
-  }
-  const std::size_t per_face = views.size() / inputs.size();
-  // Chunks bound the activations' memory (~1 MB per view) however many faces a caller passes.
+  // The faces go through the network in chunks whose views (every TTA view of every face) fill at
+  // most kMaxViewsPerPass rows: that bounds the views' and the activations' memory (~1 MB per
+  // view) however many faces a caller passes. Each face gets the mean of its views' probabilities.
   constexpr std::size_t kMaxViewsPerPass = 256;
-  for (std::size_t start = 0; start < views.size(); start += kMaxViewsPerPass) {
-    const std::size_t end = std::min(views.size(), start + kMaxViewsPerPass);
-    const cv::Mat logits = impl_->forward({views.begin() + static_cast<long>(start), views.begin() + static_cast<long>(end)});
+  const std::size_t per_face = tta_view_count(tta);
+  const std::size_t faces_per_pass = std::max<std::size_t>(1, kMaxViewsPerPass / per_face);
+  std::vector<cv::Mat> views;
+  for (std::size_t first = 0; first < inputs.size(); first += faces_per_pass) {
+    views.clear();
+    for (std::size_t i = first; i < std::min(inputs.size(), first + faces_per_pass); ++i) {
+      auto v = tta_views(inputs[i], tta);
+      views.insert(views.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+    }
+    const cv::Mat logits = impl_->forward(views);
     for (int r = 0; r < logits.rows; ++r) {
       const auto p = softmax(logits.ptr<float>(r));
-      auto& acc = out[(start + static_cast<std::size_t>(r)) / per_face];
+      auto& acc = out[first + static_cast<std::size_t>(r) / per_face];
       for (std::size_t c = 0; c < kNumEmotions; ++c) acc[c] += p[c] / static_cast<float>(per_face);
     }
   }
@@ -220,18 +227,17 @@ EmotionProbs EmotionClassifier::classify(const cv::Mat& face, TestTimeAugmentati
 }
 
 TestTimeAugmentation parse_tta(std::string_view name) {
-  if (name == "none") return TestTimeAugmentation::None;
-  if (name == "flip") return TestTimeAugmentation::Flip;
-  if (name == "ten-crop") return TestTimeAugmentation::TenCrop;
-  throw std::invalid_argument("unknown test-time augmentation '" + std::string(name) + "' (none | flip | ten-crop)");
+  std::string known;
+  for (const auto& [tta, tta_name] : kTestTimeAugmentations) {
+    if (name == tta_name) return tta;
+    known += (known.empty() ? "" : " | ") + std::string(tta_name);
+  }
+  throw std::invalid_argument("unknown test-time augmentation '" + std::string(name) + "' (" + known + ")");
 }
 
 std::string_view tta_name(TestTimeAugmentation tta) {
-  switch (tta) {
-    case TestTimeAugmentation::Flip: return "flip";
-    case TestTimeAugmentation::TenCrop: return "ten-crop";
-    case TestTimeAugmentation::None: break;
-  }
+  for (const auto& [t, name] : kTestTimeAugmentations)
+    if (t == tta) return name;
   return "none";
 }
 

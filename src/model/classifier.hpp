@@ -14,9 +14,11 @@
 // OpenCV's own thread pool (cv::setNumThreads) sets how many cores one call uses.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,7 +32,10 @@ namespace moodtunes {
 // None: the face as given. Flip: averaged with its mirror image (2 passes). TenCrop: four corner
 // and a centre crop, each with its mirror (10 passes): slower, usually a little more accurate.
 enum class TestTimeAugmentation { None, Flip, TenCrop };
-// "none" | "flip" | "ten-crop"; std::invalid_argument for anything else.
+// Each augmentation with its name on the command line and in JSON.
+inline constexpr std::array<std::pair<TestTimeAugmentation, std::string_view>, 3> kTestTimeAugmentations = {
+    {{TestTimeAugmentation::None, "none"}, {TestTimeAugmentation::Flip, "flip"}, {TestTimeAugmentation::TenCrop, "ten-crop"}}};
+// A name from kTestTimeAugmentations; std::invalid_argument for anything else.
 TestTimeAugmentation parse_tta(std::string_view name);
 std::string_view tta_name(TestTimeAugmentation tta);
 
