@@ -25,8 +25,13 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--class-weight-power", opt->class_weight_power, "Class-imbalance loss weights (count^-power); 0 disables")->capture_default_str();
   cmd->add_option("--seed", opt->seed, "Random seed (same seed and threads: same run)")->capture_default_str();
   cmd->add_option("--threads", opt->threads, "Intra-op threads; 0 adapts to machine load")->capture_default_str();
-  cmd->add_option("--arch", *arch_name, "Architecture: standard | tiny")->capture_default_str()->check(CLI::IsMember({"standard", "tiny"}));
-  cmd->add_option("--init", *init, "Warm start from a .mtm model (weights only)");
+  cmd->add_option("--arch", *arch_name, "Architecture: standard | deep | tiny")
+      ->capture_default_str()
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kArchNames), std::end(kArchNames))));
+  cmd->add_option("--init", *init,
+                  "Warm start (weights only, new schedule) from a run's checkpoint.pt, whose architecture may be a "
+                  "sub-network of --arch (e.g. standard -> deep: added blocks start as identity), or from a .mtm")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--max-per-class", opt->max_per_class, "Use at most N images per class (quick trials)");
   cmd->add_option("--max-steps", opt->max_steps, "Stop after N optimizer steps");
   cmd->add_flag("!--no-augment", opt->augment, "Disable data augmentation (experiments)");
@@ -37,7 +42,7 @@ void add_train_command(CLI::App& app) {
     o.val_dir = resolve_data_path(*val_path, "fer2013/val");
     o.out_dir = *out;
     o.init_model = *init;
-    o.arch = *arch_name == "tiny" ? ArchSpec::tiny() : ArchSpec::standard();
+    o.arch = ArchSpec::by_name(*arch_name);
     o.command_line = "moodtunes train";
     for (const auto& r : cmd->get_options())
       if (r->count() > 0 && !r->get_lnames().empty()) {

@@ -9,7 +9,16 @@ namespace moodtunes {
 
 ArchSpec ArchSpec::standard() { return ArchSpec{32, {{32, 1}, {64, 1}, {128, 1}, {256, 1}}, 256, 0.3f}; }
 
+ArchSpec ArchSpec::deep() { return ArchSpec{32, {{32, 1}, {64, 1}, {128, 2}, {256, 2}}, 256, 0.3f}; }
+
 ArchSpec ArchSpec::tiny() { return ArchSpec{8, {{8, 1}, {16, 1}, {16, 1}}, 32, 0.1f}; }
+
+ArchSpec ArchSpec::by_name(const std::string& name) {
+  if (name == "standard") return standard();
+  if (name == "deep") return deep();
+  if (name == "tiny") return tiny();
+  throw std::invalid_argument("unknown architecture '" + name + "' (standard | deep | tiny)");
+}
 
 std::string block_name(std::size_t stage, int block) {
   // Appending (not "s" + std::string&&) avoids GCC 12's false -Wrestrict warning (GCC bug 105329).

@@ -31,8 +31,15 @@ struct ArchSpec {
 
   // The default shipped architecture.
   static ArchSpec standard();
+  // standard() with a second residual block in the 12x12 and 6x6 stages (0.46 GFLOP). It holds
+  // standard() as a sub-network, so a standard checkpoint warm-starts it exactly (the added
+  // blocks start as identity).
+  static ArchSpec deep();
   // A small one for fast tests.
   static ArchSpec tiny();
+  // The named architectures above, by name ("standard", "deep", "tiny"); throws
+  // std::invalid_argument for any other name. kArchNames lists them for CLI choices.
+  static ArchSpec by_name(const std::string& name);
 
   int final_channels() const;
   int final_spatial() const;  // side after all pooling stages
@@ -50,6 +57,8 @@ struct ArchSpec {
   nlohmann::json to_json() const;
   static ArchSpec from_json(const nlohmann::json& j);  // throws std::invalid_argument
 };
+
+inline constexpr const char* kArchNames[] = {"standard", "deep", "tiny"};
 
 // Tensor/layer names of block b in stage s.
 std::string block_name(std::size_t stage, int block);

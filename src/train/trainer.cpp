@@ -349,7 +349,53 @@ struct Trainer::Impl {
     return m;
   }
 
-  void warm_start(const fs::path& mtm) {
+  void warm_start(const fs::path& path) {
+    if (path.extension() == ".pt")
+      warm_start_from_checkpoint(path);
+    else
+      warm_start_from_model(path);
+  }
+
+  // Copies every parameter and buffer of a checkpoint's net (BatchNorm intact) into the
+  // same-named tensor here. The checkpoint's architecture must be a sub-network of this one:
+  // blocks it lacks keep their zero-initialised last BN, i.e. start as identity, so the grown
+  // net computes exactly what the checkpoint's did and training continues from there.
+  void warm_start_from_checkpoint(const fs::path& path) {
+    torch::serialize::InputArchive archive, model_archive;
+    archive.load_from(path.string());
+    c10::IValue state_value;
+    archive.read("state", state_value);
+    const auto state = nlohmann::json::parse(state_value.toStringRef());
+    EmotionNet source(ArchSpec::from_json(state.at("arch")));
+    archive.read("model", model_archive);
+    source->load(model_archive);
+
+    torch::NoGradGuard no_grad;
+    auto params = net->named_parameters();
+    auto buffers = net->named_buffers();
+    std::size_t copied = 0;
+    auto copy_into = [&](const torch::OrderedDict<std::string, torch::Tensor>& from,
+                         torch::OrderedDict<std::string, torch::Tensor>& to) {
+      for (const auto& item : from) {
+        torch::Tensor* dst = to.find(item.key());
+        if (dst == nullptr || dst->sizes() != item.value().sizes())
+          throw std::invalid_argument("--init checkpoint " + path.string() + ": its '" + item.key() +
+                                      "' has no same-shaped counterpart in --arch (not a sub-network of it)");
+        dst->copy_(item.value());
+        ++copied;
+      }
+    };
+    copy_into(source->named_parameters(), params);
+    copy_into(source->named_buffers(), buffers);
+    spdlog::info("warm start from {} (step {}, best val {:.2f}%): {} of {} tensors copied, the rest start as identity",
+                 path.string(), state.at("step").get<std::int64_t>(), 100 * state.at("best_val_acc").get<double>(),
+                 copied, params.size() + buffers.size());
+  }
+
+  // A .mtm holds BatchNorm folded into the convs, restored here as conv + identity BN. Batch
+  // statistics in training then differ from the folded ones, so the first steps lose much of
+  // what the model knew: prefer a checkpoint.
+  void warm_start_from_model(const fs::path& mtm) {
     const ModelFile m = load_model_file(mtm);
     if (m.arch.to_json() != opt.arch.to_json())
       throw std::invalid_argument("--init model has a different architecture than this run");

@@ -39,7 +39,9 @@ struct TrainOptions {
   std::uint64_t seed = 1;
   int threads = 0;  // 0 = adapt: all cores when the machine is idle, 1 when something else runs
   bool resume = false;
-  std::filesystem::path init_model;  // warm start from a .mtm (weights only)
+  // Warm start (weights only; fresh optimizer and schedule) from a checkpoint.pt whose
+  // architecture is a sub-network of `arch`, or from a .mtm of the same architecture.
+  std::filesystem::path init_model;
   std::size_t max_per_class = 0;     // subset for quick runs/tests
   std::int64_t max_steps = 0;        // stop after this many optimizer steps (0 = all epochs)
   bool augment = true;  // off only for experiments/tests

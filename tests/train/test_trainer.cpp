@@ -68,6 +68,35 @@ TEST(Trainer, ResumeReplaysTheSameNextStep) {
   EXPECT_DOUBLE_EQ(resumed.weights_checksum(), expected_checksum);
 }
 
+TEST(Trainer, WarmStartFromACheckpointGrowsTheNetWithoutChangingItsOutput) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions o = small_run(dir.path());
+  EvalResult before;
+  {
+    Trainer small(o);
+    for (int i = 0; i < 5; ++i) small.step();
+    small.save_checkpoint(dir / "small.pt");
+    before = small.evaluate(small.val_data());
+  }
+  TrainOptions grown = o;
+  grown.arch.stages.back().blocks = 2;  // one more residual block in the last stage
+  grown.init_model = dir / "small.pt";
+  Trainer deeper(grown);
+  const EvalResult after = deeper.evaluate(deeper.val_data());
+  EXPECT_DOUBLE_EQ(after.loss, before.loss);  // added blocks start as exact identity
+  EXPECT_EQ(after.confusion.to_json(), before.confusion.to_json());
+
+  grown.init_model.clear();
+  Trainer fresh(grown);
+  EXPECT_NE(fresh.evaluate(fresh.val_data()).loss, before.loss);  // so the equality above is the copy's doing
+
+  TrainOptions unrelated = o;
+  unrelated.arch.stages.front().channels = 12;  // shapes differ: not a sub-network
+  unrelated.init_model = dir / "small.pt";
+  EXPECT_THROW(Trainer{unrelated}, std::invalid_argument);
+}
+
 TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
   if (!have_data()) GTEST_SKIP() << "shared data not present";
   TempDir dir;
