@@ -28,7 +28,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 gives each kind of bad command line its own code (105 for a value outside the
+    // choices, ...); ours documents one: kExitUsage. --help and --version stay 0.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
   } catch (const CliExit& e) {
     if (*e.what()) std::fprintf(stderr, "moodtunes: %s\n", e.what());
     return e.code;
