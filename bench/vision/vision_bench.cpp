@@ -178,6 +178,11 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
 }
 
 // ---- fit-crop --------------------------------------------------------------------------------
+double square_iou(const cv::Rect2d& a, const cv::Rect2d& b) {
+  const double inter = (a & b).area();
+  return inter / (a.area() + b.area() - inter);
+}
+
 int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
   const auto pool = val_pool();
   std::printf("FER square relative to the detector box (centre offset dx, dy and side, in box widths);\n"
@@ -185,6 +190,7 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
     std::vector<double> dx, dy, sc, hw;
+    std::vector<cv::Rect2d> truth, box_squares;
     synth::Rng rng(seed);
     for (int i = 0; i < n; ++i) {
       auto s = synth::detection_scene(pool, seed, i, rng.uniform_int(100, 240), 0.0);
@@ -198,12 +204,18 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
         dy.push_back((f.fer_rect.y + f.fer_rect.height / 2 - (b.box.y + b.box.height / 2.0)) / w);
         sc.push_back(f.fer_rect.width / w);
         hw.push_back(double(b.box.height) / w);
+        truth.push_back(f.fer_rect);
+        box_squares.push_back(fer_crop_rect(b.box, det->box_style()));
         break;
       }
     }
     std::printf("%-12s n=%4zu  dx %+.3f [%+.3f, %+.3f]  dy %+.3f [%+.3f, %+.3f]  scale %.3f [%.3f, %.3f]  h/w %.2f\n", name.c_str(),
                 dx.size(), median(dx), quantile(dx, .1), quantile(dx, .9), median(dy), quantile(dy, .1), quantile(dy, .9),
                 median(sc), quantile(sc, .1), quantile(sc, .9), median(hw));
+    std::vector<double> box_iou;
+    for (std::size_t k = 0; k < truth.size(); ++k) box_iou.push_back(square_iou(box_squares[k], truth[k]));
+    std::printf("%-12s IoU of fer_framing() square with the true FER square: median %.3f, p10 %.3f\n", "", median(box_iou),
+                quantile(box_iou, .1));
     std::fflush(stdout);
   }
   return 0;
@@ -211,40 +223,49 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
 
 // ---- crop-gap --------------------------------------------------------------------------------
 int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std::string& detector, double max_angle,
-                 bool level) {
+                 bool level, TestTimeAugmentation tta) {
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto det = make_detector(detector);
+  auto top = [&](const cv::Mat& preprocessed) {
+    return static_cast<int>(argmax(clf.classify_preprocessed({preprocessed}, tta).front()));
+  };
   // A fixed subset of val spread evenly over the sorted list (so every class is in proportion).
   n = std::min<int>(n, static_cast<int>(pool.files.size()));
-  int total = 0, raw_ok = 0, found = 0, frame_ok = 0, frame_ok_found = 0, raw_ok_found = 0;
+  int total = 0, raw_ok = 0, found = 0, frame_ok_found = 0, raw_ok_found = 0, oracle_ok_found = 0;
   synth::Rng rng(seed);
   for (int k = 0; k < n; ++k, ++total) {
     const std::size_t i = static_cast<std::size_t>(k) * pool.files.size() / static_cast<std::size_t>(n);
     const cv::Mat face = pool.load(i);
     const int label = pool.labels[i];
-    const bool raw = static_cast<int>(argmax(clf.classify(face))) == label;
+    const bool raw = top(preprocess_face(face)) == label;
     raw_ok += raw;
     cv::Mat frame = synth::make_background({640, 480}, static_cast<synth::Background>(rng.uniform_int(0, 3)), rng);
     const double side = rng.uniform(100, 240);
     const cv::Point2d c(rng.uniform(side * .72, 640 - side * .72), rng.uniform(side * .72, 480 - side * .72));
     const auto placed = synth::place_face(frame, face, c, side, rng.uniform(-max_angle, max_angle));
-    const auto reading = analyse_image(frame, *det, clf, kMaxDetectSide, level);
+    const auto reading = analyse_image(frame, *det, clf, {kMaxDetectSide, level, tta});
     const auto hit = std::find_if(reading.faces.begin(), reading.faces.end(),
                                   [&](const FaceReading& f) { return synth::matches(f.box, placed); });
     if (hit == reading.faces.end()) continue;
     ++found;
     const bool ok = static_cast<int>(hit->emotion) == label;
-    frame_ok += ok;
     frame_ok_found += ok;
     raw_ok_found += raw;
+    // The true FER square cut from the frame: what is lost to resampling alone, not to framing.
+    if (max_angle == 0) oracle_ok_found += top(preprocess_face(crop_square(to_gray(frame), placed.fer_rect))) == label;
   }
-  std::printf("crop gap (%s, %d val faces, side 100..240, rotation up to %.0f deg%s)\n", det->name().c_str(), total, max_angle,
-              level ? ", crops levelled by the detected roll" : "");
+  const double f = std::max(1, found);
+  std::printf("crop gap (%s, %d val faces, side 100..240, rotation up to %.0f deg%s, TTA %s)\n", det->name().c_str(), total,
+              max_angle, level ? ", crops levelled by the detected roll" : "", std::string(tta_name(tta)).c_str());
   std::printf("  raw 48x48 val crops:                 %.2f%%\n", 100.0 * raw_ok / total);
-  std::printf("  detect -> crop -> classify in frames: %.2f%% (misses count as wrong; %d/%d found)\n", 100.0 * frame_ok / total, found, total);
-  std::printf("  on the %d found faces: raw %.2f%%  in frames %.2f%%  gap %.2f points\n", found, 100.0 * raw_ok_found / std::max(1, found),
-              100.0 * frame_ok_found / std::max(1, found), 100.0 * (raw_ok_found - frame_ok_found) / std::max(1, found));
+  std::printf("  detect -> crop -> classify in frames: %.2f%% (misses count as wrong; %d/%d found)\n", 100.0 * frame_ok_found / total,
+              found, total);
+  std::printf("  on the %d found faces: raw %.2f%%  in frames %.2f%%  gap %.2f points\n", found, 100.0 * raw_ok_found / f,
+              100.0 * frame_ok_found / f, 100.0 * (raw_ok_found - frame_ok_found) / f);
+  if (max_angle == 0)
+    std::printf("  true FER square cut from the frame (resampling only): %.2f%%, gap %.2f points\n", 100.0 * oracle_ok_found / f,
+                100.0 * (raw_ok_found - oracle_ok_found) / f);
   return 0;
 }
 
@@ -433,6 +454,9 @@ int main(int argc, char** argv) {
   gap->add_option("--max-angle", max_angle);
   bool level = false;
   gap->add_flag("--level", level, "crop rolled faces in their upright frame (to measure levelling)");
+  std::string tta_choice = "none";
+  gap->add_option("--tta", tta_choice, "test-time augmentation for raw crops and frames alike")
+      ->check(CLI::IsMember(tta_names()));
   auto* fps = app.add_subcommand("fps", "pipeline frames/s vs Haar default, one core");
   fps->add_option("--frames", frames);
   fps->add_option("--model", model);
@@ -448,7 +472,7 @@ int main(int argc, char** argv) {
   if (*stab) return run_stability(model, seconds, seed);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
-  if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level);
+  if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));
   if (*fps) return run_fps(frames, model, seed, params);
   return 0;
 }

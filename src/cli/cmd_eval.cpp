@@ -26,12 +26,6 @@ std::string default_model_path() {
 }
 
 namespace {
-std::vector<std::string> tta_choices() {
-  std::vector<std::string> names;
-  for (const auto& entry : kTestTimeAugmentations) names.emplace_back(entry.second);
-  return names;
-}
-
 void print_report(const ConfusionMatrix& cm) {
   std::printf("accuracy  %.2f%%   macro-F1 %.4f   (%lld images)\n", 100 * cm.accuracy(), cm.macro_f1(),
               static_cast<long long>(cm.count()));
@@ -67,7 +61,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--usage", a->usage, "fer2013.csv rows to use")->capture_default_str()->check(CLI::IsMember({"Training", "PublicTest", "PrivateTest"}));
   cmd->add_option("--tta", a->tta, "Test-time augmentation: none | flip (average with the mirror image) | ten-crop (5 crops x mirror)")
       ->capture_default_str()
-      ->check(CLI::IsMember(tta_choices()));
+      ->check(CLI::IsMember(tta_names()));
   cmd->add_option("--confusion-png", a->png, "Also write the confusion matrix as a PNG");
   cmd->add_option("--threads", a->threads, "CPU threads for inference (0 = OpenCV default)");
   cmd->add_flag("--json", a->json, "Print one JSON object (accuracy, macro_f1, per_class, confusion, count)");
@@ -168,7 +162,7 @@ void add_classify_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("classify", "Emotion of already-cropped face images (no detection); one JSON line each");
   cmd->add_option("images", a->images, "Face crops (any size; gray or colour)")->required();
   cmd->add_option("-m,--model", a->model, "Model file (.mtm)");
-  cmd->add_option("--tta", a->tta, "none | flip | ten-crop")->capture_default_str()->check(CLI::IsMember(tta_choices()));
+  cmd->add_option("--tta", a->tta, "none | flip | ten-crop")->capture_default_str()->check(CLI::IsMember(tta_names()));
   cmd->callback([a] {
     const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model);
     int failures = 0;

@@ -241,6 +241,12 @@ std::string_view tta_name(TestTimeAugmentation tta) {
   return "none";
 }
 
+std::vector<std::string> tta_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : kTestTimeAugmentations) names.emplace_back(entry.second);
+  return names;
+}
+
 const ArchSpec& EmotionClassifier::arch() const { return impl_->model.arch; }
 const nlohmann::json& EmotionClassifier::info() const { return impl_->model.info; }
 

@@ -17,6 +17,7 @@
 #include <array>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -38,6 +39,8 @@ inline constexpr std::array<std::pair<TestTimeAugmentation, std::string_view>, 3
 // A name from kTestTimeAugmentations; std::invalid_argument for anything else.
 TestTimeAugmentation parse_tta(std::string_view name);
 std::string_view tta_name(TestTimeAugmentation tta);
+// All names, in kTestTimeAugmentations order (for command-line choices).
+std::vector<std::string> tta_names();
 
 class EmotionClassifier {
  public:

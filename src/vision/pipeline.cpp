@@ -58,13 +58,14 @@ std::vector<FaceBox> detect_bounded(FaceDetector& detector, const cv::Mat& gray,
   return boxes;
 }
 
-FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier, int max_detect_side,
-                           bool level_crops) {
+FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
+                           const ImageAnalysisOptions& options) {
   const cv::Mat gray = to_gray(image);
-  const auto boxes = detect_bounded(detector, gray, max_detect_side);
+  const auto boxes = detect_bounded(detector, gray, options.max_detect_side);
   std::vector<cv::Mat> inputs;
-  for (const auto& b : boxes) inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style(), level_crops ? b.angle : 0)));
-  const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs);
+  for (const auto& b : boxes)
+    inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style(), options.level_crops ? b.angle : 0)));
+  const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs, options.tta);
   FrameReading r;
   r.full_detection = true;
   for (std::size_t i = 0; i < boxes.size(); ++i) {

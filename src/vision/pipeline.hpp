@@ -76,11 +76,19 @@ std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces,
 // One image, no tracking: detect, crop like FER, classify all faces in one batch. Detection runs
 // on a copy scaled so the longest side is at most max_detect_side (0 = never scale): faces
 // smaller than ~80 px in that copy are not found, crops come from the full image.
-// level_crops: crop a rolled face in its upright frame (FaceBox::angle). Off by default: on
-// faces rolled up to 15 degrees it did not change accuracy (docs/vision.md, crop gap).
 inline constexpr int kMaxDetectSide = 2000;
+struct ImageAnalysisOptions {
+  int max_detect_side = kMaxDetectSide;
+  // Crop a rolled face in its upright frame (FaceBox::angle). Off: on faces rolled up to 15
+  // degrees it did not change accuracy (docs/vision.md, crop gap).
+  bool level_crops = false;
+  // A photo is read once, so it gets ten-crop TTA: its shifted views absorb the detector's
+  // framing error (crop gap 2.34 -> 0.94 points, docs/vision.md) for ~10x the classifier time.
+  // The live pipeline does not: its EMA over frames averages framing jitter instead.
+  TestTimeAugmentation tta = TestTimeAugmentation::TenCrop;
+};
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
-                           int max_detect_side = kMaxDetectSide, bool level_crops = false);
+                           const ImageAnalysisOptions& options = {});
 
 class Pipeline {
  public:

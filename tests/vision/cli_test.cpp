@@ -141,6 +141,17 @@ TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
   ASSERT_FALSE(out.empty());
   EXPECT_GT(cv::norm(out, cv::imread(path("face.png")), cv::NORM_L1), 0);  // something was drawn
 
+  // Ten-crop TTA is the default for photos; --tta none reads the same face from one view.
+  const auto ten_crop = r.lines().at(0)["faces"].at(0)["probabilities"];
+  r = moodtunes("detect" + model_flag() + " --tta none " + path("face.png"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.lines().at(0)["faces"].at(0)["probabilities"], ten_crop);
+  r = moodtunes("detect" + model_flag() + " --tta ten-crop " + path("face.png"));
+  EXPECT_EQ(r.lines().at(0)["faces"].at(0)["probabilities"], ten_crop);
+  r = moodtunes("detect" + model_flag() + " --tta sideways " + path("face.png"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--tta"), std::string::npos) << r.err;
+
   r = moodtunes("detect" + model_flag() + " " + path("empty.png"));
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("no face found"), std::string::npos);
