@@ -115,8 +115,10 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
     md << buf;
   }
   if (info.contains("hyper")) md << "- hyper-parameters: `" << info["hyper"].dump() << "`\n";
-  md << "- augmentation: flip, rotation +-12 deg, scale 0.88-1.12, shift +-4.5 px, gamma, random erasing; "
-        "label smoothing; class-weighted loss (count^-power)\n\n";
+  const double jitter = info.contains("hyper") ? info["hyper"].value("scale_jitter", 0.12) : 0.12;
+  std::snprintf(buf, sizeof buf, "- augmentation: flip, rotation +-12 deg, scale %.2f-%.2f, shift +-4.5 px, gamma, random erasing; ",
+                1 - jitter, 1 + jitter);
+  md << buf << "label smoothing; class-weighted loss (count^-power)\n\n";
   if (info.contains("val")) {
     const auto& v = info["val"];
     md << "## Validation (FER-2013 PublicTest, 3,589 faces)\n\n";

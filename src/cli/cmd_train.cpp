@@ -35,6 +35,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--max-per-class", opt->max_per_class, "Use at most N images per class (quick trials)");
   cmd->add_option("--max-steps", opt->max_steps, "Stop after N optimizer steps");
   cmd->add_flag("!--no-augment", opt->augment, "Disable data augmentation (experiments)");
+  cmd->add_option("--scale-jitter", opt->scale_jitter, "Augmentation zoom range 1 +- this")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.5));
   cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
   cmd->callback([=, &app] {
     TrainOptions o = *opt;

@@ -137,7 +137,7 @@ class ThreadGovernor {
 
 // Geometric and photometric augmentation of one 8-bit 48x48 face, then the shared
 // standardisation, then random erasing (in the standardised domain: 0 = the image mean).
-cv::Mat augment(const cv::Mat& gray48, std::mt19937_64& rng) {
+cv::Mat augment(const cv::Mat& gray48, double scale_jitter, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
   cv::Mat img = gray48;
@@ -145,7 +145,7 @@ cv::Mat augment(const cv::Mat& gray48, std::mt19937_64& rng) {
     img = cv::Mat();  // a new buffer: flipping into a header of gray48 would alter the dataset
     cv::flip(gray48, img, 1);
   }
-  const float angle = uniform(-12.f, 12.f), scale = uniform(0.88f, 1.12f);
+  const float angle = uniform(-12.f, 12.f), scale = uniform(1.f - float(scale_jitter), 1.f + float(scale_jitter));
   const float tx = uniform(-4.5f, 4.5f), ty = uniform(-4.5f, 4.5f);
   cv::Mat m = cv::getRotationMatrix2D({kFaceSize / 2.f - 0.5f, kFaceSize / 2.f - 0.5f}, angle, scale);
   m.at<double>(0, 2) += tx;
@@ -278,7 +278,7 @@ struct Trainer::Impl {
     std::vector<std::int64_t> labels(static_cast<std::size_t>(b));
     for (int i = 0; i < b; ++i) {
       const std::size_t idx = order[static_cast<std::size_t>(pos * b + i)];
-      cv::Mat f = opt.augment ? augment(train.images[idx], rng) : standardize_face(train.images[idx]);
+      cv::Mat f = opt.augment ? augment(train.images[idx], opt.scale_jitter, rng) : standardize_face(train.images[idx]);
       std::memcpy(inputs[i].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
       labels[static_cast<std::size_t>(i)] = train.labels[idx];
     }
@@ -480,7 +480,7 @@ struct Trainer::Impl {
             {"seed", opt.seed},
             {"hyper", {{"lr", opt.lr}, {"batch_size", opt.batch_size}, {"weight_decay", opt.weight_decay},
                        {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
-                       {"warmup_epochs", opt.warmup_epochs}}}};
+                       {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter}}}};
   }
 
   void end_of_epoch(int epoch, double seconds, double images_per_s) {
