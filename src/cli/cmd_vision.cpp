@@ -67,7 +67,8 @@ std::filesystem::path annotate_path(const DetectArgs& a, const std::string& imag
   return out / (std::filesystem::path(image).stem().string() + ".annotated.png");
 }
 
-json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det, const EmotionClassifier& clf) {
+json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det, const EmotionClassifier& clf,
+                const ImageAnalysisOptions& options) {
   json j{{"image", path}};
   DecodedImage img;
   try {
@@ -80,8 +81,6 @@ json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det,
   if (!img.warnings.empty()) j["warnings"] = img.warnings;
   j["width"] = img.bgr.cols;
   j["height"] = img.bgr.rows;
-  ImageAnalysisOptions options;
-  options.tta = parse_tta(a.tta);
   const FrameReading r = analyse_image(img.bgr, det, clf, options);
   j["faces"] = json::array();
   for (const auto& f : r.faces)
@@ -121,9 +120,11 @@ void add_detect_command(CLI::App& app) {
     } catch (const std::invalid_argument& e) {
       throw CliExit(kExitUsage, e.what());
     }
+    ImageAnalysisOptions options;
+    options.tta = parse_tta(a->tta);
     int errors = 0, no_face = 0;
     for (const auto& path : a->images) {
-      const json j = detect_one(*a, path, *det, clf);
+      const json j = detect_one(*a, path, *det, clf, options);
       errors += j["status"] == "error";
       no_face += j["status"] == "no_face";
       std::cout << j.dump() << std::endl;

@@ -362,10 +362,7 @@ struct Trainer::Impl {
   // net computes exactly what the checkpoint's did and training continues from there.
   void warm_start_from_checkpoint(const fs::path& path) {
     torch::serialize::InputArchive archive, model_archive;
-    archive.load_from(path.string());
-    c10::IValue state_value;
-    archive.read("state", state_value);
-    const auto state = nlohmann::json::parse(state_value.toStringRef());
+    const auto state = read_checkpoint_state(archive, path);
     EmotionNet source(ArchSpec::from_json(state.at("arch")));
     archive.read("model", model_archive);
     source->load(model_archive);
@@ -445,12 +442,18 @@ struct Trainer::Impl {
     fs::rename(tmp, path);  // a crash mid-write never destroys the last good checkpoint
   }
 
-  void load_checkpoint(const fs::path& path) {
-    torch::serialize::InputArchive archive, model_archive, optim_archive;
+  // Opens a checkpoint written by save_checkpoint() and returns its "state" record (step, arch,
+  // seed, history...); the archive stays open for reading "model" and "optimizer".
+  static nlohmann::json read_checkpoint_state(torch::serialize::InputArchive& archive, const fs::path& path) {
     archive.load_from(path.string());
     c10::IValue state_value;
     archive.read("state", state_value);
-    const auto state = nlohmann::json::parse(state_value.toStringRef());
+    return nlohmann::json::parse(state_value.toStringRef());
+  }
+
+  void load_checkpoint(const fs::path& path) {
+    torch::serialize::InputArchive archive, model_archive, optim_archive;
+    const auto state = read_checkpoint_state(archive, path);
     if (state.at("arch") != opt.arch.to_json() || state.at("batch_size").get<int>() != opt.batch_size)
       throw std::invalid_argument("checkpoint " + path.string() + " was made with another architecture or batch size");
     if (state.at("seed").get<std::uint64_t>() != opt.seed)
