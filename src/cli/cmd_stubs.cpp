@@ -17,4 +17,14 @@ void add_train_command(CLI::App& app) {
 void add_suggest_command(CLI::App&) {}
 #endif
 
+#ifdef MOODTUNES_TRAINER_ONLY
+// The trainer alone (scripts/device/train-gpu.sh builds it on a GPU machine that has LibTorch
+// but none of the inference, vision or music libraries): only `train` is registered.
+void add_eval_command(CLI::App&) {}
+void add_classify_command(CLI::App&) {}
+void add_model_card_command(CLI::App&) {}
+void add_music_commands(CLI::App&) {}
+void add_vision_commands(CLI::App&) {}
+#endif
+
 }  // namespace moodtunes::cli

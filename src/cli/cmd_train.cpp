@@ -12,7 +12,7 @@ void add_train_command(CLI::App& app) {
   auto out = std::make_shared<std::string>("runs/train");
   auto init = std::make_shared<std::string>();
   auto arch_name = std::make_shared<std::string>("standard");
-  auto* cmd = app.add_subcommand("train", "Train the emotion CNN on FER-2013 (CPU, LibTorch)");
+  auto* cmd = app.add_subcommand("train", "Train the emotion CNN on FER-2013 (LibTorch, CPU or CUDA)");
   cmd->add_option("--train", *train_path, "Training data: FER folder layout or fer2013.csv (default $MOODTUNES_DATA/fer2013/train)");
   cmd->add_option("--val", *val_path, "Validation data used for model selection (default $MOODTUNES_DATA/fer2013/val)");
   cmd->add_option("-o,--out", *out, "Run folder: checkpoint.pt, best.mtm, metrics.jsonl, plots")->capture_default_str();
@@ -25,6 +25,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--class-weight-power", opt->class_weight_power, "Class-imbalance loss weights (count^-power); 0 disables")->capture_default_str();
   cmd->add_option("--seed", opt->seed, "Random seed (same seed and threads: same run)")->capture_default_str();
   cmd->add_option("--threads", opt->threads, "Intra-op threads; 0 adapts to machine load")->capture_default_str();
+  cmd->add_option("--device", opt->device, "cpu | cuda | auto (CUDA when this LibTorch has it and a GPU is visible)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--arch", *arch_name, "Architecture: standard | deep | tiny")
       ->capture_default_str()
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kArchNames), std::end(kArchNames))));

@@ -169,6 +169,16 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, std::mt19937_64& rng
   return f;
 }
 
+torch::Device pick_device(const std::string& name) {
+  const bool cuda = torch::cuda::is_available();
+  if (name == "cpu" || (name == "auto" && !cuda)) return torch::kCPU;
+  if (name == "cuda" || name == "auto") {
+    if (!cuda) throw std::invalid_argument("--device cuda: this LibTorch build has no CUDA support or no GPU is visible");
+    return torch::kCUDA;
+  }
+  throw std::invalid_argument("unknown device '" + name + "' (cpu, cuda or auto)");
+}
+
 std::string format_duration(double seconds) {
   const long s = std::lround(std::max(0.0, seconds));
   char buf[32];
@@ -181,6 +191,7 @@ std::string format_duration(double seconds) {
 
 struct Trainer::Impl {
   TrainOptions opt;
+  torch::Device device{torch::kCPU};
   FerDataset train, val;
   torch::Tensor val_inputs, val_labels, class_weights;
   EmotionNet net{nullptr};
@@ -195,13 +206,23 @@ struct Trainer::Impl {
   std::vector<std::size_t> order;
   int order_epoch = -1;
 
-  // Running statistics of the current epoch.
-  double epoch_loss = 0;
-  std::int64_t epoch_correct = 0, epoch_seen = 0;
+  // Running statistics of the current epoch, kept as tensors on the device: reading them back
+  // every step would make the CPU wait for the GPU instead of preparing the next batch.
+  torch::Tensor epoch_loss_sum, epoch_correct_sum;
+  std::int64_t epoch_seen = 0;
+  double epoch_loss() const { return epoch_seen ? epoch_loss_sum.item<double>() / double(epoch_seen) : 0.0; }
+  double epoch_acc() const { return epoch_seen ? epoch_correct_sum.item<double>() / double(epoch_seen) : 0.0; }
+  void reset_epoch_stats() {
+    epoch_loss_sum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(device));
+    epoch_correct_sum = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(device));
+    epoch_seen = 0;
+  }
 
   explicit Impl(TrainOptions o) : opt(std::move(o)) {
     if (opt.batch_size <= 0 || opt.epochs <= 0) throw std::invalid_argument("batch size and epochs must be positive");
     governor = std::make_unique<ThreadGovernor>(opt.threads);
+    device = pick_device(opt.device);
+    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed input shapes
     torch::manual_seed(opt.seed);
 
     FerLoadOptions train_load{"Training", opt.max_per_class};
@@ -230,9 +251,11 @@ struct Trainer::Impl {
       norm += w[c] * double(counts[c]);
     }
     for (auto& x : w) x = static_cast<float>(x * double(train.size()) / norm);
-    class_weights = torch::tensor(w);
+    class_weights = torch::tensor(w).to(device);
 
     net = EmotionNet(opt.arch);
+    net->to(device);  // before the optimizer takes the parameters
+    reset_epoch_stats();
     if (opt.optimizer == "adamw")
       optimizer = std::make_unique<torch::optim::AdamW>(
           net->parameters(), torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
@@ -266,7 +289,8 @@ struct Trainer::Impl {
     order_epoch = epoch;
   }
 
-  double do_step() {
+  // Returns the step's training loss (still on the device).
+  torch::Tensor do_step() {
     const int epoch = static_cast<int>(step / steps_per_epoch);
     const std::int64_t pos = step % steps_per_epoch;
     ensure_order(epoch);
@@ -283,6 +307,10 @@ struct Trainer::Impl {
       labels[static_cast<std::size_t>(i)] = train.labels[idx];
     }
     auto target = torch::tensor(labels);
+    if (device.is_cuda()) {  // pinned + non-blocking: the copy queues behind the GPU's work
+      inputs = inputs.pin_memory().to(device, /*non_blocking=*/true);
+      target = target.pin_memory().to(device, /*non_blocking=*/true);
+    }
 
     for (auto& group : optimizer->param_groups())
       group.options().set_lr(lr_at(step));
@@ -296,11 +324,11 @@ struct Trainer::Impl {
     optimizer->step();
     ++step;
 
-    const double l = loss.item<double>();
-    epoch_loss += l * b;
-    epoch_correct += logits.argmax(1).eq(target).sum().item<std::int64_t>();
+    torch::NoGradGuard no_grad;
+    epoch_loss_sum += loss.detach().to(torch::kFloat64) * b;
+    epoch_correct_sum += logits.argmax(1).eq(target).sum();
     epoch_seen += b;
-    return l;
+    return loss.detach();
   }
 
   EvalResult evaluate(const torch::Tensor& inputs, const torch::Tensor& labels) {
@@ -311,7 +339,7 @@ struct Trainer::Impl {
     double loss_sum = 0;
     for (long start = 0; start < n; start += 256) {
       const long end = std::min(n, start + 256);
-      auto logits = net->forward(inputs.slice(0, start, end));
+      auto logits = net->forward(inputs.slice(0, start, end).to(device)).to(torch::kCPU);
       auto y = labels.slice(0, start, end);
       loss_sum += torch::nn::functional::cross_entropy(
                       logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -331,7 +359,7 @@ struct Trainer::Impl {
     m.arch = opt.arch;
     m.info = info;
     auto put = [&](const std::string& name, const torch::Tensor& t) {
-      auto c = t.detach().contiguous().to(torch::kFloat32);
+      auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
       NamedTensor nt{name, {}, std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
       for (auto d : c.sizes()) nt.shape.push_back(static_cast<int>(d));
       m.tensors.push_back(std::move(nt));
@@ -362,7 +390,7 @@ struct Trainer::Impl {
   // net computes exactly what the checkpoint's did and training continues from there.
   void warm_start_from_checkpoint(const fs::path& path) {
     torch::serialize::InputArchive archive, model_archive;
-    const auto state = read_checkpoint_state(archive, path);
+    const auto state = read_checkpoint_state(archive, path, torch::kCPU);
     EmotionNet source(ArchSpec::from_json(state.at("arch")));
     archive.read("model", model_archive);
     source->load(model_archive);
@@ -444,8 +472,10 @@ struct Trainer::Impl {
 
   // Opens a checkpoint written by save_checkpoint() and returns its "state" record (step, arch,
   // seed, history...); the archive stays open for reading "model" and "optimizer".
-  static nlohmann::json read_checkpoint_state(torch::serialize::InputArchive& archive, const fs::path& path) {
-    archive.load_from(path.string());
+  // Tensors land on `device` whatever device wrote them.
+  static nlohmann::json read_checkpoint_state(torch::serialize::InputArchive& archive, const fs::path& path,
+                                              torch::Device device) {
+    archive.load_from(path.string(), device);
     c10::IValue state_value;
     archive.read("state", state_value);
     return nlohmann::json::parse(state_value.toStringRef());
@@ -453,7 +483,7 @@ struct Trainer::Impl {
 
   void load_checkpoint(const fs::path& path) {
     torch::serialize::InputArchive archive, model_archive, optim_archive;
-    const auto state = read_checkpoint_state(archive, path);
+    const auto state = read_checkpoint_state(archive, path, device);
     if (state.at("arch") != opt.arch.to_json() || state.at("batch_size").get<int>() != opt.batch_size)
       throw std::invalid_argument("checkpoint " + path.string() + " was made with another architecture or batch size");
     if (state.at("seed").get<std::uint64_t>() != opt.seed)
@@ -469,7 +499,7 @@ struct Trainer::Impl {
     train_seconds = state.value("train_seconds", 0.0);
     history = state.at("history");
     order_epoch = -1;
-    epoch_loss = 0, epoch_correct = 0, epoch_seen = 0;
+    reset_epoch_stats();
   }
 
   nlohmann::json model_info(int epoch, const EvalResult& val_result) const {
@@ -491,19 +521,20 @@ struct Trainer::Impl {
     nlohmann::json row = {{"epoch", epoch},
                           {"step", step},
                           {"lr", lr_at(step - 1)},
-                          {"train_loss", epoch_seen ? epoch_loss / double(epoch_seen) : 0.0},
-                          {"train_acc", epoch_seen ? double(epoch_correct) / double(epoch_seen) : 0.0},
+                          {"train_loss", epoch_loss()},
+                          {"train_acc", epoch_acc()},
                           {"val_loss", v.loss},
                           {"val_acc", v.confusion.accuracy()},
                           {"val_macro_f1", v.confusion.macro_f1()},
                           {"images_per_s", images_per_s},
                           {"epoch_seconds", seconds},
-                          {"threads", governor->threads()}};
+                          {"threads", governor->threads()},
+                          {"device", device.str()}};
     history.push_back(row);
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}% | val loss {:.4f} acc {:.2f}% macro-F1 {:.4f} | {:.0f} img/s, {}",
                  epoch, opt.epochs, row["train_loss"].get<double>(), 100 * row["train_acc"].get<double>(), v.loss,
                  100 * v.confusion.accuracy(), v.confusion.macro_f1(), images_per_s, format_duration(seconds));
-    epoch_loss = 0, epoch_correct = 0, epoch_seen = 0;
+    reset_epoch_stats();
 
     fs::create_directories(opt.out_dir);
     if (v.confusion.accuracy() > best_val_acc) {
@@ -543,8 +574,8 @@ struct Trainer::Impl {
     } else if (opt.resume) {
       spdlog::warn("--resume: no checkpoint at {}, starting fresh", ckpt.string());
     }
-    spdlog::info("net: {:.3f} GFLOP/face, {} parameters; {} steps/epoch of {}", opt.arch.gflops(),
-                 opt.arch.parameter_count(), steps_per_epoch, opt.batch_size);
+    spdlog::info("net: {:.3f} GFLOP/face, {} parameters; {} steps/epoch of {}; device {}", opt.arch.gflops(),
+                 opt.arch.parameter_count(), steps_per_epoch, opt.batch_size, device.str());
     const bool tty = isatty(STDERR_FILENO);
     const std::int64_t end = total_steps();
     while (step < end) {
@@ -570,8 +601,7 @@ struct Trainer::Impl {
           std::fprintf(stderr, "%sepoch %d/%d [%s%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s (%dt) ETA %s%s",
                        tty ? "\r" : "", epoch, opt.epochs, std::string(filled, '=').c_str(),
                        std::string(width - filled, ' ').c_str(), static_cast<long>(pos), static_cast<long>(steps_per_epoch),
-                       epoch_loss / double(std::max<std::int64_t>(1, epoch_seen)),
-                       100.0 * double(epoch_correct) / double(std::max<std::int64_t>(1, epoch_seen)), ips,
+                       epoch_loss(), 100.0 * epoch_acc(), ips,
                        governor->threads(), format_duration(eta).c_str(), tty ? "   " : "\n");
         }
       }
@@ -589,7 +619,7 @@ struct Trainer::Impl {
 Trainer::Trainer(TrainOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Trainer::~Trainer() = default;
 double Trainer::run() { return impl_->run(); }
-double Trainer::step() { return impl_->do_step(); }
+double Trainer::step() { return impl_->do_step().item<double>(); }
 std::int64_t Trainer::global_step() const { return impl_->step; }
 int Trainer::epoch() const { return static_cast<int>(impl_->step / impl_->steps_per_epoch); }
 const FerDataset& Trainer::val_data() const { return impl_->val; }

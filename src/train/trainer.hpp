@@ -1,4 +1,4 @@
-// Emotion-model training on the CPU with LibTorch (`moodtunes train`).
+// Emotion-model training with LibTorch (`moodtunes train`), on the CPU or a CUDA GPU.
 //
 // Usage:
 //   TrainOptions o; o.train_dir = ".../fer2013/train"; o.val_dir = ".../val"; o.out_dir = "runs/a";
@@ -38,6 +38,9 @@ struct TrainOptions {
   double class_weight_power = 0.5;  // loss weight per class = (mean count / count)^power
   std::uint64_t seed = 1;
   int threads = 0;  // 0 = adapt: all cores when the machine is idle, 1 when something else runs
+  // "cpu", "cuda" or "auto" (CUDA when this LibTorch build has it and a GPU is present).
+  // Checkpoints are portable between devices; CUDA runs are not bit-for-bit repeatable.
+  std::string device = "auto";
   bool resume = false;
   // Warm start (weights only; fresh optimizer and schedule) from a checkpoint.pt whose
   // architecture is a sub-network of `arch`, or from a .mtm of the same architecture.
