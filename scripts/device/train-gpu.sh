@@ -7,7 +7,7 @@
 # 16 MB-per-file limit: best.mtm, checkpoint.pt.part-*, run.tar (logs, metrics, plots).
 #
 # usage: scripts/device/train-gpu.sh MINUTES RUN_DIR [moodtunes train options except --epochs/-o]
-# env:   MOODTUNES_MAX_EPOCHS (default 400); MOODTUNES_TORCH_INCLUDE / MOODTUNES_TORCH_LIB to use
+# env:   MOODTUNES_EPOCHS (skips the speed measurement), MOODTUNES_MAX_EPOCHS (default 400); MOODTUNES_TORCH_INCLUDE / MOODTUNES_TORCH_LIB to use
 #        a LibTorch other than python3's (e.g. Debian's, to try this script on a CPU machine).
 set -euo pipefail
 minutes=$1 run=$2
@@ -56,14 +56,19 @@ wait "$untar"
 log "built $work/moodtunes; data unpacked"
 
 data=(--train "$work/fer2013/train" --val "$work/fer2013/val")
-# Speed: 300 steps (not counted: loading, cuDNN autotuning in the first steps).
-"$work/moodtunes" train "${data[@]}" -o "$work/calibration" --epochs 1 --max-steps 300 "$@" 2>"$work/calibration.log" ||
-  { cat "$work/calibration.log"; exit 1; }
-ips=$(grep -o '[0-9.]* img/s' "$work/calibration.log" | tail -1 | cut -d' ' -f1)
-train_images=$(find "$work/fer2013/train" -name '*.jpg' | wc -l)
-left=$((t0 + minutes * 60 - $(date +%s) - 30))  # 30 s: loading and shipping the run
-epochs=$(python3 -c "print(max(1, min(${MOODTUNES_MAX_EPOCHS:-400}, int($left / ($train_images / $ips * 1.1 + 2)))))")
-log "calibration: $ips img/s; $left s left: $epochs epochs"
+if [[ -n ${MOODTUNES_EPOCHS:-} ]]; then
+  epochs=$MOODTUNES_EPOCHS
+  left=$((t0 + minutes * 60 - $(date +%s) - 30))
+else
+  # Speed from 1000 steps; the first ones (cuDNN autotuning) weigh on it: an underestimate.
+  "$work/moodtunes" train "${data[@]}" -o "$work/calibration" --epochs 1 --max-steps 1000 "$@" 2>"$work/calibration.log" ||
+    { cat "$work/calibration.log"; exit 1; }
+  ips=$(grep -o '[0-9.]* img/s' "$work/calibration.log" | tail -1 | cut -d' ' -f1)
+  train_images=$(find "$work/fer2013/train" -name '*.jpg' | wc -l)
+  left=$((t0 + minutes * 60 - $(date +%s) - 30))  # 30 s: loading and shipping the run
+  epochs=$(python3 -c "print(max(1, min(${MOODTUNES_MAX_EPOCHS:-400}, int($left / ($train_images / $ips * 1.1 + 2)))))")
+  log "calibration: $ips img/s; $left s left: $epochs epochs"
+fi
 
 timeout --signal=INT $((left + 20)) "$work/moodtunes" train "${data[@]}" -o "$run" --epochs "$epochs" "$@" >"$run/train.log" 2>&1 ||
   log "the trainer stopped early (exit $?): the run folder holds the last finished epoch"
@@ -71,7 +76,7 @@ tail -3 "$run/train.log"
 if [[ -n ${OUT:-} ]]; then
   cp "$run/best.mtm" "$OUT/" || true
   [[ -f $run/checkpoint.pt ]] && split -b 15M -d "$run/checkpoint.pt" "$OUT/checkpoint.pt.part-"
-  cp "$work/calibration.log" "$run/"
+  cp "$work/calibration.log" "$run/" 2>/dev/null || true
   tar -C "$run" -cf "$OUT/run.tar" --exclude=checkpoint.pt --exclude=best.mtm .
   log "shipped: $(ls "$OUT" | tr '\n' ' ')"
 fi

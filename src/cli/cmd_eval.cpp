@@ -110,9 +110,15 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   if (info.contains("trained_epochs"))
     md << "- epochs: " << info["trained_epochs"] << " of a " << info.value("planned_epochs", 0) << "-epoch schedule\n";
   if (info.contains("train_seconds")) {
-    std::snprintf(buf, sizeof buf, "- training wall time: %.1f h on a 2-core CPU (Debian LibTorch 1.13)\n",
-                  info["train_seconds"].get<double>() / 3600.0);
+    const double seconds = info["train_seconds"].get<double>();
+    if (seconds < 3600) std::snprintf(buf, sizeof buf, "- training wall time: %.0f min", seconds / 60.0);
+    else std::snprintf(buf, sizeof buf, "- training wall time: %.1f h", seconds / 3600.0);
     md << buf;
+    // Recorded by trainers since the --device option; older models do not say where they ran.
+    if (info.contains("device"))
+      md << " on " << (info["device"] == "cpu" ? "the CPU" : "a CUDA GPU") << " (LibTorch "
+         << info.value("libtorch", std::string("?")) << ")";
+    md << "\n";
   }
   if (info.contains("hyper")) md << "- hyper-parameters: `" << info["hyper"].dump() << "`\n";
   const double jitter = info.contains("hyper") ? info["hyper"].value("scale_jitter", 0.12) : 0.12;

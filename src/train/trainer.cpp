@@ -511,6 +511,8 @@ struct Trainer::Impl {
             {"gflops", opt.arch.gflops()},
             {"command", opt.command_line},
             {"seed", opt.seed},
+            {"device", device.is_cuda() ? "cuda" : "cpu"},
+            {"libtorch", TORCH_VERSION},
             {"hyper", {{"lr", opt.lr}, {"batch_size", opt.batch_size}, {"weight_decay", opt.weight_decay},
                        {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
                        {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter}}}};
@@ -529,7 +531,7 @@ struct Trainer::Impl {
                           {"images_per_s", images_per_s},
                           {"epoch_seconds", seconds},
                           {"threads", governor->threads()},
-                          {"device", device.str()}};
+                          {"device", device.is_cuda() ? "cuda" : "cpu"}};
     history.push_back(row);
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}% | val loss {:.4f} acc {:.2f}% macro-F1 {:.4f} | {:.0f} img/s, {}",
                  epoch, opt.epochs, row["train_loss"].get<double>(), 100 * row["train_acc"].get<double>(), v.loss,
