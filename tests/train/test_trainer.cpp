@@ -2,6 +2,8 @@
 // runs are bit-for-bit repeatable.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "model/classifier.hpp"
 #include "test_util.hpp"
 #include "train/trainer.hpp"
@@ -148,4 +150,28 @@ TEST(Trainer, RunWritesCheckpointMetricsPlotsAndModel) {
   Trainer again(o);
   again.run();
   EXPECT_EQ(again.global_step(), 2 * 10);
+}
+
+TEST(Trainer, DeviceIsCheckedAndRecordedInTheModel) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions o = small_run(dir.path());
+  o.device = "tpu";
+  EXPECT_THROW(Trainer{o}, std::invalid_argument);
+
+  o.device = "auto";
+  o.epochs = 1;
+  Trainer(o).run();
+  const auto info = EmotionClassifier::load(dir / "best.mtm").info();
+  const std::string device = info.at("device");
+  EXPECT_TRUE(device == "cpu" || device == "cuda") << device;
+  EXPECT_FALSE(info.at("libtorch").get<std::string>().empty());
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string row;
+  std::getline(metrics, row);
+  EXPECT_EQ(nlohmann::json::parse(row).at("device"), device);
+  if (device == "cpu") {  // "auto" found no GPU: asking for one must say so, not fall back
+    o.device = "cuda";
+    EXPECT_THROW(Trainer{o}, std::invalid_argument);
+  }
 }
