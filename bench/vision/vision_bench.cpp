@@ -352,7 +352,7 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
 // A held expression for `seconds` (face drifting, zooming and rolling a little, lighting varying)
 // then a switch to a face the model reads differently: label changes per minute while held, and
 // the delay until the smoothed label follows the switch. Runs the real Pipeline in-process.
-int run_stability(const std::string& model, int seconds, std::uint64_t seed) {
+int run_stability(const std::string& model, int seconds, std::uint64_t seed, const SmoothingParams& smoothing) {
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto hog = make_detector("hog");
@@ -388,7 +388,9 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed) {
   for (const Pick* held_pick : {&picks.front(), &*borderline}) {
     const auto next = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != held_pick->label; });
     const cv::Mat a = pool.load(held_pick->index), b = pool.load(next->index);
-    Pipeline pipe(clf);
+    PipelineParams params;
+    params.smoothing = smoothing;
+    Pipeline pipe(clf, params);
     const int held = seconds * 30, total = held + 90;
     int changes = 0, raw_changes = 0, first_b = -1, ids = 0, last_id = -1, frames_with_face = 0;
     Emotion last{}, last_raw{};
@@ -408,9 +410,10 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed) {
         first_b = i;
       }
     }
-    std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule\n",
+    std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule, tau %.2f s, "
+                "hysteresis %.2f\n",
                 std::string(emotion_name(held_pick->label)).c_str(), held_pick->margin, seconds,
-                std::string(emotion_name(next->label)).c_str(), next->margin);
+                std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis);
     std::printf("  face in %d/%d frames, %d track id(s)\n", frames_with_face, total, ids);
     std::printf("  held: %d smoothed label changes (%.2f per minute); the raw reading's argmax changed %d times\n", changes,
                 changes * 60.0 / seconds, raw_changes);
@@ -468,8 +471,11 @@ int main(int argc, char** argv) {
   stab->add_option("--model", model);
   int seconds = 60;
   stab->add_option("--seconds", seconds);
+  SmoothingParams smoothing;
+  stab->add_option("--tau", smoothing.tau_s, "EMA time constant, seconds (default: the pipeline's)");
+  stab->add_option("--hysteresis", smoothing.hysteresis, "margin a new label needs (default: the pipeline's)");
   CLI11_PARSE(app, argc, argv);
-  if (*stab) return run_stability(model, seconds, seed);
+  if (*stab) return run_stability(model, seconds, seed, smoothing);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));
