@@ -472,8 +472,9 @@ int main(int argc, char** argv) {
   int seconds = 60;
   stab->add_option("--seconds", seconds);
   SmoothingParams smoothing;
-  stab->add_option("--tau", smoothing.tau_s, "EMA time constant, seconds (default: the pipeline's)");
-  stab->add_option("--hysteresis", smoothing.hysteresis, "margin a new label needs (default: the pipeline's)");
+  stab->add_option("--tau", smoothing.tau_s, "EMA time constant, seconds (default: the pipeline's)")->check(CLI::PositiveNumber);
+  stab->add_option("--hysteresis", smoothing.hysteresis, "margin a new label needs (default: the pipeline's)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   if (*stab) return run_stability(model, seconds, seed, smoothing);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);

@@ -45,7 +45,7 @@ def main():
             name, default, version = s["name"].partition("@@")
             if not default and "@" in name:
                 continue  # an old, non-default version: nothing links against it any more
-            if name.startswith("_Z") and (name not in wanted or re.match(r"_ZN?K?(St|9__gnu_cxx)", name)):
+            if name.startswith("_Z") and (name not in wanted or re.match(r"_Z(T[VIS])?N?K?(St|9__gnu_cxx)", name)):
                 continue
             if s["type"] == "OBJECT":
                 lines.append(f'char mt_obj{i}[{max(1, s["size"])}] __asm__("{name}");')

@@ -14,11 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.device
 what=${1:-all}
+[[ $what == all || $what == sysroot || $what == data ]] || { echo "usage: pack.sh [all|sysroot|data]" >&2; exit 2; }
 data=${MOODTUNES_DATA:-../shared/data}
-command -v jpegtran >/dev/null || { echo "pack.sh: jpegtran missing (apt-get install libjpeg-turbo-progs)" >&2; exit 1; }
+[[ $what == sysroot ]] || command -v jpegtran >/dev/null ||
+  { echo "pack.sh: jpegtran missing (apt-get install libjpeg-turbo-progs)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$out" "$tmp/sysroot/lib" "$tmp/sysroot/include/opencv4/opencv2" "$tmp/stubs"
+mkdir -p "$out" "$tmp/sysroot/lib" "$tmp/sysroot/stubs" "$tmp/sysroot/include/opencv4/opencv2" "$tmp/stubs"
 
 if [[ $what == all || $what == sysroot ]]; then
 libdir=/usr/lib/x86_64-linux-gnu
@@ -33,11 +35,16 @@ runtime='^(libc|libm|libstdc\+\+|libgcc_s|ld-linux-x86-64|libpthread|libdl|librt
 mapfile -t missing < <(for so in "${carried[@]}"; do readelf -d "$tmp/sysroot/lib/$so"; done |
   sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u | grep -v -E "$runtime" | grep -v -x -F -f <(printf '%s\n' "${carried[@]}"))
 stub_args=()
-for m in "${missing[@]}"; do stub_args+=("$m=$(ldconfig -p | awk -v n="$m" '$1 == n && !found {print $NF; found = 1}')"); done
+for m in "${missing[@]}"; do
+  real=$(ldconfig -p | awk -v n="$m" '$1 == n && /x86-64/ && !found {print $NF; found = 1}')
+  [[ -n $real ]] || { echo "pack.sh: $m (needed by the carried libraries) is not installed here" >&2; exit 1; }
+  stub_args+=("$m=$real")
+done
 python3 scripts/device/make_stubs.py "$tmp/stubs" "${carried[@]/#/$tmp/sysroot/lib/}" -- "${stub_args[@]}"
 for m in "${missing[@]}"; do
   map=(); [[ -f "$tmp/stubs/$m.map" ]] && map=(-Wl,--version-script="$tmp/stubs/$m.map")
-  gcc -shared -fPIC -O1 -o "$tmp/sysroot/lib/$m" "$tmp/stubs/$m.c" -Wl,-soname,"$m" "${map[@]}"
+  # In their own folder: train-gpu.sh uses a stub only where the machine lacks the real library.
+  gcc -shared -fPIC -O1 -o "$tmp/sysroot/stubs/$m" "$tmp/stubs/$m.c" -Wl,-soname,"$m" "${map[@]}"
 done
 
 cp -r /usr/include/{nlohmann,spdlog,fmt,CLI} "$tmp/sysroot/include/"

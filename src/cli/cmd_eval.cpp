@@ -116,7 +116,8 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
     md << buf;
     // Recorded by trainers since the --device option; older models do not say where they ran.
     if (info.contains("device"))
-      md << " on " << (info["device"] == "cpu" ? "the CPU" : "a CUDA GPU") << " (LibTorch "
+      md << " on " << (info["device"] == "cpu" ? "the CPU" : info["device"] == "cuda" ? "a CUDA GPU" : "the CPU and a CUDA GPU")
+         << " (LibTorch "
          << info.value("libtorch", std::string("?")) << ")";
     md << "\n";
   }

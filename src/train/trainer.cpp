@@ -170,13 +170,11 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, std::mt19937_64& rng
 }
 
 torch::Device pick_device(const std::string& name) {
-  const bool cuda = torch::cuda::is_available();
-  if (name == "cpu" || (name == "auto" && !cuda)) return torch::kCPU;
-  if (name == "cuda" || name == "auto") {
-    if (!cuda) throw std::invalid_argument("--device cuda: this LibTorch build has no CUDA support or no GPU is visible");
-    return torch::kCUDA;
-  }
-  throw std::invalid_argument("unknown device '" + name + "' (cpu, cuda or auto)");
+  if (name == "cpu") return torch::kCPU;  // without asking CUDA, which would start its driver
+  if (name != "cuda" && name != "auto") throw std::invalid_argument("unknown device '" + name + "' (cpu, cuda or auto)");
+  if (torch::cuda::is_available()) return torch::kCUDA;
+  if (name == "cuda") throw std::invalid_argument("--device cuda: this LibTorch build has no CUDA support or no GPU is visible");
+  return torch::kCPU;
 }
 
 std::string format_duration(double seconds) {
@@ -502,6 +500,14 @@ struct Trainer::Impl {
     reset_epoch_stats();
   }
 
+  // "cpu", "cuda", or "cpu+cuda" when resumes moved the run: train_seconds spans them all.
+  std::string devices_used() const {
+    bool cpu = !device.is_cuda(), cuda = device.is_cuda();
+    for (const auto& row : history)
+      if (row.contains("device")) (row["device"] == "cuda" ? cuda : cpu) = true;
+    return cpu && cuda ? "cpu+cuda" : cuda ? "cuda" : "cpu";
+  }
+
   nlohmann::json model_info(int epoch, const EvalResult& val_result) const {
     return {{"trained_epochs", epoch},
             {"planned_epochs", opt.epochs},
@@ -511,7 +517,7 @@ struct Trainer::Impl {
             {"gflops", opt.arch.gflops()},
             {"command", opt.command_line},
             {"seed", opt.seed},
-            {"device", device.is_cuda() ? "cuda" : "cpu"},
+            {"device", devices_used()},
             {"libtorch", TORCH_VERSION},
             {"hyper", {{"lr", opt.lr}, {"batch_size", opt.batch_size}, {"weight_decay", opt.weight_decay},
                        {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
@@ -608,6 +614,7 @@ struct Trainer::Impl {
         }
       }
       if (tty && opt.progress) std::fputc('\n', stderr);
+      if (device.is_cuda()) torch::cuda::synchronize();  // the epoch's queued GPU work belongs to its time
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       train_seconds += seconds;
       if (step % steps_per_epoch == 0) end_of_epoch(epoch, seconds, double((step - first) * opt.batch_size) / seconds);

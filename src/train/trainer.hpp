@@ -7,7 +7,7 @@
 //
 // Determinism: the shuffle of epoch e is seeded by (seed, e), the augmentation and dropout of
 // step s by (seed, s); a checkpoint stores weights, optimizer state, step and epoch, so
-// resuming replays exactly what an uninterrupted run would do (at a fixed thread count).
+// resuming replays exactly what an uninterrupted run would do (on the CPU, at a fixed thread count).
 // This header does not include LibTorch (it is expensive to compile); the net lives in the .cpp.
 // Not thread-safe: one Trainer per thread.
 #pragma once
