@@ -169,6 +169,23 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, std::mt19937_64& rng
   return f;
 }
 
+// A dataset as the net's input batch (N x 1 x 48 x 48, through the shared standardisation) and
+// its labels: what evaluation feeds the net, unaugmented.
+torch::Tensor standardized_inputs(const FerDataset& data) {
+  auto inputs = torch::empty({static_cast<long>(data.size()), 1, kFaceSize, kFaceSize});
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    cv::Mat f = standardize_face(data.images[i]);
+    std::memcpy(inputs[static_cast<long>(i)].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+  }
+  return inputs;
+}
+
+torch::Tensor label_tensor(const FerDataset& data) {
+  return torch::tensor(std::vector<std::int64_t>(data.labels.begin(), data.labels.end()));
+}
+
+const char* device_name(const torch::Device& device) { return device.is_cuda() ? "cuda" : "cpu"; }
+
 torch::Device pick_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;  // without asking CUDA, which would start its driver
   if (name != "cuda" && name != "auto") throw std::invalid_argument("unknown device '" + name + "' (cpu, cuda or auto)");
@@ -233,12 +250,8 @@ struct Trainer::Impl {
                  val.resized ? fmt::format(", {} resized to {}x{}", val.resized, kFaceSize, kFaceSize) : "");
     steps_per_epoch = std::max<std::int64_t>(1, static_cast<std::int64_t>(train.size()) / opt.batch_size);
 
-    val_inputs = torch::empty({static_cast<long>(val.size()), 1, kFaceSize, kFaceSize});
-    for (std::size_t i = 0; i < val.size(); ++i) {
-      cv::Mat f = standardize_face(val.images[i]);
-      std::memcpy(val_inputs[static_cast<long>(i)].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
-    }
-    val_labels = torch::tensor(std::vector<std::int64_t>(val.labels.begin(), val.labels.end()));
+    val_inputs = standardized_inputs(val);
+    val_labels = label_tensor(val);
 
     const auto counts = train.class_counts();
     std::vector<float> w(kNumEmotions);
@@ -504,7 +517,7 @@ struct Trainer::Impl {
   std::string devices_used() const {
     bool cpu = !device.is_cuda(), cuda = device.is_cuda();
     for (const auto& row : history)
-      if (row.contains("device")) (row["device"] == "cuda" ? cuda : cpu) = true;
+      if (row.contains("device")) (row["device"] == device_name(torch::kCUDA) ? cuda : cpu) = true;
     return cpu && cuda ? "cpu+cuda" : cuda ? "cuda" : "cpu";
   }
 
@@ -537,7 +550,7 @@ struct Trainer::Impl {
                           {"images_per_s", images_per_s},
                           {"epoch_seconds", seconds},
                           {"threads", governor->threads()},
-                          {"device", device.is_cuda() ? "cuda" : "cpu"}};
+                          {"device", device_name(device)}};
     history.push_back(row);
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}% | val loss {:.4f} acc {:.2f}% macro-F1 {:.4f} | {:.0f} img/s, {}",
                  epoch, opt.epochs, row["train_loss"].get<double>(), 100 * row["train_acc"].get<double>(), v.loss,
@@ -638,14 +651,7 @@ void Trainer::export_model(const fs::path& mtm, const nlohmann::json& info) cons
   save_model_file(impl_->to_model_file(info), mtm);
 }
 
-EvalResult Trainer::evaluate(const FerDataset& data) {
-  auto inputs = torch::empty({static_cast<long>(data.size()), 1, kFaceSize, kFaceSize});
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    cv::Mat f = standardize_face(data.images[i]);
-    std::memcpy(inputs[static_cast<long>(i)].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
-  }
-  return impl_->evaluate(inputs, torch::tensor(std::vector<std::int64_t>(data.labels.begin(), data.labels.end())));
-}
+EvalResult Trainer::evaluate(const FerDataset& data) { return impl_->evaluate(standardized_inputs(data), label_tensor(data)); }
 
 double Trainer::weights_checksum() const {
   torch::NoGradGuard no_grad;
