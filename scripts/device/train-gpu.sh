@@ -71,6 +71,7 @@ wait "$untar"
 log "built $work/moodtunes; data unpacked"
 
 data=(--train "$work/fer2013/train" --val "$work/fer2013/val")
+rm -f "$run/calibration.log"  # only this call's measurement goes with the run
 if [[ -n ${MOODTUNES_EPOCHS:-} ]]; then
   epochs=$MOODTUNES_EPOCHS
   left=$((t0 + minutes * 60 - $(date +%s) - 30))
@@ -80,6 +81,7 @@ else
   # against 6,392 steady); the difference of the two lines leaves that out.
   "$work/moodtunes" train "${data[@]}" -o "$work/calibration" --epochs 1 "$@" 2>"$work/calibration.log" ||
     { cat "$work/calibration.log"; exit 1; }
+  cp "$work/calibration.log" "$run/"
   grep -q 'img/s' "$work/calibration.log" || { cat "$work/calibration.log"; echo "train-gpu.sh: no progress lines to time" >&2; exit 1; }
   batch=$(sed -n 's/.*steps\/epoch of \([0-9]*\).*/\1/p' "$work/calibration.log" | head -1)
   ips=$(grep -o '\] [0-9]*/[0-9]* .* [0-9.]* img/s' "$work/calibration.log" | tail -2 |
@@ -99,7 +101,6 @@ tail -3 "$run/train.log"
 if [[ -n ${OUT:-} ]]; then
   cp "$run/best.mtm" "$OUT/" || true
   [[ -f $run/checkpoint.pt ]] && split -b 15M -d "$run/checkpoint.pt" "$OUT/checkpoint.pt.part-"
-  cp "$work/calibration.log" "$run/" 2>/dev/null || true
   tar -C "$run" -cf "$OUT/run.tar" --exclude='checkpoint.pt*' --exclude=best.mtm .
   log "shipped: $(ls "$OUT" | tr '\n' ' ')"
 fi
