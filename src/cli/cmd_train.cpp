@@ -41,6 +41,13 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--scale-jitter", opt->scale_jitter, "Augmentation zoom range 1 +- this")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--swa-epochs", opt->swa_epochs,
+                  "Stochastic weight averaging over the last N epochs (run at --swa-lr); writes swa.mtm")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--swa-lr", opt->swa_lr, "Constant learning rate of the SWA epochs (0 = --lr / 10)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
   cmd->callback([=, &app] {
     TrainOptions o = *opt;

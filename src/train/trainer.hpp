@@ -4,10 +4,12 @@
 //   TrainOptions o; o.train_dir = ".../fer2013/train"; o.val_dir = ".../val"; o.out_dir = "runs/a";
 //   Trainer t(o);          // loads data, builds the net (or restores out_dir/checkpoint.pt with resume)
 //   t.run();               // epochs with progress, metrics.jsonl, plots, checkpoints, best.mtm
+//                          // (and swa.mtm with TrainOptions::swa_epochs)
 //
 // Determinism: the shuffle of epoch e is seeded by (seed, e), the augmentation and dropout of
 // step s by (seed, s); a checkpoint stores weights, optimizer state, step and epoch, so
-// resuming replays exactly what an uninterrupted run would do (on the CPU, at a fixed thread count).
+// resuming replays exactly what an uninterrupted run would do (on the CPU, at a fixed thread count);
+// it also stores the running weight average of an SWA phase.
 // This header does not include LibTorch (it is expensive to compile); the net lives in the .cpp.
 // Not thread-safe: one Trainer per thread.
 #pragma once
@@ -51,6 +53,12 @@ struct TrainOptions {
   // Random zoom of 1 +- this. 0.12 trained the shipped models; the detector's framing error is
   // about +-0.19 (docs/vision.md, crop gap), so 0.2 prepares a net for live crops.
   double scale_jitter = 0.12;
+  // Stochastic weight averaging: the last `swa_epochs` epochs run at the constant `swa_lr`
+  // (0 = lr / 10) and the weights at the end of each are averaged; the average, with its
+  // BatchNorm statistics recomputed on training data, is written to swa.mtm and competes for
+  // best.mtm. The cosine schedule spans the epochs before them. 0 = off.
+  int swa_epochs = 0;
+  double swa_lr = 0;
   bool progress = true;
   std::string command_line;  // recorded in the model card info
 };

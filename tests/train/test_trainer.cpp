@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "model/classifier.hpp"
+#include "model/model_file.hpp"
 #include "test_util.hpp"
 #include "train/trainer.hpp"
 
@@ -175,4 +176,43 @@ TEST(Trainer, DeviceIsCheckedAndRecordedInTheModel) {
     o.device = "cuda";
     EXPECT_THROW(Trainer{o}, std::invalid_argument);
   }
+}
+
+TEST(Trainer, WeightAveragingResumesExactlyAndCompetesForTheBestModel) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir whole_dir, split_dir;
+  TrainOptions o = small_run(whole_dir.path());
+  o.epochs = 3;
+  o.swa_epochs = 2;
+  Trainer(o).run();
+  const auto whole = load_model_file(whole_dir / "swa.mtm");
+  EXPECT_EQ(whole.info.at("swa_models"), 2);
+  EXPECT_DOUBLE_EQ(whole.info.at("hyper").at("swa_lr").get<double>(), o.lr / 10);
+
+  // Stopped after the first SWA epoch, then resumed: the average must come out the same.
+  o.out_dir = split_dir.path();
+  o.max_steps = 2 * 10;
+  Trainer(o).run();
+  EXPECT_EQ(load_model_file(split_dir / "swa.mtm").info.at("swa_models"), 1);
+  o.max_steps = 0;
+  o.resume = true;
+  Trainer(o).run();
+  const auto split = load_model_file(split_dir / "swa.mtm");
+  ASSERT_EQ(split.tensors.size(), whole.tensors.size());
+  for (std::size_t i = 0; i < whole.tensors.size(); ++i) EXPECT_EQ(split.tensors[i].data, whole.tensors[i].data) << whole.tensors[i].name;
+
+  std::ifstream metrics(whole_dir / "metrics.jsonl");
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(metrics, line);) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_FALSE(rows[0].contains("swa_models"));
+  EXPECT_EQ(rows[2].at("swa_models"), 2);
+  EXPECT_DOUBLE_EQ(rows[2].at("lr").get<double>(), o.lr / 10);
+  // best.mtm is whichever of the epochs and averages scored highest on val.
+  double best = 0;
+  for (const auto& r : rows) best = std::max({best, r.at("val_acc").get<double>(), r.value("swa_val_acc", 0.0)});
+  EXPECT_DOUBLE_EQ(load_model_file(whole_dir / "best.mtm").info.at("val").at("accuracy").get<double>(), best);
+
+  o.swa_epochs = 4;  // more than the run has
+  EXPECT_THROW(Trainer{o}, std::invalid_argument);
 }
