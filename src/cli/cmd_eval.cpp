@@ -94,8 +94,11 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   std::ostringstream md;
   char buf[256];
   md << "# Model card: " << std::filesystem::path(path).filename().string() << "\n\n";
+  const std::string command = info.value("command", std::string());
+  const bool warm_started = command.find(" --init ") != std::string::npos;
   md << "FER-2013 facial-expression classifier (7 classes: angry, disgust, fear, happy, neutral, sad, surprise), "
-        "trained from scratch with `moodtunes train` on the Training split (28,709 faces) and selected on "
+     << (warm_started ? "fine-tuned from an earlier model's weights (`--init`, see the run history)" : "trained from scratch")
+     << " with `moodtunes train` on the Training split (28,709 faces) and selected on "
         "PublicTest (\"val\", 3,589 faces). PrivateTest was never used.\n\n";
   md << "## Architecture\n\n";
   md << "- Small ResNet on 1x48x48 grayscale, per-image standardised (core/preprocess.hpp, id `" << kPreprocessId << "`)\n";
@@ -111,8 +114,9 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
     md << "- epochs: " << info["trained_epochs"] << " of a " << info.value("planned_epochs", 0) << "-epoch schedule\n";
   if (info.contains("train_seconds")) {
     const double seconds = info["train_seconds"].get<double>();
-    if (seconds < 3600) std::snprintf(buf, sizeof buf, "- training wall time: %.0f min", seconds / 60.0);
-    else std::snprintf(buf, sizeof buf, "- training wall time: %.1f h", seconds / 3600.0);
+    const char* what = warm_started ? "training wall time of this run" : "training wall time";
+    if (seconds < 3600) std::snprintf(buf, sizeof buf, "- %s: %.0f min", what, seconds / 60.0);
+    else std::snprintf(buf, sizeof buf, "- %s: %.1f h", what, seconds / 3600.0);
     md << buf;
     // Recorded by trainers since the --device option; older models do not say where they ran.
     if (info.contains("device"))
@@ -122,6 +126,10 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
     md << "\n";
   }
   if (info.contains("hyper")) md << "- hyper-parameters: `" << info["hyper"].dump() << "`\n";
+  if (info.contains("swa_models"))
+    md << "- weights: the mean of " << info["swa_models"]
+       << " epochs' end weights (stochastic weight averaging at the constant `swa_lr`), BatchNorm statistics "
+          "recomputed on training faces\n";
   const double jitter = info.contains("hyper") ? info["hyper"].value("scale_jitter", 0.12) : 0.12;
   std::snprintf(buf, sizeof buf, "- augmentation: flip, rotation +-12 deg, scale %.2f-%.2f, shift +-4.5 px, gamma, random erasing; ",
                 1 - jitter, 1 + jitter);
