@@ -48,6 +48,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--swa-lr", opt->swa_lr, "Constant learning rate of the SWA epochs (0 = --lr / 10)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--swa-schedule", opt->swa_schedule,
+                  "SWA learning rate: constant, or cyclic (one cosine cycle per epoch, averaged at its low end)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"constant", "cyclic"}));
   cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
   cmd->callback([=, &app] {
     TrainOptions o = *opt;

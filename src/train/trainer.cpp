@@ -245,6 +245,8 @@ struct Trainer::Impl {
     if (opt.swa_epochs < 0 || opt.swa_epochs > opt.epochs)
       throw std::invalid_argument("SWA epochs must be between 0 and the number of epochs");
     if (opt.swa_lr < 0) throw std::invalid_argument("SWA learning rate must not be negative");
+    if (opt.swa_schedule != "constant" && opt.swa_schedule != "cyclic")
+      throw std::invalid_argument("unknown SWA schedule '" + opt.swa_schedule + "' (constant or cyclic)");
     if (opt.swa_epochs > 0 && opt.swa_lr == 0) opt.swa_lr = opt.lr / 10;
     governor = std::make_unique<ThreadGovernor>(opt.threads);
     device = pick_device(opt.device);
@@ -299,7 +301,11 @@ struct Trainer::Impl {
   bool is_swa_epoch(int epoch) const { return opt.swa_epochs > 0 && epoch > opt.epochs - opt.swa_epochs; }
 
   double lr_at(std::int64_t s) const {
-    if (opt.swa_epochs > 0 && s >= swa_start_step()) return opt.swa_lr;
+    if (opt.swa_epochs > 0 && s >= swa_start_step()) {
+      if (opt.swa_schedule == "constant") return opt.swa_lr;
+      const double t = double(s % steps_per_epoch) / double(std::max<std::int64_t>(1, steps_per_epoch - 1));
+      return opt.swa_lr * (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * t)));
+    }
     const double warm = opt.warmup_epochs * double(steps_per_epoch);
     const double all = double(swa_start_step());
     if (s < warm) return opt.lr * (0.1 + 0.9 * double(s) / warm);
@@ -572,6 +578,7 @@ struct Trainer::Impl {
     if (swa_models > 0) {
       info["swa_models"] = swa_models;  // the weights are the mean of this many epochs' ends
       info["hyper"]["swa_lr"] = opt.swa_lr;
+      info["hyper"]["swa_schedule"] = opt.swa_schedule;
     }
     return info;
   }

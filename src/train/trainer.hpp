@@ -59,6 +59,9 @@ struct TrainOptions {
   // best.mtm. The cosine schedule spans the epochs before them. 0 = off.
   int swa_epochs = 0;
   double swa_lr = 0;
+  // "constant", or "cyclic": each SWA epoch is one cosine cycle from swa_lr down to swa_lr / 100,
+  // so every averaged snapshot is taken at a low learning rate.
+  std::string swa_schedule = "constant";
   bool progress = true;
   std::string command_line;  // recorded in the model card info
 };

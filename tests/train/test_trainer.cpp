@@ -216,3 +216,20 @@ TEST(Trainer, WeightAveragingResumesExactlyAndCompetesForTheBestModel) {
   o.swa_epochs = 4;  // more than the run has
   EXPECT_THROW(Trainer{o}, std::invalid_argument);
 }
+
+TEST(Trainer, CyclicWeightAveragingSnapshotsAtTheLowEndOfEachCycle) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions o = small_run(dir.path());
+  o.epochs = 2;
+  o.swa_epochs = 2;
+  o.swa_lr = 0.02;
+  o.swa_schedule = "cyclic";
+  Trainer(o).run();
+  std::ifstream metrics(dir / "metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);)  // the last step of each epoch is the cycle's low end
+    EXPECT_NEAR(nlohmann::json::parse(line).at("lr").get<double>(), 0.02 / 100, 1e-12);
+  EXPECT_EQ(load_model_file(dir / "swa.mtm").info.at("hyper").at("swa_schedule"), "cyclic");
+  o.swa_schedule = "sawtooth";
+  EXPECT_THROW(Trainer{o}, std::invalid_argument);
+}
