@@ -127,9 +127,11 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   }
   if (info.contains("hyper")) md << "- hyper-parameters: `" << info["hyper"].dump() << "`\n";
   if (info.contains("swa_models"))
-    md << "- weights: the mean of " << info["swa_models"]
-       << " epochs' end weights (stochastic weight averaging at the constant `swa_lr`), BatchNorm statistics "
-          "recomputed on training faces\n";
+    md << "- weights: the mean of " << info["swa_models"] << " epochs' end weights (stochastic weight averaging, "
+       << (info["hyper"].value("swa_schedule", std::string("constant")) == "cyclic"
+               ? "each epoch one cosine cycle from `swa_lr` down to 1/100 of it"
+               : "at the constant `swa_lr`")
+       << "), BatchNorm statistics recomputed on training faces\n";
   const double jitter = info.contains("hyper") ? info["hyper"].value("scale_jitter", 0.12) : 0.12;
   std::snprintf(buf, sizeof buf, "- augmentation: flip, rotation +-12 deg, scale %.2f-%.2f, shift +-4.5 px, gamma, random erasing; ",
                 1 - jitter, 1 + jitter);

@@ -663,7 +663,7 @@ struct Trainer::Impl {
         best_epoch = epoch;
         save_model_file(to_model_file(averaged, model_info(epoch, sv, swa_count)), opt.out_dir / "best.mtm");
         plot_confusion(sv.confusion,
-                       fmt::format("val confusion, SWA of {} epochs to {} (acc {:.2f}%)", swa_count, epoch, 100 * best_val_acc),
+                       fmt::format("val confusion, SWA of epochs {}-{} (acc {:.2f}%)", epoch - swa_count + 1, epoch, 100 * best_val_acc),
                        opt.out_dir / "confusion.png");
         std::ofstream(opt.out_dir / "best_eval.json") << sv.confusion.to_json().dump(2) << '\n';
       }
