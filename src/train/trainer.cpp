@@ -562,19 +562,20 @@ struct Trainer::Impl {
   }
 
   nlohmann::json model_info(int epoch, const EvalResult& val_result, int swa_models = 0) const {
-    nlohmann::json info = {{"trained_epochs", epoch},
-            {"planned_epochs", opt.epochs},
-            {"train_seconds", train_seconds},
-            {"val", val_result.confusion.to_json()},
-            {"parameters", opt.arch.parameter_count()},
-            {"gflops", opt.arch.gflops()},
-            {"command", opt.command_line},
-            {"seed", opt.seed},
-            {"device", devices_used()},
-            {"libtorch", TORCH_VERSION},
-            {"hyper", {{"lr", opt.lr}, {"batch_size", opt.batch_size}, {"weight_decay", opt.weight_decay},
-                       {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
-                       {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter}}}};
+    nlohmann::json info = {
+        {"trained_epochs", epoch},
+        {"planned_epochs", opt.epochs},
+        {"train_seconds", train_seconds},
+        {"val", val_result.confusion.to_json()},
+        {"parameters", opt.arch.parameter_count()},
+        {"gflops", opt.arch.gflops()},
+        {"command", opt.command_line},
+        {"seed", opt.seed},
+        {"device", devices_used()},
+        {"libtorch", TORCH_VERSION},
+        {"hyper", {{"lr", opt.lr}, {"batch_size", opt.batch_size}, {"weight_decay", opt.weight_decay},
+                   {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
+                   {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter}}}};
     if (swa_models > 0) {
       info["swa_models"] = swa_models;  // the weights are the mean of this many epochs' ends
       info["hyper"]["swa_lr"] = opt.swa_lr;
