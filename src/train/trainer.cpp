@@ -169,14 +169,16 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, std::mt19937_64& rng
   return f;
 }
 
+// Row i of an N x 1 x kFaceSize x kFaceSize input batch := a standardised face (CV_32FC1).
+void put_face(torch::Tensor& batch, long i, const cv::Mat& face) {
+  std::memcpy(batch[i].data_ptr<float>(), face.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+}
+
 // A dataset as the net's input batch (N x 1 x 48 x 48, through the shared standardisation) and
 // its labels: what evaluation feeds the net, unaugmented.
 torch::Tensor standardized_inputs(const FerDataset& data) {
   auto inputs = torch::empty({static_cast<long>(data.size()), 1, kFaceSize, kFaceSize});
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    cv::Mat f = standardize_face(data.images[i]);
-    std::memcpy(inputs[static_cast<long>(i)].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
-  }
+  for (std::size_t i = 0; i < data.size(); ++i) put_face(inputs, static_cast<long>(i), standardize_face(data.images[i]));
   return inputs;
 }
 
@@ -322,6 +324,17 @@ struct Trainer::Impl {
     order_epoch = epoch;
   }
 
+  // The training faces at `indices[0..n)` as an input batch (N x 1 x 48 x 48), augmented with
+  // `rng` unless augmentation is off.
+  torch::Tensor training_inputs(const std::size_t* indices, long n, std::mt19937_64& rng) const {
+    auto inputs = torch::empty({n, 1, kFaceSize, kFaceSize});
+    for (long i = 0; i < n; ++i) {
+      const cv::Mat& image = train.images[indices[i]];
+      put_face(inputs, i, opt.augment ? augment(image, opt.scale_jitter, rng) : standardize_face(image));
+    }
+    return inputs;
+  }
+
   // Returns the step's training loss (still on the device).
   torch::Tensor do_step() {
     const int epoch = static_cast<int>(step / steps_per_epoch);
@@ -331,14 +344,10 @@ struct Trainer::Impl {
     torch::manual_seed(mix_seed(opt.seed ^ 0xD1B54A32D192ED03ull, static_cast<std::uint64_t>(step)));
 
     const int b = opt.batch_size;
-    auto inputs = torch::empty({b, 1, kFaceSize, kFaceSize});
+    const std::size_t* batch = &order[static_cast<std::size_t>(pos * b)];
+    auto inputs = training_inputs(batch, b, rng);
     std::vector<std::int64_t> labels(static_cast<std::size_t>(b));
-    for (int i = 0; i < b; ++i) {
-      const std::size_t idx = order[static_cast<std::size_t>(pos * b + i)];
-      cv::Mat f = opt.augment ? augment(train.images[idx], opt.scale_jitter, rng) : standardize_face(train.images[idx]);
-      std::memcpy(inputs[i].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
-      labels[static_cast<std::size_t>(i)] = train.labels[idx];
-    }
+    for (int i = 0; i < b; ++i) labels[static_cast<std::size_t>(i)] = train.labels[batch[i]];
     auto target = torch::tensor(labels);
     if (device.is_cuda()) {  // pinned + non-blocking: the copy queues behind the GPU's work
       inputs = inputs.pin_memory().to(device, /*non_blocking=*/true);
@@ -617,19 +626,22 @@ struct Trainer::Impl {
     std::shuffle(sample.begin(), sample.end(), rng);
     sample.resize(std::min<std::size_t>(sample.size(), kSwaBatchNormSample));
     averaged->train();
-    const long batch = 128;
-    for (std::size_t start = 0; start < sample.size(); start += batch) {
-      const long n = static_cast<long>(std::min<std::size_t>(batch, sample.size() - start));
-      auto inputs = torch::empty({n, 1, kFaceSize, kFaceSize});
-      for (long i = 0; i < n; ++i) {
-        const auto& image = train.images[sample[start + static_cast<std::size_t>(i)]];
-        cv::Mat f = opt.augment ? augment(image, opt.scale_jitter, rng) : standardize_face(image);
-        std::memcpy(inputs[i].data_ptr<float>(), f.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
-      }
-      averaged->forward(inputs.to(device));
-    }
+    const std::size_t batch = 128;
+    for (std::size_t start = 0; start < sample.size(); start += batch)
+      averaged->forward(training_inputs(&sample[start], static_cast<long>(std::min(batch, sample.size() - start)), rng).to(device));
     averaged->eval();
     return averaged;
+  }
+
+  // `model`, which scored `result` on val, becomes the run's best: best.mtm, its confusion plot
+  // (titled with `what`) and best_eval.json.
+  void record_best(const ModelFile& model, int epoch, const EvalResult& result, const std::string& what) {
+    best_val_acc = result.confusion.accuracy();
+    best_epoch = epoch;
+    save_model_file(model, opt.out_dir / "best.mtm");
+    plot_confusion(result.confusion, fmt::format("val confusion, {} (acc {:.2f}%)", what, 100 * best_val_acc),
+                   opt.out_dir / "confusion.png");
+    std::ofstream(opt.out_dir / "best_eval.json") << result.confusion.to_json().dump(2) << '\n';
   }
 
   void end_of_epoch(int epoch, double seconds, double images_per_s) {
@@ -646,6 +658,7 @@ struct Trainer::Impl {
                           {"epoch_seconds", seconds},
                           {"threads", governor->threads()},
                           {"device", device_name(device)}};
+    fs::create_directories(opt.out_dir);
     if (is_swa_epoch(epoch)) {
       accumulate_swa();
       EmotionNet averaged = swa_net();
@@ -657,17 +670,10 @@ struct Trainer::Impl {
       row["swa_val_macro_f1"] = sv.confusion.macro_f1();
       spdlog::info("SWA average of {} epochs: val loss {:.4f} acc {:.2f}% macro-F1 {:.4f}", swa_count, sv.loss,
                    100 * sv.confusion.accuracy(), sv.confusion.macro_f1());
-      fs::create_directories(opt.out_dir);
-      save_model_file(to_model_file(averaged, model_info(epoch, sv, swa_count)), opt.out_dir / "swa.mtm");
-      if (sv.confusion.accuracy() > std::max(best_val_acc, v.confusion.accuracy())) {
-        best_val_acc = sv.confusion.accuracy();
-        best_epoch = epoch;
-        save_model_file(to_model_file(averaged, model_info(epoch, sv, swa_count)), opt.out_dir / "best.mtm");
-        plot_confusion(sv.confusion,
-                       fmt::format("val confusion, SWA of epochs {}-{} (acc {:.2f}%)", epoch - swa_count + 1, epoch, 100 * best_val_acc),
-                       opt.out_dir / "confusion.png");
-        std::ofstream(opt.out_dir / "best_eval.json") << sv.confusion.to_json().dump(2) << '\n';
-      }
+      const ModelFile swa_model = to_model_file(averaged, model_info(epoch, sv, swa_count));
+      save_model_file(swa_model, opt.out_dir / "swa.mtm");
+      if (sv.confusion.accuracy() > std::max(best_val_acc, v.confusion.accuracy()))
+        record_best(swa_model, epoch, sv, fmt::format("SWA of epochs {}-{}", epoch - swa_count + 1, epoch));
     }
     history.push_back(row);
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}% | val loss {:.4f} acc {:.2f}% macro-F1 {:.4f} | {:.0f} img/s, {}",
@@ -675,15 +681,8 @@ struct Trainer::Impl {
                  100 * v.confusion.accuracy(), v.confusion.macro_f1(), images_per_s, format_duration(seconds));
     reset_epoch_stats();
 
-    fs::create_directories(opt.out_dir);
-    if (v.confusion.accuracy() > best_val_acc) {
-      best_val_acc = v.confusion.accuracy();
-      best_epoch = epoch;
-      save_model_file(to_model_file(net, model_info(epoch, v)), opt.out_dir / "best.mtm");
-      plot_confusion(v.confusion, fmt::format("val confusion, epoch {} (acc {:.2f}%)", epoch, 100 * best_val_acc),
-                     opt.out_dir / "confusion.png");
-      std::ofstream(opt.out_dir / "best_eval.json") << v.confusion.to_json().dump(2) << '\n';
-    }
+    if (v.confusion.accuracy() > best_val_acc)
+      record_best(to_model_file(net, model_info(epoch, v)), epoch, v, fmt::format("epoch {}", epoch));
     write_metrics();
     save_checkpoint(opt.out_dir / "checkpoint.pt");
   }
