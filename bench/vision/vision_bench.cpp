@@ -6,11 +6,15 @@
 //   vision_bench stability --seconds 60 --model M.mtm
 // Faces come from $MOODTUNES_DATA/fer2013 (default: the configured shared data folder).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -352,7 +356,73 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
 // A held expression for `seconds` (face drifting, zooming and rolling a little, lighting varying)
 // then a switch to a face the model reads differently: label changes per minute while held, and
 // the delay until the smoothed label follows the switch. Runs the real Pipeline in-process.
-int run_stability(const std::string& model, int seconds, std::uint64_t seed, const SmoothingParams& smoothing) {
+// One classification the pipeline fed a track's smoother: replaying these through another
+// EmotionSmoother gives exactly the labels the pipeline would have shown with its parameters.
+struct SmootherInput {
+  int frame;
+  double time_s;
+  int track_id;
+  EmotionProbs probs;
+};
+
+struct LabelStats {
+  int held_changes = 0;
+  int follow_frames = -1;  // frames after the switch until the label showed the new face's class
+};
+
+LabelStats replay_smoothing(const std::vector<SmootherInput>& inputs, const SmoothingParams& params, int held_frames,
+                            Emotion next_label) {
+  LabelStats s;
+  EmotionSmoother smoother(params);
+  int id = -1;
+  std::optional<Emotion> last;
+  for (const auto& in : inputs) {
+    if (in.track_id != id) smoother = EmotionSmoother(params), id = in.track_id;
+    smoother.add(in.probs, in.time_s);
+    if (in.frame < held_frames) {
+      if (last && *last != smoother.label()) ++s.held_changes;
+      last = smoother.label();
+    } else if (s.follow_frames < 0 && smoother.label() == next_label) {
+      s.follow_frames = in.frame - held_frames;
+    }
+  }
+  return s;
+}
+
+// The share of real changes a label with this hysteresis never follows: a held face read as
+// class a is replaced by a face read as b != a; once the smoothed reading has become the new
+// face's, the label moves only if p(b) beats p(a) by the hysteresis. Over the given readings
+// (one per face), with a drawn as often as the readings' labels are.
+double unfollowed_share(const std::vector<EmotionProbs>& readings, double hysteresis) {
+  std::array<double, kNumEmotions> label_count{};
+  for (const auto& p : readings) ++label_count[static_cast<std::size_t>(argmax(p))];
+  double missed = 0, total = 0;
+  for (const auto& p : readings) {
+    const auto b = static_cast<std::size_t>(argmax(p));
+    for (std::size_t a = 0; a < kNumEmotions; ++a) {
+      if (a == b) continue;
+      total += label_count[a];
+      if (!(p[b] > p[a] + hysteresis)) missed += label_count[a];
+    }
+  }
+  return total > 0 ? missed / total : 0;
+}
+
+// "tau:hysteresis:min_lead,..." -> parameter sets.
+std::vector<SmoothingParams> parse_smoothing_list(const std::string& list) {
+  std::vector<SmoothingParams> out;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');) {
+    SmoothingParams p;
+    if (std::sscanf(item.c_str(), "%lf:%lf:%lf", &p.tau_s, &p.hysteresis, &p.min_lead_s) < 2 || p.tau_s <= 0)
+      throw std::invalid_argument("--sweep: expected tau:hysteresis[:min_lead], got '" + item + "'");
+    out.push_back(p);
+  }
+  return out;
+}
+
+int run_stability(const std::string& model, int seconds, std::uint64_t seed, const SmoothingParams& smoothing,
+                  const std::vector<SmoothingParams>& sweep) {
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto hog = make_detector("hog");
@@ -395,11 +465,13 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
     int changes = 0, raw_changes = 0, first_b = -1, ids = 0, last_id = -1, frames_with_face = 0;
     Emotion last{}, last_raw{};
     bool have = false;
+    std::vector<SmootherInput> inputs;
     for (int i = 0; i < total; ++i) {
       const auto r = pipe.process(frame_at(i < held ? a : b, i), i / 30.0);
       if (r.faces.empty()) continue;
       ++frames_with_face;
       const auto& f = r.faces[0];
+      if (f.classified_now) inputs.push_back({i, i / 30.0, f.track_id, f.probs});
       if (f.track_id != last_id) ++ids, last_id = f.track_id;
       if (i < held) {
         if (have && f.emotion != last) ++changes;
@@ -411,15 +483,33 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
       }
     }
     std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule, tau %.2f s, "
-                "hysteresis %.2f\n",
+                "hysteresis %.2f, min lead %.2f s\n",
                 std::string(emotion_name(held_pick->label)).c_str(), held_pick->margin, seconds,
-                std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis);
+                std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis, smoothing.min_lead_s);
     std::printf("  face in %d/%d frames, %d track id(s)\n", frames_with_face, total, ids);
     std::printf("  held: %d smoothed label changes (%.2f per minute); the raw reading's argmax changed %d times\n", changes,
                 changes * 60.0 / seconds, raw_changes);
     if (first_b >= 0) std::printf("  after the switch the label followed in %d frames (%.2f s)\n", first_b - held, (first_b - held) / 30.0);
     else std::printf("  after the switch the label did not follow within 3 s\n");
+    for (const auto& p : sweep) {
+      const auto st = replay_smoothing(inputs, p, held, next->label);
+      std::printf("  replayed with tau %.2f s, hysteresis %.2f, min lead %.2f s: %.2f changes per minute held; ", p.tau_s,
+                  p.hysteresis, p.min_lead_s, st.held_changes * 60.0 / seconds);
+      if (st.follow_frames >= 0) std::printf("followed in %d frames (%.2f s)\n", st.follow_frames, st.follow_frames / 30.0);
+      else std::printf("did not follow within 3 s\n");
+    }
   }
+  std::vector<cv::Mat> val_faces;
+  for (std::size_t i = 0; i < pool.files.size(); ++i) val_faces.push_back(pool.load(i));
+  const auto readings = clf.classify_batch(val_faces);
+  std::printf("changes between two of the %zu val faces read differently that a label never follows "
+              "(the new face's top class beats the old label by less than the hysteresis):\n",
+              readings.size());
+  std::vector<double> hystereses{smoothing.hysteresis};
+  for (const auto& p : sweep) hystereses.push_back(p.hysteresis);
+  std::sort(hystereses.begin(), hystereses.end());
+  hystereses.erase(std::unique(hystereses.begin(), hystereses.end()), hystereses.end());
+  for (double h : hystereses) std::printf("  hysteresis %.2f: %.1f%%\n", h, 100 * unfollowed_share(readings, h));
   return 0;
 }
 
@@ -475,8 +565,13 @@ int main(int argc, char** argv) {
   stab->add_option("--tau", smoothing.tau_s, "EMA time constant, seconds (default: the pipeline's)")->check(CLI::PositiveNumber);
   stab->add_option("--hysteresis", smoothing.hysteresis, "margin a new label needs (default: the pipeline's)")
       ->check(CLI::NonNegativeNumber);
+  stab->add_option("--min-lead", smoothing.min_lead_s, "seconds a new label must keep its margin (default: the pipeline's)")
+      ->check(CLI::NonNegativeNumber);
+  std::string sweep;
+  stab->add_option("--sweep", sweep,
+                   "also replay the recorded readings through other smoothers: tau:hysteresis[:min_lead],...");
   CLI11_PARSE(app, argc, argv);
-  if (*stab) return run_stability(model, seconds, seed, smoothing);
+  if (*stab) return run_stability(model, seconds, seed, smoothing, parse_smoothing_list(sweep));
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));

@@ -135,7 +135,12 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   const double jitter = info.contains("hyper") ? info["hyper"].value("scale_jitter", 0.12) : 0.12;
   std::snprintf(buf, sizeof buf, "- augmentation: flip, rotation +-12 deg, scale %.2f-%.2f, shift +-4.5 px, gamma, random erasing; ",
                 1 - jitter, 1 + jitter);
-  md << buf << "label smoothing; class-weighted loss (count^-power)\n\n";
+  md << buf;
+  if (const double resample = info.contains("hyper") ? info["hyper"].value("resample_prob", 0.0) : 0.0; resample > 0) {
+    std::snprintf(buf, sizeof buf, "resolution round trip 0.5x-5x (p = %.2f); ", resample);
+    md << buf;
+  }
+  md << "label smoothing; class-weighted loss (count^-power)\n\n";
   if (info.contains("val")) {
     const auto& v = info["val"];
     md << "## Validation (FER-2013 PublicTest, 3,589 faces)\n\n";

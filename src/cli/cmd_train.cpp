@@ -41,6 +41,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--scale-jitter", opt->scale_jitter, "Augmentation zoom range 1 +- this")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--resample-prob", opt->resample_prob,
+                  "Probability that a training face first makes a round trip through a random resolution (0.5x-5x)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--swa-epochs", opt->swa_epochs,
                   "Stochastic weight averaging over the last N epochs (run at --swa-lr); writes swa.mtm")
       ->capture_default_str()

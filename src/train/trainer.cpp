@@ -135,9 +135,23 @@ class ThreadGovernor {
   long long last_total_ = 0, last_busy_ = 0, last_self_ = 0;
 };
 
+// A round trip through a random resolution, 0.5x to 5x (log-uniform): up with the cubic filter
+// and back down with to_face_gray's area filter, as a face enlarged in a frame and cropped again
+// is; or down and back up, as a small, low-resolution face is. Either loses the fine texture a
+// net would otherwise learn to rely on.
+cv::Mat resample_round_trip(const cv::Mat& gray48, float log_scale) {
+  const int side = std::max(8, static_cast<int>(std::lround(kFaceSize * std::exp(log_scale))));
+  const bool up = side >= kFaceSize;
+  cv::Mat resized, back;
+  cv::resize(gray48, resized, {side, side}, 0, 0, up ? cv::INTER_CUBIC : cv::INTER_AREA);
+  cv::resize(resized, back, gray48.size(), 0, 0, up ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return back;
+}
+
 // Geometric and photometric augmentation of one 8-bit 48x48 face, then the shared
 // standardisation, then random erasing (in the standardised domain: 0 = the image mean).
-cv::Mat augment(const cv::Mat& gray48, double scale_jitter, std::mt19937_64& rng) {
+// With resample_prob = 0 the random draws are those of runs made before the option existed.
+cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
   cv::Mat img = gray48;
@@ -145,6 +159,8 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, std::mt19937_64& rng
     img = cv::Mat();  // a new buffer: flipping into a header of gray48 would alter the dataset
     cv::flip(gray48, img, 1);
   }
+  if (resample_prob > 0 && u(rng) < resample_prob)
+    img = resample_round_trip(img, uniform(std::log(0.5f), std::log(5.f)));
   const float angle = uniform(-12.f, 12.f), scale = uniform(1.f - float(scale_jitter), 1.f + float(scale_jitter));
   const float tx = uniform(-4.5f, 4.5f), ty = uniform(-4.5f, 4.5f);
   cv::Mat m = cv::getRotationMatrix2D({kFaceSize / 2.f - 0.5f, kFaceSize / 2.f - 0.5f}, angle, scale);
@@ -330,7 +346,7 @@ struct Trainer::Impl {
     auto inputs = torch::empty({n, 1, kFaceSize, kFaceSize});
     for (long i = 0; i < n; ++i) {
       const cv::Mat& image = train.images[indices[i]];
-      put_face(inputs, i, opt.augment ? augment(image, opt.scale_jitter, rng) : standardize_face(image));
+      put_face(inputs, i, opt.augment ? augment(image, opt.scale_jitter, opt.resample_prob, rng) : standardize_face(image));
     }
     return inputs;
   }
@@ -584,7 +600,8 @@ struct Trainer::Impl {
         {"libtorch", TORCH_VERSION},
         {"hyper", {{"lr", opt.lr}, {"batch_size", opt.batch_size}, {"weight_decay", opt.weight_decay},
                    {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
-                   {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter}}}};
+                   {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter},
+                   {"resample_prob", opt.resample_prob}}}};
     if (swa_models > 0) {
       info["swa_models"] = swa_models;  // the weights are the mean of this many epochs' ends
       info["hyper"]["swa_lr"] = opt.swa_lr;

@@ -53,6 +53,10 @@ struct TrainOptions {
   // Random zoom of 1 +- this. 0.12 trained the shipped models; the detector's framing error is
   // about +-0.19 (docs/vision.md, crop gap), so 0.2 prepares a net for live crops.
   double scale_jitter = 0.12;
+  // Probability of a round trip through a random resolution (0.5x-5x) before the other
+  // augmentations: faces cropped from frames have been resampled, FER's own crops have not
+  // (docs/vision.md, crop gap). 0 trained the models before it.
+  double resample_prob = 0;
   // Stochastic weight averaging: the last `swa_epochs` epochs run at the constant `swa_lr`
   // (0 = lr / 10) and the weights at the end of each are averaged; the average, with its
   // BatchNorm statistics recomputed on training data, is written to swa.mtm and competes for

@@ -21,7 +21,12 @@ void EmotionSmoother::add(const EmotionProbs& probs, double t) {
     for (std::size_t c = 0; c < kNumEmotions; ++c)
       smoothed_[c] = static_cast<float>(smoothed_[c] + alpha * (probs[c] - smoothed_[c]));
     const Emotion best = argmax(smoothed_);
-    if (smoothed_[static_cast<int>(best)] > smoothed_[static_cast<int>(label_)] + params_.hysteresis) label_ = best;
+    if (smoothed_[static_cast<int>(best)] > smoothed_[static_cast<int>(label_)] + params_.hysteresis) {
+      if (challenger_ != best) challenger_ = best, challenger_since_ = t;
+      if (t - challenger_since_ >= params_.min_lead_s) label_ = best, challenger_.reset();
+    } else {
+      challenger_.reset();
+    }
   }
   last_time_ = t;
 }

@@ -8,10 +8,10 @@
 //
 // EmotionSmoother: an exponential moving average of a face's probabilities, with a time
 // constant (so it behaves the same whatever the frame or classification rate), and hysteresis
-// on the label: the label switches only when another class's smoothed probability beats the
-// current label's by `hysteresis`. Parameters and their effect: docs/vision.md.
+// on the label: the label switches only when another class's smoothed probability has beaten the
+// current label's by `hysteresis` for `min_lead_s`. Parameters and their effect: docs/vision.md.
 //   After a change from a confident class A to a confident class B, B takes over after about
-//   0.9 * tau (+ the classification interval): ~0.35 s with the defaults.
+//   1.2 * tau + min_lead_s (+ the classification interval): ~0.7 s with the defaults.
 //
 // Thread-safety: plain values; not synchronised.
 #pragma once
@@ -28,7 +28,10 @@ namespace moodtunes::vision {
 
 struct SmoothingParams {
   double tau_s = 0.3;        // EMA time constant, seconds
-  double hysteresis = 0.10;  // margin a new label needs over the current one (probability)
+  double hysteresis = 0.20;  // margin a new label needs over the current one (probability)
+  // How long a new label must keep that margin before it is shown, seconds: a reading that
+  // wavers between two classes for less than this does not move the label.
+  double min_lead_s = 0.3;
 };
 
 class EmotionSmoother {
@@ -45,6 +48,8 @@ class EmotionSmoother {
   EmotionProbs smoothed_{};
   Emotion label_ = Emotion::Neutral;
   std::optional<double> last_time_;
+  std::optional<Emotion> challenger_;  // the class leading the label by the margin, and since when
+  double challenger_since_ = 0;
 };
 
 struct TrackerParams {

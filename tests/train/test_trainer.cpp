@@ -117,6 +117,25 @@ TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
   EXPECT_NE(a.weights_checksum(), c.weights_checksum());
 }
 
+TEST(Trainer, ResolutionRoundTripChangesTheRunAndIsRecorded) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions o = small_run(dir.path() / "plain");
+  Trainer plain(o);
+  o.resample_prob = 1;
+  o.out_dir = dir.path() / "resampled";
+  Trainer resampled(o);
+  for (int i = 0; i < 3; ++i) {
+    plain.step();
+    resampled.step();
+  }
+  EXPECT_NE(plain.weights_checksum(), resampled.weights_checksum());
+  o.epochs = 1;
+  o.out_dir = dir.path() / "run";
+  Trainer(o).run();
+  EXPECT_DOUBLE_EQ(load_model_file(o.out_dir / "best.mtm").info["hyper"].value("resample_prob", -1.0), 1.0);
+}
+
 TEST(Trainer, ExportedModelAgreesWithTheTrainingGraph) {
   if (!have_data()) GTEST_SKIP() << "shared data not present";
   TempDir dir;

@@ -91,6 +91,33 @@ TEST(Smoother, RealChangeIsFollowedWithinOneSecond) {
   }
 }
 
+TEST(Smoother, MinimumLeadIgnoresABriefSwingAndFollowsALastingOne) {
+  SmoothingParams params{.tau_s = 0.3, .hysteresis = 0.1, .min_lead_s = 0.5};
+  EmotionSmoother s(params);
+  double t = 0;
+  for (; t < 2; t += 0.1) s.add(peaked(Emotion::Happy, 0.8f), t);
+  // Sad for 0.4 s overtakes happy by the margin well inside it, but not for 0.5 s.
+  for (const double end = t + 0.4; t < end; t += 0.1) s.add(peaked(Emotion::Sad, 0.9f), t);
+  for (const double end = t + 2; t < end; t += 0.1) {
+    s.add(peaked(Emotion::Happy, 0.8f), t);
+    EXPECT_EQ(s.label(), Emotion::Happy) << t;
+  }
+  // Without the minimum lead the same swing moves the label.
+  EmotionSmoother eager(SmoothingParams{.tau_s = 0.3, .hysteresis = 0.1, .min_lead_s = 0});
+  double u = 0;
+  for (; u < 2; u += 0.1) eager.add(peaked(Emotion::Happy, 0.8f), u);
+  for (const double end = u + 0.4; u < end; u += 0.1) eager.add(peaked(Emotion::Sad, 0.9f), u);
+  EXPECT_EQ(eager.label(), Emotion::Sad);
+  // A lasting change is followed once it has led for 0.5 s: still within a second.
+  const double change = t;
+  while (s.label() != Emotion::Sad && t < change + 5) {
+    s.add(peaked(Emotion::Sad, 0.6f), t);
+    t += 0.1;
+  }
+  EXPECT_GE(t - change, 0.5);
+  EXPECT_LT(t - change, 1.0);
+}
+
 TEST(Smoother, IsRateIndependent) {
   EmotionSmoother fast, slow;
   for (int i = 0; i <= 30; ++i) fast.add(peaked(i ? Emotion::Sad : Emotion::Happy, 0.9f), i / 30.0);
