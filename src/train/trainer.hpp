@@ -50,7 +50,7 @@ struct TrainOptions {
   std::size_t max_per_class = 0;     // subset for quick runs/tests
   std::int64_t max_steps = 0;        // stop after this many optimizer steps (0 = all epochs)
   bool augment = true;  // off only for experiments/tests
-  // Random zoom of 1 +- this. 0.12 trained the shipped models; the detector's framing error is
+  // Random zoom of 1 +- this. 0.12 trained the models before the GPU run; the detector's framing error is
   // about +-0.19 (docs/vision.md, crop gap), so 0.2 prepares a net for live crops.
   double scale_jitter = 0.12;
   // Probability of a round trip through a random resolution (0.5x-5x) before the other

@@ -11,7 +11,7 @@
 // on the label: the label switches only when another class's smoothed probability has beaten the
 // current label's by `hysteresis` for `min_lead_s`. Parameters and their effect: docs/vision.md.
 //   After a change from a confident class A to a confident class B, B takes over after about
-//   1.2 * tau + min_lead_s (+ the classification interval): ~0.7 s with the defaults.
+//   1.4 * tau + min_lead_s (+ the classification interval): ~0.7 s with the defaults.
 //
 // Thread-safety: plain values; not synchronised.
 #pragma once
