@@ -13,7 +13,6 @@
 #include <map>
 #include <numeric>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -353,9 +352,6 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
 }
 
 // ---- stability -------------------------------------------------------------------------------
-// A held expression for `seconds` (face drifting, zooming and rolling a little, lighting varying)
-// then a switch to a face the model reads differently: label changes per minute while held, and
-// the delay until the smoothed label follows the switch. Runs the real Pipeline in-process.
 // One classification the pipeline fed a track's smoother: replaying these through another
 // EmotionSmoother gives exactly the labels the pipeline would have shown with its parameters.
 struct SmootherInput {
@@ -411,16 +407,19 @@ double unfollowed_share(const std::vector<EmotionProbs>& readings, double hyster
 // "tau:hysteresis:min_lead,..." -> parameter sets.
 std::vector<SmoothingParams> parse_smoothing_list(const std::string& list) {
   std::vector<SmoothingParams> out;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');) {
+  if (list.empty()) return out;
+  for (const auto& item : split(list)) {
     SmoothingParams p;
     if (std::sscanf(item.c_str(), "%lf:%lf:%lf", &p.tau_s, &p.hysteresis, &p.min_lead_s) < 2 || p.tau_s <= 0)
-      throw std::invalid_argument("--sweep: expected tau:hysteresis[:min_lead], got '" + item + "'");
+      throw std::invalid_argument("expected tau:hysteresis[:min_lead], got '" + item + "'");
     out.push_back(p);
   }
   return out;
 }
 
+// A held expression for `seconds` (face drifting, zooming and rolling a little, lighting varying)
+// then a switch to a face the model reads differently: label changes per minute while held, and
+// the delay until the smoothed label follows the switch. Runs the real Pipeline in-process.
 int run_stability(const std::string& model, int seconds, std::uint64_t seed, const SmoothingParams& smoothing,
                   const std::vector<SmoothingParams>& sweep) {
   const auto clf = EmotionClassifier::load(model);
@@ -569,7 +568,15 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   std::string sweep;
   stab->add_option("--sweep", sweep,
-                   "also replay the recorded readings through other smoothers: tau:hysteresis[:min_lead],...");
+                   "also replay the recorded readings through other smoothers: tau:hysteresis[:min_lead],...")
+      ->check([](const std::string& list) {
+        try {
+          parse_smoothing_list(list);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   CLI11_PARSE(app, argc, argv);
   if (*stab) return run_stability(model, seconds, seed, smoothing, parse_smoothing_list(sweep));
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);

@@ -126,17 +126,18 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
     md << "\n";
   }
   if (info.contains("hyper")) md << "- hyper-parameters: `" << info["hyper"].dump() << "`\n";
+  const nlohmann::json hyper = info.value("hyper", nlohmann::json::object());  // absent in the oldest models
   if (info.contains("swa_models"))
     md << "- weights: the mean of " << info["swa_models"] << " epochs' end weights (stochastic weight averaging, "
-       << (info["hyper"].value("swa_schedule", std::string("constant")) == "cyclic"
+       << (hyper.value("swa_schedule", std::string("constant")) == "cyclic"
                ? "each epoch one cosine cycle from `swa_lr` down to 1/100 of it"
                : "at the constant `swa_lr`")
        << "), BatchNorm statistics recomputed on training faces\n";
-  const double jitter = info.contains("hyper") ? info["hyper"].value("scale_jitter", 0.12) : 0.12;
+  const double jitter = hyper.value("scale_jitter", 0.12);
   std::snprintf(buf, sizeof buf, "- augmentation: flip, rotation +-12 deg, scale %.2f-%.2f, shift +-4.5 px, gamma, random erasing; ",
                 1 - jitter, 1 + jitter);
   md << buf;
-  if (const double resample = info.contains("hyper") ? info["hyper"].value("resample_prob", 0.0) : 0.0; resample > 0) {
+  if (const double resample = hyper.value("resample_prob", 0.0); resample > 0) {
     std::snprintf(buf, sizeof buf, "resolution round trip 0.5x-5x (p = %.2f); ", resample);
     md << buf;
   }
