@@ -4,6 +4,7 @@
 //   vision_bench crop-gap --n 1000 --model M.mtm
 //   vision_bench fps --frames 600 --model M.mtm
 //   vision_bench stability --seconds 60 --model M.mtm
+//   vision_bench live-gap --n 500 --model M.mtm
 // Faces come from $MOODTUNES_DATA/fer2013 (default: the configured shared data folder).
 #include <algorithm>
 #include <array>
@@ -272,6 +273,67 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
   return 0;
 }
 
+// ---- live-gap ----------------------------------------------------------------------------------
+// The live pipeline's smoothed label on val faces in short clips, against the raw val crops: what
+// crop-gap measures for a photo, for a face in front of a camera. Each face gets its own 30 fps
+// clip (placed like crop-gap's, then drifting a few pixels, zooming a few percent and changing
+// brightness) and a fresh pipeline.
+int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::string& model, const PipelineParams& params) {
+  const auto clf = EmotionClassifier::load(model);
+  const auto pool = val_pool();
+  n = std::min<int>(n, static_cast<int>(pool.files.size()));
+  const int settle = std::min(30, frames_per_clip - 1);  // frames after which the label counts
+  int total = 0, raw_ok = 0, found = 0, raw_ok_found = 0, raw_views_ok_found = 0, last_ok_found = 0;
+  long counted_frames = 0, ok_frames = 0;
+  synth::Rng rng(seed);
+  for (int k = 0; k < n; ++k, ++total) {
+    const std::size_t i = static_cast<std::size_t>(k) * pool.files.size() / static_cast<std::size_t>(n);
+    const cv::Mat face = pool.load(i);
+    const auto label = static_cast<Emotion>(pool.labels[i]);
+    const cv::Mat raw_input = preprocess_face(face);
+    const bool raw = argmax(clf.classify_preprocessed({raw_input}).front()) == label;
+    raw_ok += raw;
+    const cv::Mat bg = synth::make_background({640, 480}, static_cast<synth::Background>(rng.uniform_int(0, 3)), rng);
+    const double side = rng.uniform(100, 220);
+    const cv::Point2d c(rng.uniform(side * .75, 640 - side * .75), rng.uniform(side * .75, 480 - side * .75));
+    const double phase = rng.uniform(0, 6.28);
+    Pipeline pipe(clf, params);
+    std::optional<Emotion> last;
+    for (int f = 0; f < frames_per_clip; ++f) {
+      const double t = f / 30.0;
+      cv::Mat frame;
+      bg.convertTo(frame, -1, 1.0 + 0.08 * std::sin(t * 2 + phase), 0);
+      synth::place_face(frame, face, {c.x + 8 * std::sin(t * 1.5 + phase), c.y + 5 * std::sin(t * 1.1 + phase)},
+                        side * (1 + 0.04 * std::sin(t * 0.9 + phase)), 3 * std::sin(t * 1.3 + phase));
+      const auto r = pipe.process(frame, t);
+      const auto hit = std::find_if(r.faces.begin(), r.faces.end(), [&](const FaceReading& fr) {
+        return iou(fr.box, cv::Rect(c.x - side / 2, c.y - side / 2, side, side)) > 0.2;
+      });
+      if (hit == r.faces.end()) continue;
+      last = hit->emotion;
+      if (f >= settle) ++counted_frames, ok_frames += hit->emotion == label;
+    }
+    if (!last) continue;
+    ++found;
+    raw_ok_found += raw;
+    raw_views_ok_found += argmax(clf.classify_preprocessed({raw_input}, params.reading_views).front()) == label;
+    last_ok_found += *last == label;
+  }
+  const double fd = std::max(1, found);
+  std::printf("live gap (%d val faces, %d-frame clips at 30 fps, side 100..220, reading views %s, first reading %s)\n", total,
+              frames_per_clip, std::string(tta_name(params.reading_views)).c_str(),
+              params.first_reading_all_views ? "all views" : "one view");
+  std::printf("  raw 48x48 val crops: %.2f%%; faces tracked: %d/%d\n", 100.0 * raw_ok / total, found, total);
+  std::printf("  on the %d tracked faces: raw %.2f%%  smoothed label at the clip's end %.2f%%  gap %.2f points\n", found,
+              100.0 * raw_ok_found / fd, 100.0 * last_ok_found / fd, 100.0 * (raw_ok_found - last_ok_found) / fd);
+  std::printf("  smoothed label right in %.2f%% of the %ld frames after the first %d\n",
+              100.0 * ok_frames / std::max(1L, counted_frames), counted_frames, settle);
+  std::printf("  raw crops with all the reading views averaged (%s): %.2f%%; gap to the label at the end %.2f points\n",
+              std::string(tta_name(params.reading_views)).c_str(), 100.0 * raw_views_ok_found / fd,
+              100.0 * (raw_views_ok_found - last_ok_found) / fd);
+  return 0;
+}
+
 // ---- fps -------------------------------------------------------------------------------------
 // A 640x480 sequence: one val face drifting slowly over a cluttered background.
 std::vector<cv::Mat> moving_face_frames(int count, std::uint64_t seed) {
@@ -421,7 +483,7 @@ std::vector<SmoothingParams> parse_smoothing_list(const std::string& list) {
 // then a switch to a face the model reads differently: label changes per minute while held, and
 // the delay until the smoothed label follows the switch. Runs the real Pipeline in-process.
 int run_stability(const std::string& model, int seconds, std::uint64_t seed, const SmoothingParams& smoothing,
-                  const std::vector<SmoothingParams>& sweep) {
+                  const std::vector<SmoothingParams>& sweep, TestTimeAugmentation reading_views) {
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto hog = make_detector("hog");
@@ -459,6 +521,7 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
     const cv::Mat a = pool.load(held_pick->index), b = pool.load(next->index);
     PipelineParams params;
     params.smoothing = smoothing;
+    params.reading_views = reading_views;
     Pipeline pipe(clf, params);
     const int held = seconds * 30, total = held + 90;
     int changes = 0, raw_changes = 0, first_b = -1, ids = 0, last_id = -1, frames_with_face = 0;
@@ -482,9 +545,10 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
       }
     }
     std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule, tau %.2f s, "
-                "hysteresis %.2f, min lead %.2f s\n",
+                "hysteresis %.2f, min lead %.2f s, reading views %s\n",
                 std::string(emotion_name(held_pick->label)).c_str(), held_pick->margin, seconds,
-                std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis, smoothing.min_lead_s);
+                std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis, smoothing.min_lead_s,
+                std::string(tta_name(reading_views)).c_str());
     std::printf("  face in %d/%d frames, %d track id(s)\n", frames_with_face, total, ids);
     std::printf("  held: %d smoothed label changes (%.2f per minute); the raw reading's argmax changed %d times\n", changes,
                 changes * 60.0 / seconds, raw_changes);
@@ -549,6 +613,16 @@ int main(int argc, char** argv) {
   std::string tta_choice = "none";
   gap->add_option("--tta", tta_choice, "test-time augmentation for raw crops and frames alike")
       ->check(CLI::IsMember(tta_names()));
+  const std::string views_help = "view cycle of the live pipeline's readings (default: the pipeline's)";
+  std::string reading_views{tta_name(PipelineParams{}.reading_views)};
+  auto* live_gap = app.add_subcommand("live-gap", "accuracy of the live pipeline's smoothed label vs raw val crops");
+  live_gap->add_option("--n", n);
+  live_gap->add_option("--model", model);
+  int clip_frames = 60;
+  live_gap->add_option("--frames", clip_frames, "frames per clip (30 fps)")->check(CLI::Range(2, 10000));
+  live_gap->add_option("--reading-views", reading_views, views_help)->check(CLI::IsMember(tta_names()));
+  bool single_view_first = false;
+  live_gap->add_flag("--single-view-first", single_view_first, "a new face's first reading takes one view, not all");
   auto* fps = app.add_subcommand("fps", "pipeline frames/s vs Haar default, one core");
   fps->add_option("--frames", frames);
   fps->add_option("--model", model);
@@ -556,6 +630,7 @@ int main(int argc, char** argv) {
   fps->add_option("--detect-every", params.full_detect_every);
   fps->add_option("--classify-every", params.classify_every);
   fps->add_option("--local-px", params.local_face_px);
+  fps->add_option("--reading-views", reading_views, views_help)->check(CLI::IsMember(tta_names()));
   auto* stab = app.add_subcommand("stability", "label changes per minute on a held expression, and label latency");
   stab->add_option("--model", model);
   int seconds = 60;
@@ -566,6 +641,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   stab->add_option("--min-lead", smoothing.min_lead_s, "seconds a new label must keep its margin (default: the pipeline's)")
       ->check(CLI::NonNegativeNumber);
+  stab->add_option("--reading-views", reading_views, views_help)->check(CLI::IsMember(tta_names()));
   std::string sweep;
   stab->add_option("--sweep", sweep,
                    "also replay the recorded readings through other smoothers: tau:hysteresis[:min_lead],...")
@@ -578,7 +654,10 @@ int main(int argc, char** argv) {
         }
       });
   CLI11_PARSE(app, argc, argv);
-  if (*stab) return run_stability(model, seconds, seed, smoothing, parse_smoothing_list(sweep));
+  params.reading_views = parse_tta(reading_views);
+  if (*stab) return run_stability(model, seconds, seed, smoothing, parse_smoothing_list(sweep), params.reading_views);
+  params.first_reading_all_views = !single_view_first;
+  if (*live_gap) return run_live_gap(n, clip_frames, seed, model, params);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));

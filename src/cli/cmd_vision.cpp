@@ -142,6 +142,7 @@ struct LiveArgs {
   long max_frames = 0;
   int detect_every = PipelineParams{}.full_detect_every;
   int classify_every = PipelineParams{}.classify_every;
+  std::string reading_views{tta_name(PipelineParams{}.reading_views)};
   int threads = 0;
 };
 
@@ -189,6 +190,7 @@ void run_live(const LiveArgs& a) {
   if (a.small_faces) params.detector = std::string(kSmallFacesLiveDetector);
   params.full_detect_every = a.detect_every;
   params.classify_every = a.classify_every;
+  params.reading_views = parse_tta(a.reading_views);
   Pipeline pipeline(clf, params);
   const bool camera = a.input.empty();
   double fps_in = cap.get(cv::CAP_PROP_FPS);
@@ -240,6 +242,11 @@ void add_live_command(CLI::App& app) {
   cmd->add_option("--max-frames", a->max_frames, "Stop after this many frames (0 = no limit)");
   cmd->add_option("--detect-every", a->detect_every, "Frames between full detections while tracking")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--classify-every", a->classify_every, "Frames between classifications of a tracked face")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--reading-views", a->reading_views,
+                  "Test-time views a face's successive readings cycle through, averaged by the smoothing at one pass per reading: "
+                  "ten-crop absorbs the detector's framing error (docs/vision.md), none reads the plain crop")
+      ->capture_default_str()
+      ->check(CLI::IsMember(tta_names()));
   cmd->add_option("--threads", a->threads, "CPU threads (0 = OpenCV default)");
   cmd->callback([a] { run_live(*a); });
 }

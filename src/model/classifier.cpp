@@ -119,6 +119,8 @@ const std::array<cv::Point, 5> kTenCropCorners = {cv::Point(kTenCropMargin / 2, 
                                                   cv::Point(kTenCropMargin, 0), cv::Point(0, kTenCropMargin),
                                                   cv::Point(kTenCropMargin, kTenCropMargin)};
 
+}  // namespace
+
 std::size_t tta_view_count(TestTimeAugmentation tta) {
   const std::size_t mirrors = tta == TestTimeAugmentation::None ? 1 : 2;
   return (tta == TestTimeAugmentation::TenCrop ? kTenCropCorners.size() : 1) * mirrors;
@@ -147,8 +149,6 @@ std::vector<cv::Mat> tta_views(const cv::Mat& input, TestTimeAugmentation tta) {
   }
   return views;
 }
-
-}  // namespace
 
 struct EmotionClassifier::Impl {
   ModelFile model;

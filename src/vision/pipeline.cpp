@@ -1,6 +1,7 @@
 #include "vision/pipeline.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,6 +12,19 @@
 
 namespace moodtunes::vision {
 namespace {
+
+// The `reading`-th view of a face for the live pipeline. Ten-crop views go in an order where each
+// view is followed by a mirrored one and each corner by the opposite corner, so the few readings
+// the smoother's time constant spans are already balanced.
+cv::Mat reading_view(const cv::Mat& input, TestTimeAugmentation tta, int reading) {
+  if (tta == TestTimeAugmentation::None) return input;
+  static constexpr std::array<std::size_t, 10> kTenCropOrder = {0, 9, 2, 5, 6, 1, 8, 3, 4, 7};
+  const auto views = tta_views(input, tta);
+  const std::size_t k = static_cast<std::size_t>(reading) % views.size();
+  if (tta != TestTimeAugmentation::TenCrop) return views[k];
+  CV_Assert(views.size() == kTenCropOrder.size());
+  return views[kTenCropOrder[k]];
+}
 
 cv::Point2d centre(const cv::Rect& r) { return {r.x + r.width / 2.0, r.y + r.height / 2.0}; }
 
@@ -123,25 +137,35 @@ void Pipeline::local_search(const cv::Mat& gray) {
 }
 
 void Pipeline::classify_due(const cv::Mat& gray, double time_s) {
-  std::vector<Track*> due;
-  std::vector<cv::Mat> inputs;
+  // New faces (first reading) and faces read before go through the network in separate batches:
+  // a first reading may average every view, later ones take the next view each.
+  std::vector<Track*> first, later;
+  std::vector<cv::Mat> first_inputs, later_inputs;
   for (auto& t : tracker_.tracks()) {
     ++t.frames_since_classified;
     if (t.missed > 0) continue;  // not seen this frame: keep the last reading
     const bool is_due = t.smoother.empty() || t.frames_since_classified >= params_.classify_every ||
                         box_change(t.classified_box, t.box) > params_.reclassify_move;
     if (!is_due) continue;
-    due.push_back(&t);
-    inputs.push_back(preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog, params_.level_crops ? t.angle : 0)));
+    const cv::Mat input = preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog, params_.level_crops ? t.angle : 0));
+    if (t.smoother.empty() && params_.first_reading_all_views) {
+      first.push_back(&t);
+      first_inputs.push_back(input);
+    } else {
+      later.push_back(&t);
+      later_inputs.push_back(reading_view(input, params_.reading_views, t.readings++));
+    }
   }
-  if (inputs.empty()) return;
-  const auto probs = classifier_->classify_preprocessed(inputs);
-  for (std::size_t i = 0; i < due.size(); ++i) {
-    due[i]->last_probs = probs[i];
-    due[i]->smoother.add(probs[i], time_s);
-    due[i]->classified_box = due[i]->box;
-    due[i]->frames_since_classified = 0;
-  }
+  auto record = [&](const std::vector<Track*>& tracks, const std::vector<EmotionProbs>& probs) {
+    for (std::size_t i = 0; i < tracks.size(); ++i) {
+      tracks[i]->last_probs = probs[i];
+      tracks[i]->smoother.add(probs[i], time_s);
+      tracks[i]->classified_box = tracks[i]->box;
+      tracks[i]->frames_since_classified = 0;
+    }
+  };
+  if (!first.empty()) record(first, classifier_->classify_preprocessed(first_inputs, params_.reading_views));
+  if (!later.empty()) record(later, classifier_->classify_preprocessed(later_inputs));
 }
 
 FrameReading Pipeline::reading(bool full) const {

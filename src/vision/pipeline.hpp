@@ -67,6 +67,14 @@ struct PipelineParams {
   double local_region = 1.8;
   double local_face_px = 90;
   bool level_crops = false;  // see analyse_image(); the roll still steers the local search
+  // Each reading of a tracked face classifies the next view of this augmentation (one pass per
+  // reading), so the smoother's average over readings is an augmented reading at no extra cost
+  // per frame. None: the plain crop every time.
+  TestTimeAugmentation reading_views = TestTimeAugmentation::TenCrop;
+  // A new face's first reading averages all those views in one batch (10 passes for ten-crop,
+  // once per face): the label the smoother starts from, and holds by its hysteresis, is then
+  // the augmented reading rather than one view's.
+  bool first_reading_all_views = true;
   TrackerParams tracker;
   SmoothingParams smoothing;
 };
@@ -84,7 +92,7 @@ struct ImageAnalysisOptions {
   bool level_crops = false;
   // A photo is read once, so it gets ten-crop TTA: its shifted views absorb the detector's
   // framing error (crop gap 2.34 -> 0.94 points, docs/vision.md) for ~10x the classifier time.
-  // The live pipeline does not: its EMA over frames averages framing jitter instead.
+  // The live pipeline spreads the views over a face's readings instead (PipelineParams::reading_views).
   TestTimeAugmentation tta = TestTimeAugmentation::TenCrop;
 };
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,

@@ -68,6 +68,7 @@ struct Track {
   EmotionProbs last_probs{};
   cv::Rect classified_box;
   int frames_since_classified = 1 << 20;
+  int readings = 0;  // classifications so far (picks the next view, PipelineParams::reading_views)
 };
 
 double iou(const cv::Rect& a, const cv::Rect& b);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "core/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
 #include "model/tiny_model.hpp"
@@ -116,6 +117,31 @@ TEST(TestTimeAugmentation, AveragesTheViewsAndBatchesLikeSingleCalls) {
   float differs = 0;  // ten crops see shifted, zoomed faces: not the plain reading
   for (std::size_t c = 0; c < kNumEmotions; ++c) differs += std::abs(batch[0][c] - plain[c]);
   EXPECT_GT(differs, 1e-4);
+}
+
+// The live pipeline classifies one view per reading and lets its smoother average them: the
+// views, classified one at a time, must average to the augmented reading.
+TEST(TestTimeAugmentation, ViewsOneAtATimeAverageToTheAugmentedReading) {
+  TempDir dir;
+  save_model_file(random_tiny_model(), dir / "m.mtm");
+  const auto clf = EmotionClassifier::load(dir / "m.mtm");
+  cv::Mat face(48, 48, CV_8UC1);
+  cv::RNG(3).fill(face, cv::RNG::UNIFORM, 0, 256);
+  const cv::Mat input = preprocess_face(face);
+  for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
+    const auto views = tta_views(input, tta);
+    ASSERT_EQ(views.size(), tta_view_count(tta));
+    EmotionProbs mean{};
+    for (const auto& v : views) {
+      ASSERT_EQ(v.size(), input.size());
+      const auto p = clf.classify_preprocessed({v}).front();
+      for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += p[c] / static_cast<float>(views.size());
+    }
+    const auto whole = clf.classify_preprocessed({input}, tta).front();
+    for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(mean[c], whole[c], 1e-5) << tta_name(tta);
+  }
+  EXPECT_EQ(tta_view_count(TestTimeAugmentation::TenCrop), 10u);
+  EXPECT_THROW(tta_views(cv::Mat::zeros(32, 32, CV_32F), TestTimeAugmentation::Flip), std::invalid_argument);
 }
 
 TEST(TestTimeAugmentation, NamesRoundTripAndUnknownNamesAreRefused) {

@@ -220,3 +220,57 @@ TEST(Group, ReadingIsTheAreaWeightedMean) {
   EXPECT_EQ(g->emotion, Emotion::Happy);
   EXPECT_FALSE(group_reading({}, true));
 }
+
+// The live pipeline reads a tracked face through one test-time view per classification: ten
+// readings of a still face use each ten-crop view of its crop once; with no views, the plain crop.
+// A new face's first reading averages all views, when asked.
+TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
+  REQUIRE_DATA();
+  const std::string model = model_path();
+  if (model.empty()) GTEST_SKIP() << "no model file";
+  const auto clf = EmotionClassifier::load(model);
+  const auto faces = frontal_faces(1);
+  ASSERT_EQ(faces.size(), 1u);
+  cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(128));
+  synth::place_face(frame, faces[0], {320, 240}, 192, 0);
+  const cv::Mat gray = gray_of(frame);
+  auto distance = [](const EmotionProbs& a, const EmotionProbs& b) {
+    float d = 0;
+    for (std::size_t c = 0; c < kNumEmotions; ++c) d = std::max(d, std::abs(a[c] - b[c]));
+    return d;
+  };
+  for (auto views : {TestTimeAugmentation::None, TestTimeAugmentation::TenCrop}) {
+    PipelineParams params;
+    params.classify_every = 1;
+    params.reading_views = views;
+    params.first_reading_all_views = false;
+    Pipeline pipe(clf, params);
+    std::vector<int> uses(tta_view_count(views), 0);
+    for (int i = 0; i < 10; ++i) {
+      const auto r = pipe.process(frame, i / 30.0);
+      ASSERT_EQ(r.faces.size(), 1u) << "frame " << i;
+      ASSERT_TRUE(r.faces[0].classified_now);
+      // Which view of this frame's crop gave the reading?
+      const auto candidates = tta_views(preprocess_face(crop_fer_face(gray, r.faces[0].box, BoxStyle::Hog)), views);
+      int match = -1;
+      for (std::size_t v = 0; v < candidates.size(); ++v)
+        if (distance(clf.classify_preprocessed({candidates[v]}).front(), r.faces[0].probs) < 1e-5) match = static_cast<int>(v);
+      ASSERT_GE(match, 0) << "reading " << i << " is none of the crop's views";
+      ++uses[static_cast<std::size_t>(match)];
+    }
+    if (views == TestTimeAugmentation::None) EXPECT_EQ(uses[0], 10);
+    else for (std::size_t v = 0; v < uses.size(); ++v) EXPECT_EQ(uses[v], 1) << "view " << v;
+  }
+  PipelineParams params;
+  params.classify_every = 1;
+  ASSERT_TRUE(params.first_reading_all_views);
+  Pipeline pipe(clf, params);
+  const auto first = pipe.process(frame, 0);
+  ASSERT_EQ(first.faces.size(), 1u);
+  const cv::Mat input = preprocess_face(crop_fer_face(gray, first.faces[0].box, BoxStyle::Hog));
+  EXPECT_LT(distance(first.faces[0].probs, clf.classify_preprocessed({input}, params.reading_views).front()), 1e-5);
+  const auto second = pipe.process(frame, 1 / 30.0);  // then one view: the first of the cycle, the centre crop
+  ASSERT_EQ(second.faces.size(), 1u);
+  const cv::Mat input2 = preprocess_face(crop_fer_face(gray, second.faces[0].box, BoxStyle::Hog));
+  EXPECT_LT(distance(second.faces[0].probs, clf.classify_preprocessed({tta_views(input2, params.reading_views)[0]}).front()), 1e-5);
+}
