@@ -126,27 +126,28 @@ std::size_t tta_view_count(TestTimeAugmentation tta) {
   return (tta == TestTimeAugmentation::TenCrop ? kTenCropCorners.size() : 1) * mirrors;
 }
 
-std::vector<cv::Mat> tta_views(const cv::Mat& input, TestTimeAugmentation tta) {
+cv::Mat tta_view(const cv::Mat& input, TestTimeAugmentation tta, std::size_t index) {
   if (input.type() != CV_32FC1 || input.rows != kFaceSize || input.cols != kFaceSize)
     throw std::invalid_argument("classify_preprocessed: expected CV_32FC1 48x48 inputs");
+  if (index >= tta_view_count(tta)) throw std::invalid_argument("tta_view: no view " + std::to_string(index));
+  const bool mirrored = tta != TestTimeAugmentation::None && index % 2 == 1;
+  cv::Mat view;  // a new buffer for a crop: resizing into a header of `input` would overwrite it
+  if (tta == TestTimeAugmentation::TenCrop) {
+    const int side = kFaceSize - kTenCropMargin;
+    cv::resize(input(cv::Rect(kTenCropCorners[index / 2], cv::Size(side, side))), view, cv::Size(kFaceSize, kFaceSize), 0, 0,
+               cv::INTER_LINEAR);
+  } else {
+    view = input.isContinuous() ? input : input.clone();
+  }
+  if (!mirrored) return view;
+  cv::Mat m;
+  cv::flip(view, m, 1);
+  return m;
+}
+
+std::vector<cv::Mat> tta_views(const cv::Mat& input, TestTimeAugmentation tta) {
   std::vector<cv::Mat> views;
-  auto add_with_mirror = [&](const cv::Mat& v) {
-    views.push_back(v);
-    if (tta == TestTimeAugmentation::None) return;
-    cv::Mat m;
-    cv::flip(v, m, 1);
-    views.push_back(m);
-  };
-  if (tta != TestTimeAugmentation::TenCrop) {
-    add_with_mirror(input.isContinuous() ? input : input.clone());
-    return views;
-  }
-  const int side = kFaceSize - kTenCropMargin;
-  for (const cv::Point corner : kTenCropCorners) {
-    cv::Mat v;
-    cv::resize(input(cv::Rect(corner, cv::Size(side, side))), v, cv::Size(kFaceSize, kFaceSize), 0, 0, cv::INTER_LINEAR);
-    add_with_mirror(v);
-  }
+  for (std::size_t i = 0; i < tta_view_count(tta); ++i) views.push_back(tta_view(input, tta, i));
   return views;
 }
 

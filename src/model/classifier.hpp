@@ -48,6 +48,8 @@ std::size_t tta_view_count(TestTimeAugmentation tta);
 // (view, mirror) pairs for the centre, top-left, top-right, bottom-left and bottom-right crops.
 // classify_preprocessed(input, tta) is the mean of the views' probabilities.
 std::vector<cv::Mat> tta_views(const cv::Mat& preprocessed, TestTimeAugmentation tta);
+// tta_views(preprocessed, tta)[index] alone; index < tta_view_count(tta), else std::invalid_argument.
+cv::Mat tta_view(const cv::Mat& preprocessed, TestTimeAugmentation tta, std::size_t index);
 
 class EmotionClassifier {
  public:

@@ -142,10 +142,9 @@ class ThreadGovernor {
 cv::Mat resample_round_trip(const cv::Mat& gray48, float log_scale) {
   const int side = std::max(8, static_cast<int>(std::lround(kFaceSize * std::exp(log_scale))));
   const bool up = side >= kFaceSize;
-  cv::Mat resized, back;
+  cv::Mat resized;
   cv::resize(gray48, resized, {side, side}, 0, 0, up ? cv::INTER_CUBIC : cv::INTER_AREA);
-  cv::resize(resized, back, gray48.size(), 0, 0, up ? cv::INTER_AREA : cv::INTER_LINEAR);
-  return back;
+  return to_face_gray(resized);
 }
 
 // Geometric and photometric augmentation of one 8-bit 48x48 face, then the shared

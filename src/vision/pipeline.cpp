@@ -19,11 +19,10 @@ namespace {
 cv::Mat reading_view(const cv::Mat& input, TestTimeAugmentation tta, int reading) {
   if (tta == TestTimeAugmentation::None) return input;
   static constexpr std::array<std::size_t, 10> kTenCropOrder = {0, 9, 2, 5, 6, 1, 8, 3, 4, 7};
-  const auto views = tta_views(input, tta);
-  const std::size_t k = static_cast<std::size_t>(reading) % views.size();
-  if (tta != TestTimeAugmentation::TenCrop) return views[k];
-  CV_Assert(views.size() == kTenCropOrder.size());
-  return views[kTenCropOrder[k]];
+  const std::size_t k = static_cast<std::size_t>(reading) % tta_view_count(tta);
+  if (tta != TestTimeAugmentation::TenCrop) return tta_view(input, tta, k);
+  CV_Assert(tta_view_count(tta) == kTenCropOrder.size());
+  return tta_view(input, tta, kTenCropOrder[k]);
 }
 
 cv::Point2d centre(const cv::Rect& r) { return {r.x + r.width / 2.0, r.y + r.height / 2.0}; }

@@ -129,8 +129,12 @@ TEST(TestTimeAugmentation, ViewsOneAtATimeAverageToTheAugmentedReading) {
   cv::RNG(3).fill(face, cv::RNG::UNIFORM, 0, 256);
   const cv::Mat input = preprocess_face(face);
   for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
+    const cv::Mat before = input.clone();
     const auto views = tta_views(input, tta);
     ASSERT_EQ(views.size(), tta_view_count(tta));
+    for (std::size_t i = 0; i < views.size(); ++i) EXPECT_EQ(cv::norm(tta_view(input, tta, i), views[i], cv::NORM_INF), 0) << i;
+    EXPECT_EQ(cv::norm(input, before, cv::NORM_INF), 0) << "the views must not write into the input";
+    EXPECT_THROW(tta_view(input, tta, views.size()), std::invalid_argument);
     EmotionProbs mean{};
     for (const auto& v : views) {
       ASSERT_EQ(v.size(), input.size());
