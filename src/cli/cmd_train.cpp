@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "cli/commands.hpp"
+#include "model/classifier.hpp"
 #include "train/trainer.hpp"
 
 namespace moodtunes::cli {
@@ -56,6 +57,16 @@ void add_train_command(CLI::App& app) {
                   "SWA learning rate: constant, or cyclic (one cosine cycle per epoch, averaged at its low end)")
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "cyclic"}));
+  cmd->add_option("--teacher", opt->teacher_model,
+                  "Distil from this model: its test-time-augmented reading of each training face is a soft target")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--teacher-tta", opt->teacher_tta, "The teacher's test-time views")
+      ->capture_default_str()
+      ->check(CLI::IsMember(tta_names()));
+  cmd->add_option("--distill-weight", opt->distill_weight,
+                  "Share of the loss given to the teacher's soft targets (the rest: the labels)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
   cmd->callback([=, &app] {
     TrainOptions o = *opt;

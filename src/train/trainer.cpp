@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "core/preprocess.hpp"
+#include "model/classifier.hpp"
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
 
@@ -225,11 +226,66 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
+// FNV-1a over a file's bytes: identifies the teacher a target cache was computed with.
+std::uint64_t file_fingerprint(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  std::vector<char> buf(1 << 16);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[static_cast<std::size_t>(i)]);
+      h *= 0x100000001b3ull;
+    }
+  }
+  return h;
+}
+
+// The teacher's reading of every training face (N x 7 probabilities), from the cache when it
+// was computed with the same teacher file, views and data; computed and cached otherwise.
+torch::Tensor teacher_targets(const FerDataset& train, const fs::path& teacher, const std::string& tta_name,
+                              const fs::path& cache) {
+  const TestTimeAugmentation tta = parse_tta(tta_name);
+  const std::string key = fmt::format("moodtunes-teacher-v1 {:016x} {} {}", file_fingerprint(teacher), tta_name, train.size());
+  const auto n = static_cast<long>(train.size());
+  auto targets = torch::empty({n, static_cast<long>(kNumEmotions)});
+  const auto bytes = static_cast<std::streamsize>(targets.numel() * static_cast<long>(sizeof(float)));
+  if (std::ifstream in(cache, std::ios::binary); in) {
+    std::string header;
+    std::getline(in, header);
+    if (header == key && in.read(reinterpret_cast<char*>(targets.data_ptr<float>()), bytes) && in.gcount() == bytes) {
+      spdlog::info("teacher targets: {} ({} views) read from {}", teacher.string(), tta_name, cache.string());
+      return targets;
+    }
+    spdlog::info("teacher targets: {} is for another teacher or data; recomputing", cache.string());
+  }
+  const auto classifier = EmotionClassifier::load(teacher);
+  const auto started = std::chrono::steady_clock::now();
+  constexpr long kChunk = 512;
+  for (long start = 0; start < n; start += kChunk) {
+    const long end = std::min(n, start + kChunk);
+    const std::vector<cv::Mat> faces(train.images.begin() + start, train.images.begin() + end);
+    const auto probs = classifier.classify_batch(faces, tta);
+    for (long i = start; i < end; ++i)
+      for (std::size_t c = 0; c < kNumEmotions; ++c)
+        targets[i][static_cast<long>(c)] = probs[static_cast<std::size_t>(i - start)][c];
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("teacher targets: {}/{} faces ({} views), {:.0f} faces/s", end, n, tta_name, double(end) / secs);
+  }
+  fs::create_directories(cache.parent_path());
+  std::ofstream out(cache, std::ios::binary | std::ios::trunc);
+  out << key << '\n';
+  out.write(reinterpret_cast<const char*>(targets.data_ptr<float>()), bytes);
+  if (!out) throw std::runtime_error("cannot write " + cache.string());
+  return targets;
+}
+
 struct Trainer::Impl {
   TrainOptions opt;
   torch::Device device{torch::kCPU};
   FerDataset train, val;
   torch::Tensor val_inputs, val_labels, class_weights;
+  torch::Tensor teacher_probs;  // N x 7 on the CPU; undefined without distillation
   EmotionNet net{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<ThreadGovernor> governor;
@@ -265,6 +321,8 @@ struct Trainer::Impl {
     if (opt.swa_schedule != "constant" && opt.swa_schedule != "cyclic")
       throw std::invalid_argument("unknown SWA schedule '" + opt.swa_schedule + "' (constant or cyclic)");
     if (opt.swa_epochs > 0 && opt.swa_lr == 0) opt.swa_lr = opt.lr / 10;
+    if (opt.distill_weight < 0 || opt.distill_weight > 1)
+      throw std::invalid_argument("distillation weight must be between 0 and 1");
     governor = std::make_unique<ThreadGovernor>(opt.threads);
     device = pick_device(opt.device);
     if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed input shapes
@@ -280,6 +338,8 @@ struct Trainer::Impl {
                  val.resized ? fmt::format(", {} resized to {}x{}", val.resized, kFaceSize, kFaceSize) : "");
     steps_per_epoch = std::max<std::int64_t>(1, static_cast<std::int64_t>(train.size()) / opt.batch_size);
 
+    if (!opt.teacher_model.empty())
+      teacher_probs = teacher_targets(train, opt.teacher_model, opt.teacher_tta, opt.out_dir / "teacher_targets.bin");
     val_inputs = standardized_inputs(val);
     val_labels = label_tensor(val);
 
@@ -377,6 +437,12 @@ struct Trainer::Impl {
     auto loss = torch::nn::functional::cross_entropy(
         logits, target,
         torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights).label_smoothing(opt.label_smoothing));
+    if (teacher_probs.defined()) {
+      std::vector<std::int64_t> rows(batch, batch + b);
+      auto soft = teacher_probs.index_select(0, torch::tensor(rows)).to(device);
+      auto soft_loss = -(soft * torch::log_softmax(logits, 1)).sum(1).mean();
+      loss = (1 - opt.distill_weight) * loss + opt.distill_weight * soft_loss;
+    }
     loss.backward();
     optimizer->step();
     ++step;
@@ -601,6 +667,10 @@ struct Trainer::Impl {
                    {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
                    {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter},
                    {"resample_prob", opt.resample_prob}}}};
+    if (!opt.teacher_model.empty())
+      info["distillation"] = {{"teacher", opt.teacher_model.filename().string()},
+                              {"teacher_tta", opt.teacher_tta},
+                              {"weight", opt.distill_weight}};
     if (swa_models > 0) {
       info["swa_models"] = swa_models;  // the weights are the mean of this many epochs' ends
       info["hyper"]["swa_lr"] = opt.swa_lr;

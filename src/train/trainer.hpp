@@ -66,6 +66,15 @@ struct TrainOptions {
   // "constant", or "cyclic": each SWA epoch is one cosine cycle from swa_lr down to swa_lr / 100,
   // so every averaged snapshot is taken at a low learning rate.
   std::string swa_schedule = "constant";
+  // Distillation: a trained model's test-time-augmented reading of each (unaugmented) training
+  // face becomes a soft target, so a single pass of the student learns what the teacher's
+  // `teacher_tta` views agree on. Loss = (1 - distill_weight) * hard-label loss
+  // + distill_weight * cross-entropy against the teacher's probabilities. The targets are
+  // computed once (with the inference library, as `eval --tta` reads) and cached in
+  // out_dir/teacher_targets.bin, keyed by the teacher file's contents. Empty = off.
+  std::filesystem::path teacher_model;
+  std::string teacher_tta = "ten-crop";
+  double distill_weight = 0.5;
   bool progress = true;
   std::string command_line;  // recorded in the model card info
 };

@@ -252,3 +252,96 @@ TEST(Trainer, CyclicWeightAveragingSnapshotsAtTheLowEndOfEachCycle) {
   o.swa_schedule = "sawtooth";
   EXPECT_THROW(Trainer{o}, std::invalid_argument);
 }
+
+TEST(Trainer, DistillationFollowsTheTeachersReadingAndCachesIt) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions base = small_run(dir.path() / "teacher");
+  base.augment = false;  // a teacher sure of its training faces: targets far from uniform
+  base.optimizer = "adamw";
+  base.lr = 0.003;
+  base.label_smoothing = 0;
+  {
+    Trainer teacher(base);
+    for (int i = 0; i < 60; ++i) teacher.step();
+    teacher.export_model(dir / "teacher.mtm", {});
+  }
+  TrainOptions o = small_run(dir.path() / "student");
+  o.augment = false;  // a fixed target, so the drop is the optimiser's doing
+  o.optimizer = "adamw";
+  o.lr = 0.003;
+  o.teacher_model = dir / "teacher.mtm";
+  o.teacher_tta = "flip";
+  o.distill_weight = 1;  // the soft targets alone
+  o.seed = 11;  // not the teacher's initial weights
+  const auto cache = o.out_dir / "teacher_targets.bin";
+  const int per_epoch = 168 / 16;
+  // Mean absolute difference between the student's and the teacher's flip readings of the
+  // training faces.
+  const FerDataset faces = load_fer(o.train_dir, {"Training", o.max_per_class});
+  const auto teacher_probs = EmotionClassifier::load(dir / "teacher.mtm").classify_batch(faces.images, TestTimeAugmentation::Flip);
+  auto distance_to_teacher = [&](const Trainer& student) {
+    student.export_model(dir / "student.mtm", {});
+    const auto probs = EmotionClassifier::load(dir / "student.mtm").classify_batch(faces.images, TestTimeAugmentation::Flip);
+    double sum = 0;
+    for (std::size_t i = 0; i < probs.size(); ++i)
+      for (std::size_t c = 0; c < kNumEmotions; ++c) sum += std::abs(probs[i][c] - teacher_probs[i][c]);
+    return sum / double(probs.size());
+  };
+  double computed_checksum = 0, distilled_distance = 0;
+  {
+    Trainer student(o);
+    ASSERT_TRUE(std::filesystem::exists(cache));
+    const double before = distance_to_teacher(student);
+    for (int i = 0; i < 4 * per_epoch; ++i) student.step();
+    const double after = distance_to_teacher(student);
+    EXPECT_LT(after, 0.85 * before) << "distance to the teacher's reading: before " << before << ", after " << after;
+    distilled_distance = after;
+    computed_checksum = student.weights_checksum();
+  }
+
+  const auto cache_size = std::filesystem::file_size(cache);
+  {  // From the cache: the same targets, so the same run.
+    Trainer student(o);
+    for (int i = 0; i < 4 * per_epoch; ++i) student.step();
+    EXPECT_DOUBLE_EQ(student.weights_checksum(), computed_checksum);
+  }
+  std::filesystem::resize_file(cache, cache_size / 2);  // a torn cache is recomputed, not read
+  {
+    Trainer student(o);
+    EXPECT_EQ(std::filesystem::file_size(cache), cache_size);
+    for (int i = 0; i < 4 * per_epoch; ++i) student.step();
+    EXPECT_DOUBLE_EQ(student.weights_checksum(), computed_checksum);
+  }
+  {  // Another teacher file: other targets, so another run.
+    Trainer teacher(base);
+    for (int i = 0; i < 3; ++i) teacher.step();
+    teacher.export_model(dir / "teacher.mtm", {});
+  }
+  {
+    Trainer student(o);
+    for (int i = 0; i < 4 * per_epoch; ++i) student.step();
+    EXPECT_NE(student.weights_checksum(), computed_checksum);
+  }
+  // Without a teacher the run differs, and a finished run records its teacher.
+  TrainOptions plain = o;
+  plain.teacher_model.clear();
+  plain.out_dir = dir.path() / "plain";
+  Trainer unguided(plain);
+  for (int i = 0; i < 4 * per_epoch; ++i) unguided.step();
+  EXPECT_NE(unguided.weights_checksum(), computed_checksum);
+  EXPECT_LT(distilled_distance, distance_to_teacher(unguided)) << "the labels alone brought the student as close";
+  o.epochs = 1;
+  o.out_dir = dir.path() / "run";
+  Trainer(o).run();
+  const auto info = load_model_file(o.out_dir / "best.mtm").info;
+  EXPECT_EQ(info.at("distillation").value("teacher_tta", ""), "flip");
+  EXPECT_DOUBLE_EQ(info.at("distillation").value("weight", -1.0), 1.0);
+}
+
+TEST(Trainer, DistillationWeightOutsideZeroToOneIsRefused) {
+  TempDir dir;
+  TrainOptions o = small_run(dir.path());
+  o.distill_weight = 1.5;
+  EXPECT_THROW(Trainer{o}, std::invalid_argument);
+}
