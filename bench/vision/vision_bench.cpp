@@ -8,8 +8,10 @@
 // Faces come from $MOODTUNES_DATA/fer2013 (default: the configured shared data folder).
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <numeric>
@@ -93,6 +95,7 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
   const auto pool = val_pool();
   std::vector<int> sides;
   for (const auto& s : split(sides_csv)) sides.push_back(std::stoi(s));
+  if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
   std::vector<std::unique_ptr<FaceDetector>> judges;
   for (const char* n : {"hog", "haar"}) judges.push_back(make_detector(n));
   std::vector<GrayScene> scenes;
@@ -145,7 +148,10 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
         cv::cvtColor(s.gray, shown, cv::COLOR_GRAY2BGR);
         cv::rectangle(shown, s.faces[0].fer_rect, cv::Scalar(0, 0, 255), 1);
         for (const auto& b : boxes) cv::rectangle(shown, b.box, cv::Scalar(0, 255, 0), 2);
-        cv::imwrite(dump_dir + "/" + name + "_side" + std::to_string(s.side) + "_" +
+        std::string file_name = name;  // detector names hold '/', '^', '~'
+        for (char& c : file_name)
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
+        cv::imwrite(dump_dir + "/" + file_name + "_side" + std::to_string(s.side) + "_" +
                         std::to_string(static_cast<int>(&s - scenes.data())) + ".png", shown);
       }
       if (s.canonical_found && s.side >= 80) {
