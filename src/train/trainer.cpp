@@ -226,17 +226,32 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
-// FNV-1a over a file's bytes: identifies the teacher a target cache was computed with.
+// FNV-1a: fingerprints of the teacher file and the training faces a target cache was computed for.
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ull;
+std::uint64_t fnv1a(std::uint64_t h, const unsigned char* bytes, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= bytes[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 std::uint64_t file_fingerprint(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::uint64_t h = 0xcbf29ce484222325ull;
+  std::uint64_t h = kFnvOffset;
   std::vector<char> buf(1 << 16);
-  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[static_cast<std::size_t>(i)]);
-      h *= 0x100000001b3ull;
-    }
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+    h = fnv1a(h, reinterpret_cast<const unsigned char*>(buf.data()), static_cast<std::size_t>(in.gcount()));
+  return h;
+}
+
+std::uint64_t data_fingerprint(const FerDataset& data) {
+  std::uint64_t h = kFnvOffset;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const cv::Mat& image = data.images[i];
+    for (int r = 0; r < image.rows; ++r) h = fnv1a(h, image.ptr<unsigned char>(r), static_cast<std::size_t>(image.cols));
+    h = fnv1a(h, reinterpret_cast<const unsigned char*>(&data.labels[i]), sizeof(data.labels[i]));
   }
   return h;
 }
@@ -246,7 +261,8 @@ std::uint64_t file_fingerprint(const fs::path& path) {
 torch::Tensor teacher_targets(const FerDataset& train, const fs::path& teacher, const std::string& tta_name,
                               const fs::path& cache) {
   const TestTimeAugmentation tta = parse_tta(tta_name);
-  const std::string key = fmt::format("moodtunes-teacher-v1 {:016x} {} {}", file_fingerprint(teacher), tta_name, train.size());
+  const std::string key = fmt::format("moodtunes-teacher-v2 {:016x} {} {} {:016x}", file_fingerprint(teacher), tta_name,
+                                      train.size(), data_fingerprint(train));
   const auto n = static_cast<long>(train.size());
   auto targets = torch::empty({n, static_cast<long>(kNumEmotions)});
   const auto bytes = static_cast<std::streamsize>(targets.numel() * static_cast<long>(sizeof(float)));
