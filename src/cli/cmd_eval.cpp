@@ -133,6 +133,15 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
                ? "each epoch one cosine cycle from `swa_lr` down to 1/100 of it"
                : "at the constant `swa_lr`")
        << "), BatchNorm statistics recomputed on training faces\n";
+  if (info.contains("distillation")) {
+    const auto& d = info["distillation"];
+    std::snprintf(buf, sizeof buf,
+                  "- distilled: %.0f%% of the loss is cross-entropy against the %s reading (`--tta %s`) of each "
+                  "training face by `%s`, the rest the labels\n",
+                  100 * d.value("weight", 0.0), d.value("teacher_tta", std::string("?")).c_str(),
+                  d.value("teacher_tta", std::string("?")).c_str(), d.value("teacher", std::string("?")).c_str());
+    md << buf;
+  }
   const double jitter = hyper.value("scale_jitter", 0.12);
   std::snprintf(buf, sizeof buf, "- augmentation: flip, rotation +-12 deg, scale %.2f-%.2f, shift +-4.5 px, gamma, random erasing; ",
                 1 - jitter, 1 + jitter);

@@ -1,0 +1,50 @@
+// `moodtunes model-card`: the card is generated from the metadata a model file carries, so what
+// it says about accuracy and training must be exactly what the file records.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "model/model_file.hpp"
+#include "test_util.hpp"
+
+using moodtunes::test::TempDir;
+
+namespace {
+std::string run(const std::string& args, int* status) {
+  const std::string cmd = std::string(MOODTUNES_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  *status = WEXITSTATUS(pclose(pipe));
+  return out;
+}
+}  // namespace
+
+TEST(ModelCard, StatesTheRecordedAccuracyAndHowTheModelWasTrained) {
+  const auto shipped = moodtunes::test::source_dir() / "models/moodtunes-fer.mtm";
+  const auto model = moodtunes::load_model_file(shipped);
+  int status = -1;
+  const auto card = run("model-card " + shipped.string(), &status);
+  ASSERT_EQ(status, 0) << card;
+  char accuracy[64];
+  std::snprintf(accuracy, sizeof accuracy, "accuracy **%.2f%%**", 100 * model.info.at("val").at("accuracy").get<double>());
+  EXPECT_NE(card.find(accuracy), std::string::npos) << card;
+  EXPECT_NE(card.find("| angry |"), std::string::npos);
+  EXPECT_NE(card.find(model.info.at("command").get<std::string>()), std::string::npos);
+  EXPECT_EQ(card.find("distilled"), std::string::npos) << "the shipped model's file records no teacher";
+}
+
+TEST(ModelCard, NamesTheTeacherOfADistilledModel) {
+  TempDir dir;
+  auto model = moodtunes::load_model_file(moodtunes::test::source_dir() / "models/moodtunes-fer.mtm");
+  model.info["distillation"] = {{"teacher", "teacher.mtm"}, {"teacher_tta", "ten-crop"}, {"weight", 0.7}};
+  moodtunes::save_model_file(model, dir / "distilled.mtm");
+  int status = -1;
+  const auto card = run("model-card " + (dir / "distilled.mtm").string(), &status);
+  ASSERT_EQ(status, 0) << card;
+  EXPECT_NE(card.find("distilled: 70% of the loss is cross-entropy against the ten-crop reading (`--tta ten-crop`) of "
+                      "each training face by `teacher.mtm`"),
+            std::string::npos)
+      << card;
+}
