@@ -99,6 +99,9 @@ class Trainer {
   std::int64_t global_step() const;
   int epoch() const;
   EvalResult evaluate(const FerDataset& data);
+  // The same as the net computes while training: BatchNorm on each batch's statistics (batches
+  // of 256), dropout on with a fixed seed. Leaves the net's state as it was. For warm-start checks.
+  EvalResult evaluate_in_training_mode(const FerDataset& data);
   const FerDataset& val_data() const;
 
   void save_checkpoint(const std::filesystem::path& path) const;
