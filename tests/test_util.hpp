@@ -1,6 +1,10 @@
 // Helpers shared by the tests: temporary folders and where the shared data lives.
 #pragma once
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -36,5 +40,21 @@ inline std::filesystem::path data_dir() {
 }
 
 inline std::filesystem::path source_dir() { return MOODTUNES_SOURCE_DIR; }
+
+// Runs a shell command line and returns its standard output; *exit_code gets its exit status
+// (-1 when it could not start or did not exit normally).
+inline std::string run_shell(const std::string& command_line, int* exit_code = nullptr) {
+  std::string out;
+  FILE* pipe = ::popen(command_line.c_str(), "r");
+  if (!pipe) {
+    if (exit_code) *exit_code = -1;
+    return out;
+  }
+  std::array<char, 4096> buf;
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
 
 }  // namespace moodtunes::test

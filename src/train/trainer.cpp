@@ -214,9 +214,10 @@ torch::Tensor label_tensor(const FerDataset& data) {
   return torch::tensor(std::vector<std::int64_t>(data.labels.begin(), data.labels.end()));
 }
 
-// Training images that SWA's BatchNorm statistics are computed from (~1/3 of an epoch's forward
-// passes on the CPU; the mean and variance of 8k faces are settled to well under 1%).
-constexpr std::size_t kSwaBatchNormSample = 8192;
+// Training images that BatchNorm statistics are computed from, for SWA's average and for a warm
+// start from a .mtm (~1/3 of an epoch's forward passes on the CPU; the mean and variance of 8k
+// faces are settled to well under 1%).
+constexpr std::size_t kBatchNormSample = 8192;
 
 const char* device_name(const torch::Device& device) { return device.is_cuda() ? "cuda" : "cpu"; }
 
@@ -624,15 +625,8 @@ struct Trainer::Impl {
       unit->moment1 = unit->moment2 = torch::Tensor();
       unit->moment_count = 0;
     }
-    std::mt19937_64 rng(mix_seed(opt.seed, 0xCA11B4A7Eull));
-    std::vector<std::size_t> sample(train.size());
-    std::iota(sample.begin(), sample.end(), 0);
-    std::shuffle(sample.begin(), sample.end(), rng);
-    sample.resize(std::min<std::size_t>(sample.size(), kSwaBatchNormSample));
     net->eval();
-    const std::size_t batch = 128;
-    for (std::size_t start = 0; start < sample.size(); start += batch)
-      net->forward(training_inputs(&sample[start], static_cast<long>(std::min(batch, sample.size() - start)), rng).to(device));
+    forward_fixed_sample(net, 0xCA11B4A7Eull);
     net->train();
     for (auto& [name, unit] : net->units) {
       unit->calibrating = false;
@@ -774,6 +768,20 @@ struct Trainer::Impl {
     ++swa_count;
   }
 
+  // Forwards (no gradient) a fixed augmented sample of kBatchNormSample training faces through
+  // `model` in its current mode: the same faces and augmentation for the same seed and `salt`.
+  void forward_fixed_sample(EmotionNet& model, std::uint64_t salt) {
+    torch::NoGradGuard no_grad;
+    std::mt19937_64 rng(mix_seed(opt.seed, salt));
+    std::vector<std::size_t> sample(train.size());
+    std::iota(sample.begin(), sample.end(), 0);
+    std::shuffle(sample.begin(), sample.end(), rng);
+    sample.resize(std::min<std::size_t>(sample.size(), kBatchNormSample));
+    const std::size_t batch = 128;
+    for (std::size_t start = 0; start < sample.size(); start += batch)
+      model->forward(training_inputs(&sample[start], static_cast<long>(std::min(batch, sample.size() - start)), rng).to(device));
+  }
+
   // The SWA average as a net of its own. Averaged weights do not match any epoch's BatchNorm
   // statistics, so they are recomputed: cumulative mean over a fixed, augmented sample of the
   // training set (the same sample every time: equal weights give equal statistics).
@@ -787,15 +795,8 @@ struct Trainer::Impl {
       unit->bn->reset_running_stats();
       unit->bn->options.momentum(c10::nullopt);  // cumulative average over all batches
     }
-    std::mt19937_64 rng(mix_seed(opt.seed, 0x5A5A5A5A5A5Aull));
-    std::vector<std::size_t> sample(train.size());
-    std::iota(sample.begin(), sample.end(), 0);
-    std::shuffle(sample.begin(), sample.end(), rng);
-    sample.resize(std::min<std::size_t>(sample.size(), kSwaBatchNormSample));
     averaged->train();
-    const std::size_t batch = 128;
-    for (std::size_t start = 0; start < sample.size(); start += batch)
-      averaged->forward(training_inputs(&sample[start], static_cast<long>(std::min(batch, sample.size() - start)), rng).to(device));
+    forward_fixed_sample(averaged, 0x5A5A5A5A5A5Aull);
     averaged->eval();
     return averaged;
   }

@@ -16,13 +16,7 @@ using moodtunes::test::TempDir;
 
 namespace {
 std::string run(const std::string& args, int* status) {
-  const std::string cmd = std::string(MOODTUNES_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  *status = WEXITSTATUS(pclose(pipe));
-  return out;
+  return moodtunes::test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", status);
 }
 
 std::filesystem::path first_face(const std::string& cls) {

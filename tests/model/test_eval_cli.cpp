@@ -20,14 +20,7 @@ using moodtunes::test::TempDir;
 
 namespace {
 std::string run(const std::string& args, int* status = nullptr) {
-  const std::string cmd = std::string(MOODTUNES_BINARY) + " " + args + " 2>/dev/null";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int rc = pclose(pipe);
-  if (status) *status = WEXITSTATUS(rc);
-  return out;
+  return moodtunes::test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>/dev/null", status);
 }
 }  // namespace
 

@@ -12,7 +12,7 @@
 namespace {
 
 struct Run {
-  int code;
+  int code = -1;
   std::string out;
 };
 
@@ -20,13 +20,9 @@ struct Run {
 Run run(const std::filesystem::path& catalog, const std::string& args, const std::filesystem::path& err) {
   const std::string cmd = "MOODTUNES_CATALOG='" + catalog.string() + "' '" + std::string(MOODTUNES_BINARY) + "' " + args +
                           " 2>'" + err.string() + "'";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, ""};
-  std::string out;
-  std::array<char, 4096> buf;
-  while (auto n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  Run r;
+  r.out = moodtunes::test::run_shell(cmd, &r.code);
+  return r;
 }
 
 class MusicCli : public ::testing::Test {

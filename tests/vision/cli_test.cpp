@@ -20,6 +20,7 @@
 
 #include "model/classifier.hpp"
 #include "vision/pipeline.hpp"
+#include "test_util.hpp"
 #include "vision_test_util.hpp"
 
 using namespace moodtunes;
@@ -61,12 +62,7 @@ class VisionCli : public ::testing::Test {
     const std::string err = (dir_ / "stderr.txt").string();
     const std::string cmd = std::string(MOODTUNES_BINARY) + " " + args + " 2>" + err;
     CmdResult r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    EXPECT_NE(p, nullptr);
-    std::array<char, 4096> buf;
-    for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = moodtunes::test::run_shell(cmd, &r.code);
     std::ifstream e(err);
     r.err.assign(std::istreambuf_iterator<char>(e), {});
     return r;
