@@ -2,7 +2,9 @@
 #include <cstdlib>
 
 #include "cli/commands.hpp"
+#ifndef MOODTUNES_TRAINER_ONLY  // the GPU build (scripts/device) carries no OpenCV DNN
 #include "model/classifier.hpp"
+#endif
 #include "train/trainer.hpp"
 
 namespace moodtunes::cli {
@@ -57,6 +59,7 @@ void add_train_command(CLI::App& app) {
                   "SWA learning rate: constant, or cyclic (one cosine cycle per epoch, averaged at its low end)")
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "cyclic"}));
+#ifndef MOODTUNES_TRAINER_ONLY
   cmd->add_option("--teacher", opt->teacher_model,
                   "Distil from this model: its test-time-augmented reading of each training face is a soft target")
       ->check(CLI::ExistingFile);
@@ -67,6 +70,7 @@ void add_train_command(CLI::App& app) {
                   "Share of the loss given to the teacher's soft targets (the rest: the labels)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+#endif
   cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
   cmd->callback([=, &app] {
     TrainOptions o = *opt;

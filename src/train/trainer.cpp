@@ -17,7 +17,9 @@
 #include <torch/torch.h>
 
 #include "core/preprocess.hpp"
+#ifndef MOODTUNES_TRAINER_ONLY  // the GPU build (scripts/device) carries no OpenCV DNN
 #include "model/classifier.hpp"
+#endif
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
 
@@ -239,6 +241,9 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
+namespace {
+
+#ifndef MOODTUNES_TRAINER_ONLY
 // FNV-1a: fingerprints of the teacher file and the training faces a target cache was computed for.
 constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ull;
 std::uint64_t fnv1a(std::uint64_t h, const unsigned char* bytes, std::size_t n) {
@@ -308,6 +313,14 @@ torch::Tensor teacher_targets(const FerDataset& train, const fs::path& teacher, 
   if (!out) throw std::runtime_error("cannot write " + cache.string());
   return targets;
 }
+#else
+torch::Tensor teacher_targets(const FerDataset&, const fs::path&, const std::string&, const fs::path&) {
+  throw std::invalid_argument(
+      "distillation (--teacher) needs the full build: the trainer-only GPU build has no OpenCV DNN to read the teacher");
+}
+#endif
+
+}  // namespace
 
 struct Trainer::Impl {
   TrainOptions opt;
