@@ -300,9 +300,10 @@ torch::Tensor teacher_targets(const FerDataset& train, const fs::path& teacher, 
     const long end = std::min(n, start + kChunk);
     const std::vector<cv::Mat> faces(train.images.begin() + start, train.images.begin() + end);
     const auto probs = classifier.classify_batch(faces, tta);
+    // Rows are contiguous floats: a copy per face, not a tensor operation per element.
     for (long i = start; i < end; ++i)
-      for (std::size_t c = 0; c < kNumEmotions; ++c)
-        targets[i][static_cast<long>(c)] = probs[static_cast<std::size_t>(i - start)][c];
+      std::copy(probs[static_cast<std::size_t>(i - start)].begin(), probs[static_cast<std::size_t>(i - start)].end(),
+                targets.data_ptr<float>() + i * static_cast<long>(kNumEmotions));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     spdlog::info("teacher targets: {}/{} faces ({} views), {:.0f} faces/s", end, n, tta_name, double(end) / secs);
   }
@@ -407,8 +408,13 @@ struct Trainer::Impl {
           net->parameters(), torch::optim::SGDOptions(opt.lr).momentum(0.9).nesterov(true).weight_decay(opt.weight_decay));
     else
       throw std::invalid_argument("unknown optimizer " + opt.optimizer);
-    if (!opt.init_model.empty()) warm_start(opt.init_model);
+    // A resumed run's checkpoint replaces the weights anyway: no warm start (and no BatchNorm
+    // calibration pass) to throw away.
+    if (!opt.init_model.empty() && !resuming()) warm_start(opt.init_model);
   }
+
+  fs::path checkpoint_path() const { return opt.out_dir / "checkpoint.pt"; }
+  bool resuming() const { return opt.resume && fs::exists(checkpoint_path()); }
 
   std::int64_t total_steps() const {
     const std::int64_t all = steps_per_epoch * opt.epochs;
@@ -865,7 +871,7 @@ struct Trainer::Impl {
     if (v.confusion.accuracy() > best_val_acc)
       record_best(to_model_file(net, model_info(epoch, v)), epoch, v, fmt::format("epoch {}", epoch));
     write_metrics();
-    save_checkpoint(opt.out_dir / "checkpoint.pt");
+    save_checkpoint(checkpoint_path());
   }
 
   void write_metrics() const {
@@ -886,8 +892,8 @@ struct Trainer::Impl {
   }
 
   double run() {
-    const fs::path ckpt = opt.out_dir / "checkpoint.pt";
-    if (opt.resume && fs::exists(ckpt)) {
+    const fs::path ckpt = checkpoint_path();
+    if (resuming()) {
       load_checkpoint(ckpt);
       spdlog::info("resumed from {} at step {} (epoch {})", ckpt.string(), step, step / steps_per_epoch);
     } else if (opt.resume) {
