@@ -22,6 +22,7 @@
 #endif
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
+#include "core/pause_clock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -336,7 +337,8 @@ struct Trainer::Impl {
   std::int64_t steps_per_epoch = 0;
   double best_val_acc = 0;
   int best_epoch = 0;
-  double train_seconds = 0;  // wall time spent training, across resumes
+  double train_seconds = 0;  // wall time spent training, across resumes, less suspensions
+  PauseClock pause_clock;    // a SIGSTOPped run must not report the pause as training time
   nlohmann::json history = nlohmann::json::array();
   std::vector<std::size_t> order;
   int order_epoch = -1;
@@ -906,6 +908,12 @@ struct Trainer::Impl {
     while (step < end) {
       const int epoch = static_cast<int>(step / steps_per_epoch) + 1;
       const auto t0 = std::chrono::steady_clock::now();
+      const double paused_at_start = pause_clock.paused_seconds();
+      // Seconds since t0 the process could run (suspensions left out).
+      const auto running_seconds = [&](std::chrono::steady_clock::time_point now) {
+        const double wall = std::chrono::duration<double>(now - t0).count();
+        return std::max(1e-9, wall - (pause_clock.paused_seconds() - paused_at_start));
+      };
       auto last_print = t0;
       const std::int64_t first = step;
       int last_decile = -1;
@@ -913,7 +921,7 @@ struct Trainer::Impl {
         if (step % 20 == 0) governor->update();
         do_step();
         const auto now = std::chrono::steady_clock::now();
-        const double elapsed = std::chrono::duration<double>(now - t0).count();
+        const double elapsed = running_seconds(now);
         const std::int64_t done = step - first, pos = (step - 1) % steps_per_epoch + 1;
         const double ips = double(done * opt.batch_size) / std::max(1e-9, elapsed);
         const int decile = static_cast<int>(10 * pos / steps_per_epoch);
@@ -932,7 +940,7 @@ struct Trainer::Impl {
       }
       if (tty && opt.progress) std::fputc('\n', stderr);
       if (device.is_cuda()) torch::cuda::synchronize();  // the epoch's queued GPU work belongs to its time
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double seconds = running_seconds(std::chrono::steady_clock::now());
       train_seconds += seconds;
       if (step % steps_per_epoch == 0) end_of_epoch(epoch, seconds, double((step - first) * opt.batch_size) / seconds);
     }

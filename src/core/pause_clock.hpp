@@ -1,0 +1,45 @@
+// PauseClock: how long this process was suspended (SIGSTOP, Ctrl-Z, a paused VM), so that the
+// trainer's time figures (epoch_seconds, images/s) count only the time it could run.
+//
+// A watcher thread wakes every `tick`. A wake-up later than `tick + stall` means no thread of the
+// process ran for that long, and the lateness beyond `tick` is counted as paused. A busy machine
+// delays a wake-up by milliseconds, far under `stall`, so load is not mistaken for a pause.
+//
+// Contract:
+//   ensures: paused_seconds() is non-decreasing; a suspension shorter than `stall` is not counted,
+//            a longer one is counted to within about `tick`.
+// Thread-safety: paused_seconds() may be called from any thread. The destructor stops and joins
+// the watcher (within one tick). Not copyable or movable.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace moodtunes {
+
+class PauseClock {
+ public:
+  explicit PauseClock(std::chrono::milliseconds tick = std::chrono::milliseconds(200),
+                      std::chrono::milliseconds stall = std::chrono::milliseconds(2000));
+  ~PauseClock();
+  PauseClock(const PauseClock&) = delete;
+  PauseClock& operator=(const PauseClock&) = delete;
+
+  double paused_seconds() const { return static_cast<double>(paused_ns_.load()) * 1e-9; }
+
+ private:
+  void watch();
+
+  const std::chrono::nanoseconds tick_, stall_;
+  std::atomic<std::int64_t> paused_ns_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace moodtunes
