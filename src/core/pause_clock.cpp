@@ -14,15 +14,22 @@ PauseClock::~PauseClock() {
   watcher_.join();
 }
 
+std::chrono::nanoseconds PauseClock::late_beyond_stall(std::chrono::steady_clock::time_point now) const {
+  const auto late = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_wake_) - tick_;
+  return late > stall_ ? late : std::chrono::nanoseconds(0);
+}
+
+double PauseClock::paused_seconds() const {
+  std::lock_guard lock(mutex_);
+  return std::chrono::duration<double>(paused_ + late_beyond_stall(std::chrono::steady_clock::now())).count();
+}
+
 void PauseClock::watch() {
-  using clock = std::chrono::steady_clock;
   std::unique_lock lock(mutex_);
-  auto last = clock::now();
   while (!wake_.wait_for(lock, tick_, [this] { return stop_; })) {
-    const auto now = clock::now();
-    const auto late = (now - last) - tick_;
-    if (late > stall_) paused_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(late).count();
-    last = now;
+    const auto now = std::chrono::steady_clock::now();
+    paused_ += late_beyond_stall(now);
+    last_wake_ = now;
   }
 }
 
