@@ -290,7 +290,8 @@ constexpr std::string_view kHogConfirmed = "hog~-0.4+rot^haar/hog~0.3=0:0.3";
 // The default: hog-confirmed plus the same confirmed HOG, upright only, on the frame enlarged
 // 1.2x. dlib's pyramid steps by 5/6, so the second pass sees each face at scales the first
 // skips, and a face scored just under threshold at one scale often passes at the other
-// (recall 98.1% -> 99.5% on the detection set for ~1.5x the time; docs/vision.md).
+// (recall 97.9% -> 98.8% on detection sets generated after this choice, for ~1.5x the time;
+// docs/vision.md).
 constexpr std::string_view kHogConfirmedZoom = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3";
 
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {

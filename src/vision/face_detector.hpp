@@ -84,7 +84,7 @@ std::vector<std::string> detector_names();
 // One-shot default (`detect`, `suggest`): "hog-confirmed-zoom" = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3",
 // where "hog-confirmed" = "hog~-0.4+rot^haar/hog~0.3=0:0.3" (~1.5x its time for the recall target).
 inline constexpr std::string_view kDefaultDetector = "hog-confirmed-zoom";
-// --small-faces: the default for faces >= ~65 px plus the two-stage detector down to ~40 px.
+// --small-faces: the default for faces >= ~80 px plus the two-stage detector down to ~40 px.
 inline constexpr std::string_view kSmallFacesDetector = "hog-confirmed-zoom|two-stage-small";
 inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small";
 

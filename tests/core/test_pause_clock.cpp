@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
 #include "core/pause_clock.hpp"
@@ -16,12 +15,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs a PauseClock in a forked child for `run`, spinning the CPU the whole time; the parent
-// suspends it for `pause` (if non-zero) in the middle. Returns the child's paused_seconds().
+// Runs a PauseClock in a forked child for `run` of wall time, spinning the CPU the whole time; the
+// parent suspends it for `pause` (if non-zero) from 0.4 s on. A pause that outlasts the run makes
+// the child read its clock right after waking, before the watcher has woken: the reader must
+// count that pause itself. Returns the child's paused_seconds().
 double paused_seconds_in_child(std::chrono::milliseconds run, std::chrono::milliseconds pause) {
   int fds[2];
   if (pipe(fds) != 0) return -1;
   const pid_t child = fork();
+  if (child < 0) {  // never signal pid -1 (every process we may signal)
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
   if (child == 0) {
     close(fds[0]);
     double paused = 0;
