@@ -16,13 +16,13 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "core/pause_clock.hpp"
 #include "core/preprocess.hpp"
 #ifndef MOODTUNES_TRAINER_ONLY  // the GPU build (scripts/device) carries no OpenCV DNN
 #include "model/classifier.hpp"
 #endif
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
-#include "core/pause_clock.hpp"
 
 namespace fs = std::filesystem;
 
@@ -239,10 +239,6 @@ std::string format_duration(double seconds) {
   else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
   return buf;
 }
-
-}  // namespace
-
-namespace {
 
 #ifndef MOODTUNES_TRAINER_ONLY
 // FNV-1a: fingerprints of the teacher file and the training faces a target cache was computed for.
