@@ -42,6 +42,16 @@ cv::Mat standardize_face(const cv::Mat& gray48) {
   return f;
 }
 
+cv::Mat warp_face(const cv::Mat& gray48, float angle_deg, float scale, float tx, float ty) {
+  CV_Assert(gray48.type() == CV_8UC1 && gray48.rows == kFaceSize && gray48.cols == kFaceSize);
+  cv::Mat m = cv::getRotationMatrix2D({kFaceSize / 2.f - 0.5f, kFaceSize / 2.f - 0.5f}, angle_deg, scale);
+  m.at<double>(0, 2) += tx;
+  m.at<double>(1, 2) += ty;
+  cv::Mat warped;
+  cv::warpAffine(gray48, warped, m, gray48.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  return warped;
+}
+
 cv::Mat preprocess_face(const cv::Mat& face) { return standardize_face(to_face_gray(face)); }
 
 }  // namespace moodtunes

@@ -2,7 +2,7 @@
 //
 // Input: a face crop (any size; 8-bit gray, BGR or BGRA). Output: a kFaceSize x kFaceSize
 // CV_32FC1 image, per-image standardised (zero mean, unit variance), which is exactly what the
-// network sees. Pure functions; thread-safe.
+// network sees (before model/classifier.hpp's test-time views). Pure functions; thread-safe.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -17,6 +17,11 @@ cv::Mat to_face_gray(const cv::Mat& face);
 
 // 8-bit gray kFaceSize x kFaceSize -> float standardised network input.
 cv::Mat standardize_face(const cv::Mat& gray48);
+
+// The geometric warp of training's augmentation: rotate by `angle_deg` and scale by `scale`
+// about the face centre, then shift by (tx, ty) px; bilinear, border replicated. 8-bit gray
+// kFaceSize x kFaceSize in and out.
+cv::Mat warp_face(const cv::Mat& gray48, float angle_deg, float scale, float tx, float ty);
 
 // to_face_gray + standardize_face.
 cv::Mat preprocess_face(const cv::Mat& face);

@@ -30,8 +30,9 @@
 
 namespace moodtunes {
 
-// None: the face as given. Flip: averaged with its mirror image (2 passes). TenCrop: four corner
-// and a centre crop, each with its mirror (10 passes): slower, usually a little more accurate.
+// None: the face as given, resampled once by a quarter-pixel shift as training resamples every
+// face (classifier.cpp says why). Flip: that view averaged with its mirror image (2 passes).
+// TenCrop: four corner and a centre crop, each with its mirror (10 passes): slower, more accurate.
 enum class TestTimeAugmentation { None, Flip, TenCrop };
 // Each augmentation with its name on the command line and in JSON.
 inline constexpr std::array<std::pair<TestTimeAugmentation, std::string_view>, 3> kTestTimeAugmentations = {
@@ -44,7 +45,7 @@ std::vector<std::string> tta_names();
 // How many views `tta` averages: 1, 2 or 10.
 std::size_t tta_view_count(TestTimeAugmentation tta);
 // The views of one preprocessed input (CV_32FC1 kFaceSize x kFaceSize, else
-// std::invalid_argument), each the same shape: the input, then for Flip its mirror; for TenCrop
+// std::invalid_argument), each the same shape: the shifted input, then for Flip its mirror; for TenCrop
 // (view, mirror) pairs for the centre, top-left, top-right, bottom-left and bottom-right crops.
 // classify_preprocessed(input, tta) is the mean of the views' probabilities.
 std::vector<cv::Mat> tta_views(const cv::Mat& preprocessed, TestTimeAugmentation tta);
@@ -64,6 +65,9 @@ class EmotionClassifier {
   // Inputs already produced by preprocess_face() (CV_32FC1 kFaceSize x kFaceSize).
   std::vector<EmotionProbs> classify_preprocessed(const std::vector<cv::Mat>& inputs,
                                                   TestTimeAugmentation tta = TestTimeAugmentation::None) const;
+  // Views already made by tta_view() (CV_32FC1 kFaceSize x kFaceSize, else
+  // std::invalid_argument), each read as it is: one probability vector per view.
+  std::vector<EmotionProbs> classify_views(const std::vector<cv::Mat>& views) const;
 
   const ArchSpec& arch() const;
   const nlohmann::json& info() const;  // training metadata stored in the model file

@@ -178,11 +178,7 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob
     img = resample_round_trip(img, uniform(std::log(0.5f), std::log(5.f)));
   const float angle = uniform(-12.f, 12.f), scale = uniform(1.f - float(scale_jitter), 1.f + float(scale_jitter));
   const float tx = uniform(-4.5f, 4.5f), ty = uniform(-4.5f, 4.5f);
-  cv::Mat m = cv::getRotationMatrix2D({kFaceSize / 2.f - 0.5f, kFaceSize / 2.f - 0.5f}, angle, scale);
-  m.at<double>(0, 2) += tx;
-  m.at<double>(1, 2) += ty;
-  cv::Mat warped;
-  cv::warpAffine(img, warped, m, img.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::Mat warped = warp_face(img, angle, scale, tx, ty);
   if (u(rng) < 0.5f) {  // gamma: a non-linear change that standardisation does not undo
     const float gamma = std::exp(uniform(-0.4f, 0.4f));
     cv::Mat lut(1, 256, CV_8U);
@@ -205,11 +201,13 @@ void put_face(torch::Tensor& batch, long i, const cv::Mat& face) {
   std::memcpy(batch[i].data_ptr<float>(), face.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
 }
 
-// A dataset as the net's input batch (N x 1 x 48 x 48, through the shared standardisation) and
-// its labels: what evaluation feeds the net, unaugmented.
-torch::Tensor standardized_inputs(const FerDataset& data) {
+// A dataset as the net's input batch (N x 1 x 48 x 48): each face as the classifier's plain
+// reading presents it (model/classifier.hpp, TestTimeAugmentation::None), so the val figures
+// training reports and selects on are the shipped classifier's.
+torch::Tensor inference_inputs(const FerDataset& data) {
   auto inputs = torch::empty({static_cast<long>(data.size()), 1, kFaceSize, kFaceSize});
-  for (std::size_t i = 0; i < data.size(); ++i) put_face(inputs, static_cast<long>(i), standardize_face(data.images[i]));
+  for (std::size_t i = 0; i < data.size(); ++i)
+    put_face(inputs, static_cast<long>(i), tta_view(preprocess_face(data.images[i]), TestTimeAugmentation::None, 0));
   return inputs;
 }
 
@@ -381,7 +379,7 @@ struct Trainer::Impl {
 
     if (!opt.teacher_model.empty())
       teacher_probs = teacher_targets(train, opt.teacher_model, opt.teacher_tta, opt.out_dir / "teacher_targets.bin");
-    val_inputs = standardized_inputs(val);
+    val_inputs = inference_inputs(val);
     val_labels = label_tensor(val);
 
     const auto counts = train.class_counts();
@@ -959,9 +957,9 @@ void Trainer::export_model(const fs::path& mtm, const nlohmann::json& info) cons
   save_model_file(impl_->to_model_file(impl_->net, info), mtm);
 }
 
-EvalResult Trainer::evaluate(const FerDataset& data) { return impl_->evaluate(standardized_inputs(data), label_tensor(data)); }
+EvalResult Trainer::evaluate(const FerDataset& data) { return impl_->evaluate(inference_inputs(data), label_tensor(data)); }
 EvalResult Trainer::evaluate_in_training_mode(const FerDataset& data) {
-  return impl_->evaluate(standardized_inputs(data), label_tensor(data), /*training_mode=*/true);
+  return impl_->evaluate(inference_inputs(data), label_tensor(data), /*training_mode=*/true);
 }
 
 double Trainer::weights_checksum() const {

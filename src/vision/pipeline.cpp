@@ -17,10 +17,9 @@ namespace {
 // view is followed by a mirrored one and each corner by the opposite corner, so the few readings
 // the smoother's time constant spans are already balanced.
 cv::Mat reading_view(const cv::Mat& input, TestTimeAugmentation tta, int reading) {
-  if (tta == TestTimeAugmentation::None) return input;
   static constexpr std::array<std::size_t, 10> kTenCropOrder = {0, 9, 2, 5, 6, 1, 8, 3, 4, 7};
   const std::size_t k = static_cast<std::size_t>(reading) % tta_view_count(tta);
-  if (tta != TestTimeAugmentation::TenCrop) return tta_view(input, tta, k);
+  if (tta != TestTimeAugmentation::TenCrop) return tta_view(input, tta, k);  // None: the plain view
   CV_Assert(tta_view_count(tta) == kTenCropOrder.size());
   return tta_view(input, tta, kTenCropOrder[k]);
 }
@@ -164,7 +163,7 @@ void Pipeline::classify_due(const cv::Mat& gray, double time_s) {
     }
   };
   if (!first.empty()) record(first, classifier_->classify_preprocessed(first_inputs, params_.reading_views));
-  if (!later.empty()) record(later, classifier_->classify_preprocessed(later_inputs));
+  if (!later.empty()) record(later, classifier_->classify_views(later_inputs));
 }
 
 FrameReading Pipeline::reading(bool full) const {

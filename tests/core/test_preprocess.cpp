@@ -58,3 +58,13 @@ TEST(Preprocess, RejectsEmptyAndOddChannelCounts) {
   EXPECT_THROW(preprocess_face(cv::Mat()), std::invalid_argument);
   EXPECT_THROW(preprocess_face(cv::Mat(10, 10, CV_8UC2)), std::invalid_argument);
 }
+
+TEST(Preprocess, WarpFaceShiftsByWholePixelsExactly) {
+  cv::Mat face(kFaceSize, kFaceSize, CV_8UC1);
+  cv::randu(face, 0, 255);
+  const cv::Mat shifted = warp_face(face, 0.f, 1.f, 2.f, 1.f);  // 2 px right, 1 px down
+  for (int y = 1; y < kFaceSize; ++y)
+    for (int x = 2; x < kFaceSize; ++x) ASSERT_EQ(shifted.at<uchar>(y, x), face.at<uchar>(y - 1, x - 2)) << x << "," << y;
+  EXPECT_EQ(shifted.at<uchar>(0, 0), face.at<uchar>(0, 0));  // the border is replicated
+}
+

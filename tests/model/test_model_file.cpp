@@ -3,6 +3,8 @@
 #include <cmath>
 #include <fstream>
 
+#include <opencv2/imgproc.hpp>
+
 #include "core/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
@@ -96,10 +98,12 @@ TEST(TestTimeAugmentation, AveragesTheViewsAndBatchesLikeSingleCalls) {
     rng.fill(f, cv::RNG::UNIFORM, 0, 256);
     faces.push_back(f);
   }
-  // Flip: exactly the mean of the face's and its mirror's probabilities.
+  // Flip: exactly the mean of the probabilities of the plain view and of its mirror image.
+  const cv::Mat plain_view = tta_view(preprocess_face(faces[0]), TestTimeAugmentation::None, 0);
   cv::Mat mirror;
-  cv::flip(faces[0], mirror, 1);
-  const auto plain = clf.classify(faces[0]), mirrored = clf.classify(mirror);
+  cv::flip(plain_view, mirror, 1);
+  const auto plain = clf.classify(faces[0]), mirrored = clf.classify_views({mirror})[0];
+  EXPECT_LT(cv::norm(plain_view, tta_views(preprocess_face(faces[0]), TestTimeAugmentation::Flip)[0], cv::NORM_INF), 1e-6);
   const auto flip = clf.classify(faces[0], TestTimeAugmentation::Flip);
   for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(flip[c], 0.5f * (plain[c] + mirrored[c]), 1e-5);
 
@@ -138,7 +142,7 @@ TEST(TestTimeAugmentation, ViewsOneAtATimeAverageToTheAugmentedReading) {
     EmotionProbs mean{};
     for (const auto& v : views) {
       ASSERT_EQ(v.size(), input.size());
-      const auto p = clf.classify_preprocessed({v}).front();
+      const auto p = clf.classify_views({v}).front();
       for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += p[c] / static_cast<float>(views.size());
     }
     const auto whole = clf.classify_preprocessed({input}, tta).front();
@@ -146,6 +150,32 @@ TEST(TestTimeAugmentation, ViewsOneAtATimeAverageToTheAugmentedReading) {
   }
   EXPECT_EQ(tta_view_count(TestTimeAugmentation::TenCrop), 10u);
   EXPECT_THROW(tta_views(cv::Mat::zeros(32, 32, CV_32F), TestTimeAugmentation::Flip), std::invalid_argument);
+}
+
+// Training resamples every face through core/preprocess.hpp's warp_face(); the plain view
+// resamples once too, a quarter pixel right and down, and is standardised again.
+TEST(TestTimeAugmentation, PlainViewIsTrainingsWarpByAQuarterPixel) {
+  cv::Mat dot = cv::Mat::zeros(kFaceSize, kFaceSize, CV_32F);
+  dot.at<float>(20, 20) = 16.f;
+  cv::Mat view = tta_view(dot, TestTimeAugmentation::None, 0);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(view, mean, sd);
+  EXPECT_NEAR(mean[0], 0.0, 1e-5);
+  EXPECT_NEAR(sd[0], 1.0, 1e-4);
+  const float base = view.at<float>(0, 0);  // the standardised zero
+  const float spread[] = {view.at<float>(20, 20) - base, view.at<float>(20, 21) - base, view.at<float>(21, 20) - base,
+                          view.at<float>(21, 21) - base};
+  EXPECT_NEAR(spread[1] / spread[0], 1.f / 3.f, 1e-4);  // bilinear weights 3/4 x 3/4, 1/4 x 3/4, ...
+  EXPECT_NEAR(spread[2] / spread[0], 1.f / 3.f, 1e-4);
+  EXPECT_NEAR(spread[3] / spread[0], 1.f / 9.f, 1e-4);
+
+  cv::Mat face(kFaceSize, kFaceSize, CV_8UC1);
+  cv::RNG(5).fill(face, cv::RNG::UNIFORM, 40, 220);
+  cv::GaussianBlur(face, face, {5, 5}, 1.5);  // face-like: smooth, so 8-bit rounding stays small
+  const cv::Mat as_training = standardize_face(warp_face(face, 0.f, 1.f, 0.25f, 0.25f));
+  const cv::Mat plain = tta_view(preprocess_face(face), TestTimeAugmentation::None, 0);
+  EXPECT_LT(cv::norm(plain, as_training, cv::NORM_INF), 0.1);
+  EXPECT_GT(cv::norm(plain, preprocess_face(face), cv::NORM_INF), 0.1) << "the plain view must be resampled";
 }
 
 TEST(TestTimeAugmentation, NamesRoundTripAndUnknownNamesAreRefused) {

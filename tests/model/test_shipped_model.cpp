@@ -1,9 +1,11 @@
 // Regression guard for the shipped model: it must load, and score on FER-2013 PublicTest (val)
-// no worse than the accuracy recorded in its own model card, less a small tolerance.
+// no worse than the accuracy recorded in its own model card, less a small tolerance, and at
+// least 70% with two views (the face and its mirror).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
+#include "core/preprocess.hpp"
 #include "data/fer_dataset.hpp"
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
@@ -18,22 +20,34 @@ std::filesystem::path shipped_model() {
 }
 }  // namespace
 
-TEST(ShippedModel, ScoresOnValAtLeastWhatItsCardRecords) {
+// One pass over val reads both the plain view and its mirror (TestTimeAugmentation::Flip's two
+// views): the plain reading is held to the card, the two-view reading to the project's 70% floor.
+TEST(ShippedModel, ScoresOnValAtLeastWhatItsCardRecordsAndSeventyPercentWithItsMirror) {
   const auto val_dir = moodtunes::test::data_dir() / "fer2013/val";
   if (!std::filesystem::exists(val_dir)) GTEST_SKIP() << "shared data not present at " << val_dir;
   const auto clf = EmotionClassifier::load(shipped_model());
   const FerDataset val = load_fer(val_dir);
   ASSERT_EQ(val.size(), 3589u);
-  ConfusionMatrix cm;
-  for (std::size_t start = 0; start < val.size(); start += 256) {
-    const std::size_t end = std::min(val.size(), start + 256);
-    const auto probs = clf.classify_batch({val.images.begin() + static_cast<long>(start), val.images.begin() + static_cast<long>(end)});
-    for (std::size_t i = 0; i < probs.size(); ++i) cm.add(val.labels[start + i], static_cast<int>(argmax(probs[i])));
+  ConfusionMatrix plain, flip;
+  for (std::size_t start = 0; start < val.size(); start += 128) {
+    const std::size_t end = std::min(val.size(), start + 128);
+    std::vector<cv::Mat> views;
+    for (std::size_t i = start; i < end; ++i)
+      for (auto& v : tta_views(preprocess_face(val.images[i]), TestTimeAugmentation::Flip)) views.push_back(std::move(v));
+    const auto probs = clf.classify_views(views);
+    for (std::size_t i = start; i < end; ++i) {
+      const auto& view = probs[2 * (i - start)];
+      const auto& mirror = probs[2 * (i - start) + 1];
+      EmotionProbs mean{};
+      for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] = 0.5f * (view[c] + mirror[c]);
+      plain.add(val.labels[i], static_cast<int>(argmax(view)));
+      flip.add(val.labels[i], static_cast<int>(argmax(mean)));
+    }
   }
   const double recorded = clf.info().at("val").at("accuracy").get<double>();
-  std::printf("shipped model: val accuracy %.2f%% (card: %.2f%%), macro-F1 %.4f\n", 100 * cm.accuracy(),
-              100 * recorded, cm.macro_f1());
-  EXPECT_GE(cm.accuracy(), recorded - 0.005) << "the shipped model regressed against its model card";
-  EXPECT_GE(cm.accuracy(), 0.60) << "far below the project's accuracy floor";
-  EXPECT_GT(cm.macro_f1(), 0.5);
+  std::printf("shipped model on val: plain %.2f%% (card: %.2f%%), macro-F1 %.4f; with its mirror (--tta flip) %.2f%%\n",
+              100 * plain.accuracy(), 100 * recorded, plain.macro_f1(), 100 * flip.accuracy());
+  EXPECT_GE(plain.accuracy(), recorded - 0.005) << "the shipped model regressed against its model card";
+  EXPECT_GE(flip.accuracy(), 0.70) << "below the project's 70% floor";
+  EXPECT_GT(plain.macro_f1(), 0.6);
 }

@@ -278,7 +278,7 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
       const auto candidates = tta_views(preprocess_face(crop_fer_face(gray, r.faces[0].box, BoxStyle::Hog)), views);
       int match = -1;
       for (std::size_t v = 0; v < candidates.size(); ++v)
-        if (distance(clf.classify_preprocessed({candidates[v]}).front(), r.faces[0].probs) < 1e-5) match = static_cast<int>(v);
+        if (distance(clf.classify_views({candidates[v]}).front(), r.faces[0].probs) < 1e-5) match = static_cast<int>(v);
       ASSERT_GE(match, 0) << "reading " << i << " is none of the crop's views";
       ++uses[static_cast<std::size_t>(match)];
     }
@@ -296,5 +296,5 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
   const auto second = pipe.process(frame, 1 / 30.0);  // then one view: the first of the cycle, the centre crop
   ASSERT_EQ(second.faces.size(), 1u);
   const cv::Mat input2 = preprocess_face(crop_fer_face(gray, second.faces[0].box, BoxStyle::Hog));
-  EXPECT_LT(distance(second.faces[0].probs, clf.classify_preprocessed({tta_views(input2, params.reading_views)[0]}).front()), 1e-5);
+  EXPECT_LT(distance(second.faces[0].probs, clf.classify_views({tta_views(input2, params.reading_views)[0]}).front()), 1e-5);
 }
