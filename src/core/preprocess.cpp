@@ -54,4 +54,15 @@ cv::Mat warp_face(const cv::Mat& gray48, float angle_deg, float scale, float tx,
 
 cv::Mat preprocess_face(const cv::Mat& face) { return standardize_face(to_face_gray(face)); }
 
+cv::Mat plain_view(const cv::Mat& standardized) {
+  CV_Assert(standardized.type() == CV_32FC1 && standardized.rows == kFaceSize && standardized.cols == kFaceSize);
+  const cv::Matx23d shift(1, 0, kPlainViewShiftPx, 0, 1, kPlainViewShiftPx);
+  cv::Mat view;
+  cv::warpAffine(standardized, view, shift, standardized.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(view, mean, stddev);
+  if (stddev[0] > 1e-6) view = (view - mean[0]) / stddev[0];  // a flat face stays flat (all zeros)
+  return view;
+}
+
 }  // namespace moodtunes

@@ -119,22 +119,6 @@ EmotionProbs softmax(const float* logits) {
 constexpr std::size_t kMaxViewsPerPass = 256;
 
 constexpr int kTenCropMargin = 4;
-// Training resamples every face (its augmentation warps each one at a random sub-pixel phase),
-// so a face that was never resampled is sharper than anything the net saw: the plain view is the
-// face shifted by a quarter pixel right and down, bilinearly, then standardised again, as
-// training's warp then standardisation would. Measured on val (models/MODEL_CARD.md): +0.7 points
-// for the shipped model, +1.1 with its mirror; the ten crops are resampled already.
-constexpr double kPlainViewShiftPx = 0.25;
-
-cv::Mat plain_view(const cv::Mat& input) {
-  const cv::Matx23d shift(1, 0, kPlainViewShiftPx, 0, 1, kPlainViewShiftPx);
-  cv::Mat view;
-  cv::warpAffine(input, view, shift, input.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-  cv::Scalar mean, stddev;
-  cv::meanStdDev(view, mean, stddev);
-  if (stddev[0] > 1e-6) view = (view - mean[0]) / stddev[0];
-  return view;
-}
 const std::array<cv::Point, 5> kTenCropCorners = {cv::Point(kTenCropMargin / 2, kTenCropMargin / 2), cv::Point(0, 0),
                                                   cv::Point(kTenCropMargin, 0), cv::Point(0, kTenCropMargin),
                                                   cv::Point(kTenCropMargin, kTenCropMargin)};
@@ -157,7 +141,7 @@ cv::Mat tta_view(const cv::Mat& input, TestTimeAugmentation tta, std::size_t ind
     cv::resize(input(cv::Rect(kTenCropCorners[index / 2], cv::Size(side, side))), view, cv::Size(kFaceSize, kFaceSize), 0, 0,
                cv::INTER_LINEAR);
   } else {
-    view = plain_view(input);
+    view = plain_view(input);  // core/preprocess.hpp: resampled once, as training resamples
   }
   if (!mirrored) return view;
   cv::Mat m;

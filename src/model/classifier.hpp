@@ -30,8 +30,8 @@
 
 namespace moodtunes {
 
-// None: the face as given, resampled once by a quarter-pixel shift as training resamples every
-// face (classifier.cpp says why). Flip: that view averaged with its mirror image (2 passes).
+// None: the face's plain view (core/preprocess.hpp: resampled once by a quarter-pixel shift, as
+// training resamples every face). Flip: that view averaged with its mirror image (2 passes).
 // TenCrop: four corner and a centre crop, each with its mirror (10 passes): slower, more accurate.
 enum class TestTimeAugmentation { None, Flip, TenCrop };
 // Each augmentation with its name on the command line and in JSON.

@@ -201,13 +201,13 @@ void put_face(torch::Tensor& batch, long i, const cv::Mat& face) {
   std::memcpy(batch[i].data_ptr<float>(), face.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
 }
 
-// A dataset as the net's input batch (N x 1 x 48 x 48): each face as the classifier's plain
-// reading presents it (model/classifier.hpp, TestTimeAugmentation::None), so the val figures
-// training reports and selects on are the shipped classifier's.
+// A dataset as the net's input batch (N x 1 x 48 x 48): each face's plain view, which the
+// classifier reads without test-time augmentation, so the val figures training reports and
+// selects on are the shipped classifier's.
 torch::Tensor inference_inputs(const FerDataset& data) {
   auto inputs = torch::empty({static_cast<long>(data.size()), 1, kFaceSize, kFaceSize});
   for (std::size_t i = 0; i < data.size(); ++i)
-    put_face(inputs, static_cast<long>(i), tta_view(preprocess_face(data.images[i]), TestTimeAugmentation::None, 0));
+    put_face(inputs, static_cast<long>(i), plain_view(preprocess_face(data.images[i])));
   return inputs;
 }
 
