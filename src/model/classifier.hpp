@@ -45,7 +45,7 @@ std::vector<std::string> tta_names();
 // How many views `tta` averages: 1, 2 or 10.
 std::size_t tta_view_count(TestTimeAugmentation tta);
 // The views of one preprocessed input (CV_32FC1 kFaceSize x kFaceSize, else
-// std::invalid_argument), each the same shape: the shifted input, then for Flip its mirror; for TenCrop
+// std::invalid_argument), each the same shape: the plain view, then for Flip its mirror; for TenCrop
 // (view, mirror) pairs for the centre, top-left, top-right, bottom-left and bottom-right crops.
 // classify_preprocessed(input, tta) is the mean of the views' probabilities.
 std::vector<cv::Mat> tta_views(const cv::Mat& preprocessed, TestTimeAugmentation tta);
