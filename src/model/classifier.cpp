@@ -111,13 +111,13 @@ EmotionProbs softmax(const float* logits) {
   return p;
 }
 
-// The views a test-time augmentation averages over, all kFaceSize x kFaceSize. TenCrop takes the
-// four corner and the centre crops of side kFaceSize - kTenCropMargin, scaled back to kFaceSize
-// (a 9% zoom and a 2 px shift: inside the training augmentation's range), and their mirrors.
 // Views per network pass: bounds the views' and the activations' memory (~1 MB per view) however
 // many faces a caller passes.
 constexpr std::size_t kMaxViewsPerPass = 256;
 
+// The views a test-time augmentation averages over, all kFaceSize x kFaceSize. TenCrop takes the
+// four corner and the centre crops of side kFaceSize - kTenCropMargin, scaled back to kFaceSize
+// (a 9% zoom and a 2 px shift: inside the training augmentation's range), and their mirrors.
 constexpr int kTenCropMargin = 4;
 const std::array<cv::Point, 5> kTenCropCorners = {cv::Point(kTenCropMargin / 2, kTenCropMargin / 2), cv::Point(0, 0),
                                                   cv::Point(kTenCropMargin, 0), cv::Point(0, kTenCropMargin),
@@ -207,11 +207,10 @@ std::vector<EmotionProbs> EmotionClassifier::classify_preprocessed(const std::ve
       auto v = tta_views(inputs[i], tta);
       views.insert(views.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
     }
-    const cv::Mat logits = impl_->forward(views);
-    for (int r = 0; r < logits.rows; ++r) {
-      const auto p = softmax(logits.ptr<float>(r));
-      auto& acc = out[first + static_cast<std::size_t>(r) / per_face];
-      for (std::size_t c = 0; c < kNumEmotions; ++c) acc[c] += p[c] / static_cast<float>(per_face);
+    const auto probs = classify_views(views);  // one network pass: views.size() <= kMaxViewsPerPass
+    for (std::size_t r = 0; r < probs.size(); ++r) {
+      auto& acc = out[first + r / per_face];
+      for (std::size_t c = 0; c < kNumEmotions; ++c) acc[c] += probs[r][c] / static_cast<float>(per_face);
     }
   }
   return out;
