@@ -128,13 +128,13 @@ TEST(Detect, DefaultFindsFacesTheConfirmedHogAloneMissed) {
   };
   const SceneId missed[] = {{2024, 5, 88}, {2024, 15, 88}, {2024, 72, 112}, {2024, 179, 88}, {11, 107, 112}, {11, 115, 112}};
   auto confirmed = make_detector("hog-confirmed");
-  auto fallback = make_detector(kDefaultDetector);
+  auto default_detector = make_detector(kDefaultDetector);
   int confirmed_found = 0, default_found = 0;
   for (const auto& id : missed) {
     const auto scene = synth::detection_scene(pool, id.seed, id.index, id.side, 15);
     const cv::Mat gray = gray_of(scene.bgr);
     for (const auto& b : confirmed->detect(gray)) confirmed_found += synth::matches(b.box, scene.faces.at(0));
-    for (const auto& b : fallback->detect(gray)) default_found += synth::matches(b.box, scene.faces.at(0));
+    for (const auto& b : default_detector->detect(gray)) default_found += synth::matches(b.box, scene.faces.at(0));
   }
   EXPECT_EQ(confirmed_found, 0);
   EXPECT_EQ(default_found, 6);
