@@ -453,33 +453,52 @@ LabelStats replay_smoothing(const std::vector<SmootherInput>& inputs, const Smoo
   return s;
 }
 
-// The share of real changes a label with this hysteresis never follows: a held face read as
-// class a is replaced by a face read as b != a; once the smoothed reading has become the new
-// face's, the label moves only if p(b) beats p(a) by the hysteresis. Over the given readings
-// (one per face), with a drawn as often as the readings' labels are.
-double unfollowed_share(const std::vector<EmotionProbs>& readings, double hysteresis) {
-  std::array<double, kNumEmotions> label_count{};
-  for (const auto& p : readings) ++label_count[static_cast<std::size_t>(argmax(p))];
-  double missed = 0, total = 0;
-  for (const auto& p : readings) {
-    const auto b = static_cast<std::size_t>(argmax(p));
-    for (std::size_t a = 0; a < kNumEmotions; ++a) {
-      if (a == b) continue;
-      total += label_count[a];
-      if (!(p[b] > p[a] + hysteresis)) missed += label_count[a];
-    }
+// How soon the label follows a real change: a held face whose reading is one val face's (the
+// smoother settled on it) is replaced by a face read as another val face with a different top
+// class; readings come every `reading_interval_s`, as in the live pipeline. Over `pairs` random
+// pairs of val faces (so each old label is drawn as often as the model reads it): the shares of
+// changes the label followed within 1 s and 2 s, and never (not within 10 s).
+struct FollowShares {
+  double within_1s = 0, within_2s = 0, never = 0;
+};
+
+FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const SmoothingParams& params,
+                           double reading_interval_s, std::uint64_t seed, int pairs = 20000) {
+  FollowShares f;
+  if (readings.size() < 2) return f;
+  synth::Rng rng(seed);
+  const int last = static_cast<int>(readings.size()) - 1;
+  int drawn = 0;
+  while (drawn < pairs) {
+    const auto& before = readings[static_cast<std::size_t>(rng.uniform_int(0, last))];
+    const auto& after = readings[static_cast<std::size_t>(rng.uniform_int(0, last))];
+    const Emotion target = argmax(after);
+    if (argmax(before) == target) continue;
+    ++drawn;
+    EmotionSmoother smoother(params);
+    double t = 0;
+    for (; t < 2; t += reading_interval_s) smoother.add(before, t);
+    const double change = t - reading_interval_s / 2;  // the new face appears between two readings
+    for (; smoother.label() != target && t < change + 10; t += reading_interval_s) smoother.add(after, t);
+    const double delay = t - reading_interval_s - change;  // time of the reading that moved the label
+    if (smoother.label() != target) ++f.never;
+    else if (delay <= 1) ++f.within_1s, ++f.within_2s;
+    else if (delay <= 2) ++f.within_2s;
   }
-  return total > 0 ? missed / total : 0;
+  f.within_1s /= pairs, f.within_2s /= pairs, f.never /= pairs;
+  return f;
 }
 
-// "tau:hysteresis:min_lead,..." -> parameter sets.
+// "tau:hysteresis:min_lead:patience,..." -> parameter sets (omitted fields keep the defaults;
+// patience "inf" = never).
 std::vector<SmoothingParams> parse_smoothing_list(const std::string& list) {
   std::vector<SmoothingParams> out;
   if (list.empty()) return out;
   for (const auto& item : split(list)) {
     SmoothingParams p;
-    if (std::sscanf(item.c_str(), "%lf:%lf:%lf", &p.tau_s, &p.hysteresis, &p.min_lead_s) < 2 || p.tau_s <= 0)
-      throw std::invalid_argument("expected tau:hysteresis[:min_lead], got '" + item + "'");
+    if (std::sscanf(item.c_str(), "%lf:%lf:%lf:%lf", &p.tau_s, &p.hysteresis, &p.min_lead_s, &p.patience_s) < 2 ||
+        p.tau_s <= 0 || p.patience_s < 0)
+      throw std::invalid_argument("expected tau:hysteresis[:min_lead[:patience]], got '" + item + "'");
     out.push_back(p);
   }
   return out;
@@ -551,9 +570,10 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
       }
     }
     std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule, tau %.2f s, "
-                "hysteresis %.2f, min lead %.2f s, reading views %s\n",
+                "hysteresis %.2f, min lead %.2f s, patience %.2f s, reading views %s\n",
                 std::string(emotion_name(held_pick->label)).c_str(), held_pick->margin, seconds,
                 std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis, smoothing.min_lead_s,
+                smoothing.patience_s,
                 std::string(tta_name(reading_views)).c_str());
     std::printf("  face in %d/%d frames, %d track id(s)\n", frames_with_face, total, ids);
     std::printf("  held: %d smoothed label changes (%.2f per minute); the raw reading's argmax changed %d times\n", changes,
@@ -562,23 +582,27 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
     else std::printf("  after the switch the label did not follow within 3 s\n");
     for (const auto& p : sweep) {
       const auto st = replay_smoothing(inputs, p, held, next->label);
-      std::printf("  replayed with tau %.2f s, hysteresis %.2f, min lead %.2f s: %.2f changes per minute held; ", p.tau_s,
-                  p.hysteresis, p.min_lead_s, st.held_changes * 60.0 / seconds);
+      std::printf("  replayed with tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.2f changes per minute held; ",
+                  p.tau_s, p.hysteresis, p.min_lead_s, p.patience_s, st.held_changes * 60.0 / seconds);
       if (st.follow_frames >= 0) std::printf("followed in %d frames (%.2f s)\n", st.follow_frames, st.follow_frames / 30.0);
       else std::printf("did not follow within 3 s\n");
     }
   }
   std::vector<cv::Mat> val_faces;
   for (std::size_t i = 0; i < pool.files.size(); ++i) val_faces.push_back(pool.load(i));
-  const auto readings = clf.classify_batch(val_faces);
-  std::printf("changes between two of the %zu val faces read differently that a label never follows "
-              "(the new face's top class beats the old label by less than the hysteresis):\n",
-              readings.size());
-  std::vector<double> hystereses{smoothing.hysteresis};
-  for (const auto& p : sweep) hystereses.push_back(p.hysteresis);
-  std::sort(hystereses.begin(), hystereses.end());
-  hystereses.erase(std::unique(hystereses.begin(), hystereses.end()), hystereses.end());
-  for (double h : hystereses) std::printf("  hysteresis %.2f: %.1f%%\n", h, 100 * unfollowed_share(readings, h));
+  // The readings the live smoother averages towards: the pipeline's views of each face.
+  const auto readings = clf.classify_batch(val_faces, reading_views);
+  const double interval = PipelineParams{}.classify_every / 30.0;
+  std::printf("real changes (a face replaced by a val face read with another top class; %zu val faces read with %s, "
+              "one reading every %.2f s, 20000 pairs): followed within 1 s / within 2 s / never\n",
+              readings.size(), std::string(tta_name(reading_views)).c_str(), interval);
+  std::vector<SmoothingParams> all{smoothing};
+  all.insert(all.end(), sweep.begin(), sweep.end());
+  for (const auto& p : all) {
+    const auto f = follow_shares(readings, p, interval, seed);
+    std::printf("  tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.1f%% / %.1f%% / %.1f%%\n", p.tau_s,
+                p.hysteresis, p.min_lead_s, p.patience_s, 100 * f.within_1s, 100 * f.within_2s, 100 * f.never);
+  }
   return 0;
 }
 
@@ -647,10 +671,12 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   stab->add_option("--min-lead", smoothing.min_lead_s, "seconds a new label must keep its margin (default: the pipeline's)")
       ->check(CLI::NonNegativeNumber);
+  stab->add_option("--patience", smoothing.patience_s, "seconds any lead takes to win the label (default: the pipeline's; inf = never)")
+      ->check(CLI::NonNegativeNumber);
   stab->add_option("--reading-views", reading_views, views_help)->check(CLI::IsMember(tta_names()));
   std::string sweep;
   stab->add_option("--sweep", sweep,
-                   "also replay the recorded readings through other smoothers: tau:hysteresis[:min_lead],...")
+                   "also replay the recorded readings through other smoothers: tau:hysteresis[:min_lead[:patience]],...")
       ->check([](const std::string& list) {
         try {
           parse_smoothing_list(list);

@@ -21,12 +21,20 @@ void EmotionSmoother::add(const EmotionProbs& probs, double t) {
     for (std::size_t c = 0; c < kNumEmotions; ++c)
       smoothed_[c] = static_cast<float>(smoothed_[c] + alpha * (probs[c] - smoothed_[c]));
     const Emotion best = argmax(smoothed_);
-    if (smoothed_[static_cast<int>(best)] > smoothed_[static_cast<int>(label_)] + params_.hysteresis) {
+    const float lead = smoothed_[static_cast<int>(best)] - smoothed_[static_cast<int>(label_)];
+    if (best == label_) {
+      leader_.reset();
+    } else if (leader_ != best) {
+      leader_ = best, leader_since_ = t;
+    }
+    if (lead > params_.hysteresis) {
       if (challenger_ != best) challenger_ = best, challenger_since_ = t;
-      if (t - challenger_since_ >= params_.min_lead_s) label_ = best, challenger_.reset();
     } else {
       challenger_.reset();
     }
+    const bool kept_margin = challenger_ && t - challenger_since_ >= params_.min_lead_s;
+    const bool kept_lead = leader_ && t - leader_since_ >= params_.patience_s;
+    if (kept_margin || kept_lead) label_ = best, challenger_.reset(), leader_.reset();
   }
   last_time_ = t;
 }

@@ -8,10 +8,13 @@
 //
 // EmotionSmoother: an exponential moving average of a face's probabilities, with a time
 // constant (so it behaves the same whatever the frame or classification rate), and hysteresis
-// on the label: the label switches only when another class's smoothed probability has beaten the
-// current label's by `hysteresis` for `min_lead_s`. Parameters and their effect: docs/vision.md.
+// on the label: the label switches when another class's smoothed probability has beaten the
+// current label's by `hysteresis` for `min_lead_s`, or has led it by any amount for `patience_s`.
+// Parameters and their effect: docs/vision.md.
 //   After a change from a confident class A to a confident class B, B takes over after about
-//   1.4 * tau + min_lead_s (+ the classification interval): ~0.7 s with the defaults.
+//   1.4 * tau + min_lead_s (+ the classification interval): ~0.7 s with the defaults. A new
+//   reading that beats the old label by less than the hysteresis takes over once it has led for
+//   patience_s (without it, the label would never follow such a change).
 //
 // Thread-safety: plain values; not synchronised.
 #pragma once
@@ -32,6 +35,10 @@ struct SmoothingParams {
   // How long a new label must keep that margin before it is shown, seconds: a reading that
   // wavers between two classes for less than this does not move the label.
   double min_lead_s = 0.3;
+  // How long another class must lead the label, by any margin, to take it anyway, seconds
+  // (infinity = never): the hysteresis alone would hold a label for good against a new
+  // expression the model reads less one-sidedly than the margin.
+  double patience_s = 1.5;
 };
 
 class EmotionSmoother {
@@ -50,6 +57,8 @@ class EmotionSmoother {
   std::optional<double> last_time_;
   std::optional<Emotion> challenger_;  // the class leading the label by the margin, and since when
   double challenger_since_ = 0;
+  std::optional<Emotion> leader_;  // the class leading the label by any amount, and since when
+  double leader_since_ = 0;
 };
 
 struct TrackerParams {

@@ -1,6 +1,7 @@
 // Tracker ids and the emotion smoother (EMA + hysteresis), on synthetic box/probability streams.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "vision/tracker.hpp"
@@ -123,4 +124,39 @@ TEST(Smoother, IsRateIndependent) {
   for (int i = 0; i <= 30; ++i) fast.add(peaked(i ? Emotion::Sad : Emotion::Happy, 0.9f), i / 30.0);
   for (int i = 0; i <= 5; ++i) slow.add(peaked(i ? Emotion::Sad : Emotion::Happy, 0.9f), i / 5.0);
   for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(fast.smoothed()[c], slow.smoothed()[c], 1e-4);
+}
+
+TEST(Smoother, PatienceFollowsAChangeTheMarginAloneWouldNeverShow) {
+  // The new face reads sad 0.45 vs happy 0.35: sad leads, but never by the 0.20 margin.
+  auto mixed = [] {
+    EmotionProbs p{};
+    p[static_cast<int>(Emotion::Sad)] = 0.45f;
+    p[static_cast<int>(Emotion::Happy)] = 0.35f;
+    p[static_cast<int>(Emotion::Neutral)] = 0.20f;
+    return p;
+  }();
+  for (const double patience : {1.0, 2.0}) {
+    EmotionSmoother s(SmoothingParams{.tau_s = 0.3, .hysteresis = 0.2, .min_lead_s = 0.3, .patience_s = patience});
+    double t = 0;
+    for (; t < 2; t += 0.1) s.add(peaked(Emotion::Happy, 0.8f), t);
+    const double change = t;
+    double first_lead = -1;
+    while (s.label() != Emotion::Sad && t < change + 10) {
+      s.add(mixed, t);
+      if (first_lead < 0 && s.smoothed()[static_cast<int>(Emotion::Sad)] > s.smoothed()[static_cast<int>(Emotion::Happy)])
+        first_lead = t;
+      t += 0.1;
+    }
+    ASSERT_EQ(s.label(), Emotion::Sad) << "patience " << patience;
+    ASSERT_GE(first_lead, change);
+    // Taken once sad has led for `patience`, not before (t is one step past the taking reading).
+    EXPECT_NEAR(t - 0.1 - first_lead, patience, 0.1 + 1e-9) << "patience " << patience;
+  }
+  // Without patience the margin holds the old label for good.
+  EmotionSmoother stubborn(SmoothingParams{.tau_s = 0.3, .hysteresis = 0.2, .min_lead_s = 0.3,
+                                           .patience_s = std::numeric_limits<double>::infinity()});
+  double t = 0;
+  for (; t < 2; t += 0.1) stubborn.add(peaked(Emotion::Happy, 0.8f), t);
+  for (; t < 60; t += 0.1) stubborn.add(mixed, t);
+  EXPECT_EQ(stubborn.label(), Emotion::Happy);
 }
