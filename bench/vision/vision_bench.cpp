@@ -614,7 +614,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 2024;
   int per_size = 40, no_face = 200, n = 300, frames = 600;
   double max_angle = 0;
-  std::string names = "hog-confirmed-zoom,hog-confirmed,hog,hog+rot,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small";
+  std::string names = "hog-confirmed-wide,hog-confirmed-zoom,hog-confirmed,hog,hog+rot,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small";
   std::string sides = "40,56,72,88,112,144,192,240";
   std::string model = std::getenv("MOODTUNES_MODEL") ? std::getenv("MOODTUNES_MODEL") : "models/moodtunes-fer.mtm";
   std::string detector = std::string(kDefaultDetector);

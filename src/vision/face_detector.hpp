@@ -5,8 +5,9 @@
 //   confirmed a permissive detector whose weak boxes must be confirmed by another detector
 //            looking at the same place. "hog-confirmed": HOG at a lowered threshold on the
 //            frame and its +-12 degree rotations, weak boxes confirmed by the Haar cascade or a
-//            stricter HOG on an uprighted crop. The default ("hog-confirmed-zoom") adds the same
-//            on the frame enlarged 1.2x (docs/vision.md: measurements).
+//            stricter HOG on an uprighted crop. "hog-confirmed-zoom" adds the same on the
+//            frame enlarged 1.2x; the default ("hog-confirmed-wide") runs both at more rolls
+//            (docs/vision.md: measurements).
 //   cascade  an OpenCV Haar/LBP cascade (haarcascade_frontalface_default.xml = the seed's choice).
 //   two-stage a fast proposer (cascade) whose boxes are each verified (and re-boxed) by HOG on a
 //            padded crop rescaled to HOG's working size; finds small faces HOG alone misses.
@@ -71,7 +72,7 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
                                                       double verifier_face_px = 100);
 
 // Named configurations used by the CLI and benches (see detector_names()):
-//   hog-confirmed-zoom (the default), hog-confirmed, hog, hog@SCALE (any frame scale), hog-half, hog-up, haar,
+//   hog-confirmed-wide (the default), hog-confirmed-zoom, hog-confirmed, hog, hog@SCALE (any frame scale), hog-half, hog-up, haar,
 //   haar-alt2, lbp, two-stage, two-stage-small, combined as follows (outermost first):
 //   "A|B"     the union of A and B (same box style), overlapping boxes merged;
 //   "A^B"     A's boxes scoring below 0 kept only where B also finds a face; "A^B=T": below T;
@@ -81,11 +82,14 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
 // Throws std::invalid_argument for an unknown or malformed name.
 std::unique_ptr<FaceDetector> make_detector(std::string_view name);
 std::vector<std::string> detector_names();
-// One-shot default (`detect`, `suggest`): "hog-confirmed-zoom" = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3",
-// where "hog-confirmed" = "hog~-0.4+rot^haar/hog~0.3=0:0.3" (~1.5x its time for the recall target).
-inline constexpr std::string_view kDefaultDetector = "hog-confirmed-zoom";
+// One-shot default (`detect`, `suggest`): "hog-confirmed-wide" =
+// "hog~-0.4+rot=8:16^haar/hog~0.3=0:0.3|hog@1.2~-0.4+rot^haar/hog~0.3=0:0.3" (8 HOG passes: the
+// frame at rolls 0, +-8, +-16 and the frame enlarged 1.2x at 0, +-12; weak boxes confirmed).
+// "hog-confirmed-zoom" = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3" (the previous default, ~half
+// the time), where "hog-confirmed" = "hog~-0.4+rot^haar/hog~0.3=0:0.3".
+inline constexpr std::string_view kDefaultDetector = "hog-confirmed-wide";
 // --small-faces: the default for faces >= ~80 px plus the two-stage detector down to ~40 px.
-inline constexpr std::string_view kSmallFacesDetector = "hog-confirmed-zoom|two-stage-small";
+inline constexpr std::string_view kSmallFacesDetector = "hog-confirmed-wide|two-stage-small";
 inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small";
 
 // Finds an OpenCV cascade file by name: $MOODTUNES_CASCADES, then the opencv-data folders.
