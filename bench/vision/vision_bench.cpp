@@ -461,9 +461,10 @@ LabelStats replay_smoothing(const std::vector<SmootherInput>& inputs, const Smoo
 struct FollowShares {
   double within_1s = 0, within_2s = 0, never = 0;
 };
+constexpr int kFollowPairs = 20000;
 
 FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const SmoothingParams& params,
-                           double reading_interval_s, std::uint64_t seed, int pairs = 20000) {
+                           double reading_interval_s, std::uint64_t seed, int pairs = kFollowPairs) {
   FollowShares f;
   if (readings.size() < 2) return f;
   synth::Rng rng(seed);
@@ -594,8 +595,8 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   const auto readings = clf.classify_batch(val_faces, reading_views);
   const double interval = PipelineParams{}.classify_every / 30.0;
   std::printf("real changes (a face replaced by a val face read with another top class; %zu val faces read with %s, "
-              "one reading every %.2f s, 20000 pairs): followed within 1 s / within 2 s / never\n",
-              readings.size(), std::string(tta_name(reading_views)).c_str(), interval);
+              "one reading every %.2f s, %d pairs): followed within 1 s / within 2 s / never\n",
+              readings.size(), std::string(tta_name(reading_views)).c_str(), interval, kFollowPairs);
   std::vector<SmoothingParams> all{smoothing};
   all.insert(all.end(), sweep.begin(), sweep.end());
   for (const auto& p : all) {

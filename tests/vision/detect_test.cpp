@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include <opencv2/imgproc.hpp>
 
@@ -128,7 +129,7 @@ TEST(Detect, DefaultFindsFacesTheEarlierDefaultsMissed) {
     std::uint64_t seed;
     int index, side;
   };
-  auto found_by = [&](const char* name, const auto& scenes) {
+  auto found_by = [&](std::string_view name, const auto& scenes) {
     auto detector = make_detector(name);
     int found = 0;
     for (const SceneId& id : scenes) {
@@ -143,8 +144,8 @@ TEST(Detect, DefaultFindsFacesTheEarlierDefaultsMissed) {
   EXPECT_EQ(found_by("hog-confirmed", missed_by_confirmed), 0);
   EXPECT_EQ(found_by("hog-confirmed-zoom", missed_by_confirmed), 6);
   EXPECT_EQ(found_by("hog-confirmed-zoom", missed_by_zoom), 0);
-  EXPECT_EQ(found_by(kDefaultDetector.data(), missed_by_confirmed), 6);
-  EXPECT_EQ(found_by(kDefaultDetector.data(), missed_by_zoom), 4);
+  EXPECT_EQ(found_by(kDefaultDetector, missed_by_confirmed), 6);
+  EXPECT_EQ(found_by(kDefaultDetector, missed_by_zoom), 4);
 }
 
 // The fitted framing must bring the crop much closer to the true FER square than the raw
