@@ -2,26 +2,43 @@
 # Trains the emotion net on a lent GPU machine (the workplace's `device` tool), with this
 # project's own trainer. Unpacks .device/ (made here by scripts/device/pack.sh), builds a
 # `moodtunes` that has only `train` against the machine's PyTorch, measures the speed, sizes
-# --epochs so the run ends within MINUTES, and trains into RUN_DIR.
+# --epochs so the runs end within MINUTES (fractions allowed), and trains into RUN_DIR.
+# Several runs separated by `--and` train side by side on the one GPU (a small net leaves most
+# of it idle): each is timed while the others run, and each gets its own epoch count.
+# `--swa-epochs N%` makes the weight-averaging phase N% of the epochs the run is given.
 # If $OUT is set (the device tool's output folder) the run is copied there in pieces under its
-# 16 MiB-per-file limit: best.mtm, checkpoint.pt.part-*, run.tar (logs, metrics, plots).
+# 16 MiB-per-file limit: best.mtm, checkpoint.pt.part-*, run.tar (logs, metrics, plots); with
+# several runs only <run>-best.mtm and <run>.tar each (the checkpoints do not fit the limits).
 # Training runs with --device cuda unless the options name a device.
 #
 # usage: scripts/device/train-gpu.sh MINUTES RUN_DIR [moodtunes train options except --epochs/-o]
+#                                    [--and RUN_DIR [options]]...
 # env:   MOODTUNES_EPOCHS (skips the speed measurement), MOODTUNES_MAX_EPOCHS (default 400),
 #        MOODTUNES_DEVICE_WORK (scratch folder, default /tmp/moodtunes-device),
 #        MOODTUNES_TORCH_INCLUDE / MOODTUNES_TORCH_LIB to use a LibTorch other than python3's
 #        (e.g. Debian's, to try this script on a CPU machine with --device cpu).
 set -euo pipefail
-minutes=$1 run=$2
-shift 2
+minutes=$1
+shift
+# Each run: its folder, then its options as one shell-quoted string.
+run_dirs=() run_opts=()
+while (($#)); do
+  run_dirs+=("$1")
+  shift
+  opts=()
+  while (($#)) && [[ $1 != --and ]]; do opts+=("$1"); shift; done
+  (($#)) && shift  # the --and
+  [[ " ${opts[*]} " == *" --device "* ]] || opts+=(--device cuda)
+  run_opts+=("$(printf '%q ' "${opts[@]}")")
+done
+((${#run_dirs[@]})) || { echo "usage: train-gpu.sh MINUTES RUN_DIR [options] [--and RUN_DIR [options]]..." >&2; exit 2; }
+deadline_s=$(awk -v m="$minutes" 'BEGIN {printf "%d", m * 60}')
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 work=${MOODTUNES_DEVICE_WORK:-/tmp/moodtunes-device}
-[[ " $* " == *" --device "* ]] || set -- "$@" --device cuda
 t0=$(date +%s)
 log() { echo "[train-gpu +$(($(date +%s) - t0))s] $*"; }
-mkdir -p "$work/obj" "$run"
+mkdir -p "$work/obj" "${run_dirs[@]}"
 tar -C "$work" -xJf .device/fer2013.tar.xz &
 untar=$!
 tar -C "$work" -xJf .device/sysroot.tar.xz
@@ -71,36 +88,81 @@ wait "$untar"
 log "built $work/moodtunes; data unpacked"
 
 data=(--train "$work/fer2013/train" --val "$work/fer2013/val")
-rm -f "$run/calibration.log"  # only this call's measurement goes with the run
+# The options of run k (NUL-separated), with `--swa-epochs N%` resolved against EPOCHS; without
+# EPOCHS (the one-epoch calibration) a share is left out.
+options_of() {
+  local k=$1 epochs=${2:-} out=() o
+  eval "local opts=(${run_opts[$k]})"
+  for ((i = 0; i < ${#opts[@]}; ++i)); do
+    o=${opts[i]}
+    if [[ $o == --swa-epochs && ${opts[i + 1]:-} == *% ]]; then
+      ((++i))
+      [[ -n $epochs ]] || continue
+      out+=("$o" "$(awk -v e="$epochs" -v p="${opts[i]%\%}" 'BEGIN {n = int(e * p / 100 + 0.5); print (n < 1 ? 1 : n)}')")
+    else
+      out+=("$o")
+    fi
+  done
+  printf '%s\0' "${out[@]}"
+}
+n_runs=${#run_dirs[@]}
+epochs=()
 if [[ -n ${MOODTUNES_EPOCHS:-} ]]; then
-  epochs=$MOODTUNES_EPOCHS
-  left=$((t0 + minutes * 60 - $(date +%s) - 30))
+  for ((k = 0; k < n_runs; ++k)); do epochs[k]=$MOODTUNES_EPOCHS; done
 else
-  # Speed over one epoch, from its last two progress lines: each line's img/s averages from the
-  # epoch's start, which holds seconds of cuDNN autotuning (the first try here read 1,469 img/s
-  # against 6,392 steady); the difference of the two lines leaves that out.
-  "$work/moodtunes" train "${data[@]}" -o "$work/calibration" --epochs 1 "$@" 2>"$work/calibration.log" ||
-    { cat "$work/calibration.log"; exit 1; }
-  cp "$work/calibration.log" "$run/"
-  grep -q 'img/s' "$work/calibration.log" || { cat "$work/calibration.log"; echo "train-gpu.sh: no progress lines to time" >&2; exit 1; }
-  batch=$(sed -n 's/.*steps\/epoch of \([0-9]*\).*/\1/p' "$work/calibration.log" | head -1)
-  ips=$(grep -o '\] [0-9]*/[0-9]* .* [0-9.]* img/s' "$work/calibration.log" | tail -2 |
-        awk -v b="$batch" '{split($2, s, "/"); for (i = 1; i <= NF; ++i) if ($(i + 1) == "img/s") r = $i;
-                            k[NR] = s[1]; t[NR] = s[1] * b / r}
-                           END {print (NR == 2 && t[2] > t[1]) ? (k[2] - k[1]) * b / (t[2] - t[1]) : r}')
+  # Speed over one epoch, all runs at once, from each one's last two progress lines: each line's
+  # img/s averages from the epoch's start, which holds seconds of cuDNN autotuning (the first try
+  # here read 1,469 img/s against 6,392 steady); the difference of the two lines leaves that out.
+  pids=()
+  for ((k = 0; k < n_runs; ++k)); do
+    mapfile -d '' -t opts < <(options_of "$k")
+    "$work/moodtunes" train "${data[@]}" -o "$work/calibration-$k" --epochs 1 "${opts[@]}" 2>"$work/calibration-$k.log" &
+    pids+=($!)
+  done
+  for ((k = 0; k < n_runs; ++k)); do
+    wait "${pids[k]}" || { cat "$work/calibration-$k.log"; exit 1; }
+  done
   train_images=$(find "$work/fer2013/train" -name '*.jpg' | wc -l)
-  left=$((t0 + minutes * 60 - $(date +%s) - 30))  # 30 s: loading and shipping the run
-  epochs=$(python3 -c "print(max(1, min(${MOODTUNES_MAX_EPOCHS:-400}, int($left / ($train_images / $ips * 1.1 + 2)))))")
-  log "calibration: $ips img/s; $left s left: $epochs epochs"
+  left=$((t0 + deadline_s - $(date +%s) - 30))  # 30 s: loading and shipping the runs
+  for ((k = 0; k < n_runs; ++k)); do
+    log="$work/calibration-$k.log"
+    rm -f "${run_dirs[k]}/calibration.log" && cp "$log" "${run_dirs[k]}/calibration.log"
+    grep -q 'img/s' "$log" || { cat "$log"; echo "train-gpu.sh: no progress lines to time" >&2; exit 1; }
+    batch=$(sed -n 's/.*steps\/epoch of \([0-9]*\).*/\1/p' "$log" | head -1)
+    ips=$(grep -o '\] [0-9]*/[0-9]* .* [0-9.]* img/s' "$log" | tail -2 |
+          awk -v b="$batch" '{split($2, s, "/"); for (i = 1; i <= NF; ++i) if ($(i + 1) == "img/s") r = $i;
+                              k[NR] = s[1]; t[NR] = s[1] * b / r}
+                             END {print (NR == 2 && t[2] > t[1]) ? (k[2] - k[1]) * b / (t[2] - t[1]) : r}')
+    epochs[k]=$(python3 -c "print(max(1, min(${MOODTUNES_MAX_EPOCHS:-400}, int($left / ($train_images / $ips * 1.1 + 2)))))")
+    log "calibration of ${run_dirs[k]}: $ips img/s beside the other runs; $left s left: ${epochs[k]} epochs"
+  done
 fi
-
+left=$((t0 + deadline_s - $(date +%s) - 30))
 (( left >= 60 )) || { log "only $left s left: not starting a run"; exit 1; }
-timeout --signal=INT $((left + 20)) "$work/moodtunes" train "${data[@]}" -o "$run" --epochs "$epochs" "$@" >"$run/train.log" 2>&1 ||
-  log "the trainer stopped early (exit $?): the run folder holds the last finished epoch"
-tail -3 "$run/train.log"
+pids=()
+for ((k = 0; k < n_runs; ++k)); do
+  mapfile -d '' -t opts < <(options_of "$k" "${epochs[k]}")
+  log "run ${run_dirs[k]}: --epochs ${epochs[k]} ${opts[*]}"
+  timeout --signal=INT $((left + 20)) "$work/moodtunes" train "${data[@]}" -o "${run_dirs[k]}" --epochs "${epochs[k]}" "${opts[@]}" \
+    >"${run_dirs[k]}/train.log" 2>&1 &
+  pids+=($!)
+done
+for ((k = 0; k < n_runs; ++k)); do
+  wait "${pids[k]}" || log "${run_dirs[k]}: the trainer stopped early (exit $?): the run folder holds the last finished epoch"
+  tail -3 "${run_dirs[k]}/train.log"
+done
 if [[ -n ${OUT:-} ]]; then
-  cp "$run/best.mtm" "$OUT/" || true
-  [[ -f $run/checkpoint.pt ]] && split -b 15M -d "$run/checkpoint.pt" "$OUT/checkpoint.pt.part-"
-  tar -C "$run" -cf "$OUT/run.tar" --exclude='checkpoint.pt*' --exclude=best.mtm .
+  if ((n_runs == 1)); then
+    run=${run_dirs[0]}
+    cp "$run/best.mtm" "$OUT/" || true
+    [[ -f $run/checkpoint.pt ]] && split -b 15M -d "$run/checkpoint.pt" "$OUT/checkpoint.pt.part-"
+    tar -C "$run" -cf "$OUT/run.tar" --exclude='checkpoint.pt*' --exclude=best.mtm .
+  else
+    for run in "${run_dirs[@]}"; do
+      name=$(basename "$run")
+      cp "$run/best.mtm" "$OUT/$name-best.mtm" || true
+      tar -C "$run" -cf "$OUT/$name.tar" --exclude='checkpoint.pt*' --exclude='*.mtm' .
+    done
+  fi
   log "shipped: $(ls "$OUT" | tr '\n' ' ')"
 fi

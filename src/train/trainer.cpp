@@ -165,7 +165,7 @@ cv::Mat resample_round_trip(const cv::Mat& gray48, float log_scale) {
 
 // Geometric and photometric augmentation of one 8-bit 48x48 face, then the shared
 // standardisation, then random erasing (in the standardised domain: 0 = the image mean).
-// With resample_prob = 0 the random draws are those of runs made before the option existed.
+// With resample_prob = 0 it draws from `rng` as it did before the option existed.
 cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
@@ -443,28 +443,40 @@ struct Trainer::Impl {
     order_epoch = epoch;
   }
 
-  // The training faces at `indices[0..n)` as an input batch (N x 1 x 48 x 48), augmented with
-  // `rng` unless augmentation is off.
-  torch::Tensor training_inputs(const std::size_t* indices, long n, std::mt19937_64& rng) const {
+  // The training faces at `indices[0..n)` as an input batch (N x 1 x 48 x 48), augmented unless
+  // augmentation is off. Face i draws from its own stream, seeded by (batch_seed, i), so the
+  // faces are augmented in parallel (LibTorch's intra-op threads) and the batch is the same
+  // for any thread count: a GPU run's serial augmentation left the GPU waiting.
+  torch::Tensor training_inputs(const std::size_t* indices, long n, std::uint64_t batch_seed) const {
     auto inputs = torch::empty({n, 1, kFaceSize, kFaceSize});
-    for (long i = 0; i < n; ++i) {
-      const cv::Mat& image = train.images[indices[i]];
-      put_face(inputs, i, opt.augment ? augment(image, opt.scale_jitter, opt.resample_prob, rng) : standardize_face(image));
-    }
+    float* rows = inputs.data_ptr<float>();
+    at::parallel_for(0, n, 8, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const cv::Mat& image = train.images[indices[i]];
+        std::mt19937_64 rng(mix_seed(batch_seed, static_cast<std::uint64_t>(i)));
+        const cv::Mat face = opt.augment ? augment(image, opt.scale_jitter, opt.resample_prob, rng) : standardize_face(image);
+        std::memcpy(rows + i * kFaceSize * kFaceSize, face.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+      }
+    });
     return inputs;
+  }
+
+  // The training faces of optimizer step s (indices into train).
+  const std::size_t* batch_of_step(std::int64_t s) {
+    ensure_order(static_cast<int>(s / steps_per_epoch));
+    return &order[static_cast<std::size_t>((s % steps_per_epoch) * opt.batch_size)];
+  }
+
+  torch::Tensor inputs_of_step(std::int64_t s) {
+    return training_inputs(batch_of_step(s), opt.batch_size, mix_seed(opt.seed, static_cast<std::uint64_t>(s)));
   }
 
   // Returns the step's training loss (still on the device).
   torch::Tensor do_step() {
-    const int epoch = static_cast<int>(step / steps_per_epoch);
-    const std::int64_t pos = step % steps_per_epoch;
-    ensure_order(epoch);
-    std::mt19937_64 rng(mix_seed(opt.seed, static_cast<std::uint64_t>(step)));
     torch::manual_seed(mix_seed(opt.seed ^ 0xD1B54A32D192ED03ull, static_cast<std::uint64_t>(step)));
-
     const int b = opt.batch_size;
-    const std::size_t* batch = &order[static_cast<std::size_t>(pos * b)];
-    auto inputs = training_inputs(batch, b, rng);
+    const std::size_t* batch = batch_of_step(step);
+    auto inputs = inputs_of_step(step);
     std::vector<std::int64_t> labels(static_cast<std::size_t>(b));
     for (int i = 0; i < b; ++i) labels[static_cast<std::size_t>(i)] = train.labels[batch[i]];
     auto target = torch::tensor(labels);
@@ -794,7 +806,9 @@ struct Trainer::Impl {
     sample.resize(std::min<std::size_t>(sample.size(), kBatchNormSample));
     const std::size_t batch = 128;
     for (std::size_t start = 0; start < sample.size(); start += batch)
-      model->forward(training_inputs(&sample[start], static_cast<long>(std::min(batch, sample.size() - start)), rng).to(device));
+      model->forward(training_inputs(&sample[start], static_cast<long>(std::min(batch, sample.size() - start)),
+                                     mix_seed(rng(), start))
+                         .to(device));
   }
 
   // The SWA average as a net of its own. Averaged weights do not match any epoch's BatchNorm
@@ -960,6 +974,11 @@ void Trainer::export_model(const fs::path& mtm, const nlohmann::json& info) cons
 EvalResult Trainer::evaluate(const FerDataset& data) { return impl_->evaluate(inference_inputs(data), label_tensor(data)); }
 EvalResult Trainer::evaluate_in_training_mode(const FerDataset& data) {
   return impl_->evaluate(inference_inputs(data), label_tensor(data), /*training_mode=*/true);
+}
+
+std::vector<float> Trainer::augmented_batch(std::int64_t step) {
+  const auto inputs = impl_->inputs_of_step(step).contiguous();
+  return {inputs.data_ptr<float>(), inputs.data_ptr<float>() + inputs.numel()};
 }
 
 double Trainer::weights_checksum() const {

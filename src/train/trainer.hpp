@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "data/fer_dataset.hpp"
 #include "model/arch.hpp"
@@ -107,6 +108,9 @@ class Trainer {
   void save_checkpoint(const std::filesystem::path& path) const;
   void load_checkpoint(const std::filesystem::path& path);
   void export_model(const std::filesystem::path& mtm, const nlohmann::json& info) const;
+  // The input batch optimizer step `step` trains on, augmented (batch_size x 48 x 48 floats, row
+  // major), without taking the step: what the net sees, for inspection and tests.
+  std::vector<float> augmented_batch(std::int64_t step);
   // Checksum of all weights, to compare runs in tests.
   double weights_checksum() const;
 

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "core/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
 #include "test_util.hpp"
@@ -142,6 +143,26 @@ TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
   }
   EXPECT_DOUBLE_EQ(a.weights_checksum(), b.weights_checksum());
   EXPECT_NE(a.weights_checksum(), c.weights_checksum());
+}
+
+// Faces of a batch are augmented in parallel, each from its own random stream: the batch must not
+// depend on how many threads share the work. (LibTorch's thread count is global to the process:
+// each batch is made while its trainer's count is the one in force.)
+TEST(Trainer, AugmentedBatchIsTheSameForAnyThreadCount) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions o = small_run(dir.path());
+  o.resample_prob = 0.5;  // every random branch of the augmentation
+  Trainer one(o);
+  const auto serial = one.augmented_batch(5);
+  o.threads = 2;
+  Trainer two(o);
+  const auto parallel = two.augmented_batch(5);
+  ASSERT_EQ(serial.size(), static_cast<std::size_t>(o.batch_size * kFaceSize * kFaceSize));
+  EXPECT_EQ(serial, parallel);
+  EXPECT_NE(serial, two.augmented_batch(6));
+  o.seed = 8;
+  EXPECT_NE(serial, Trainer(o).augmented_batch(5));
 }
 
 TEST(Trainer, ResolutionRoundTripChangesTheRunAndIsRecorded) {
