@@ -357,7 +357,8 @@ std::vector<cv::Mat> moving_face_frames(int count, std::uint64_t seed) {
   return frames;
 }
 
-int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const PipelineParams& params) {
+// pipeline_only: the pipeline's loop alone (no baseline, no cold frames), for a profiler.
+int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const PipelineParams& params, bool pipeline_only) {
   cv::setNumThreads(1);
   const auto clf = EmotionClassifier::load(model);
   const auto frames = moving_face_frames(frames_n, seed);
@@ -367,7 +368,8 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   auto haar = make_detector("haar");
   auto t0 = Clock::now();
   int haar_faces = 0;
-  for (const auto& f : frames) {
+  const std::vector<cv::Mat> no_frames;
+  for (const auto& f : pipeline_only ? no_frames : frames) {
     cv::Mat gray;
     cv::cvtColor(f, gray, cv::COLOR_BGR2GRAY);
     for (const auto& b : haar->detect(gray)) {
@@ -386,6 +388,14 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
     if (!r.faces.empty() && r.faces[0].track_id != last_id) ++ids, last_id = r.faces[0].track_id;
   }
   const double pipe_ms = ms_since(t0) / frames_n;
+  auto print_pipeline = [&] {
+    std::printf("  moodtunes pipeline (track+schedule):  %7.2f ms/frame  %7.1f FPS  (face in %d/%d frames, %d track id(s))\n",
+                pipe_ms, 1000 / pipe_ms, tracked, frames_n, ids);
+  };
+  if (pipeline_only) {
+    print_pipeline();
+    return 0;
+  }
 
   // Cold frame: a full detection on a frame never seen, and a fresh pipeline's first frame
   // (full detection + classification).
@@ -408,10 +418,10 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
     cold_frame.push_back(ms_since(t1));
   }
   std::printf("  haar default every frame + classify:  %7.2f ms/frame  %7.1f FPS  (%d face boxes)\n", haar_ms, 1000 / haar_ms, haar_faces);
-  std::printf("  schedule: full detection every %d frames, classify every %d, local search at %.0f px\n", params.full_detect_every,
-              params.classify_every, params.local_face_px);
-  std::printf("  moodtunes pipeline (track+schedule):  %7.2f ms/frame  %7.1f FPS  (face in %d/%d frames, %d track id(s))\n", pipe_ms,
-              1000 / pipe_ms, tracked, frames_n, ids);
+  std::printf("  schedule: full detection every %d frames, classify every %d, local search at %.0f px over %s pyramid levels\n",
+              params.full_detect_every, params.classify_every, params.local_face_px,
+              params.local_pyramid_levels ? std::to_string(params.local_pyramid_levels).c_str() : "all");
+  print_pipeline();
   std::printf("  speed-up vs haar default: %.1fx\n", haar_ms / pipe_ms);
   std::printf("  cold frame (median of 10): full detection hog %.1f ms, %s (detect's default) %.1f ms;\n"
               "    first live-pipeline frame incl. colour conversion and classification %.1f ms\n",
@@ -460,7 +470,12 @@ LabelStats replay_smoothing(const std::vector<SmootherInput>& inputs, const Smoo
 // changes the label followed within 1 s and 2 s, and never (not within 10 s).
 struct FollowShares {
   double within_1s = 0, within_2s = 0, never = 0;
+  // Clear changes: the new face's reading puts its top class ahead of the old label's class by at
+  // least kClearLead (twice the default margin); their share of all pairs, and of those, the
+  // share followed within 1 s.
+  double clear = 0, clear_within_1s = 0;
 };
+constexpr double kClearLead = 0.4;
 constexpr int kFollowPairs = 20000;
 
 FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const SmoothingParams& params,
@@ -482,11 +497,18 @@ FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const Smoo
     const double change = t - reading_interval_s / 2;  // the new face appears between two readings
     for (; smoother.label() != target && t < change + 10; t += reading_interval_s) smoother.add(after, t);
     const double delay = t - reading_interval_s - change;  // time of the reading that moved the label
-    if (smoother.label() != target) ++f.never;
+    const bool followed = smoother.label() == target;
+    if (!followed) ++f.never;
     else if (delay <= 1) ++f.within_1s, ++f.within_2s;
     else if (delay <= 2) ++f.within_2s;
+    const auto old_label = static_cast<std::size_t>(argmax(before));
+    if (after[static_cast<std::size_t>(target)] - after[old_label] >= kClearLead) {
+      ++f.clear;
+      if (followed && delay <= 1) ++f.clear_within_1s;
+    }
   }
-  f.within_1s /= pairs, f.within_2s /= pairs, f.never /= pairs;
+  if (f.clear > 0) f.clear_within_1s /= f.clear;
+  f.within_1s /= pairs, f.within_2s /= pairs, f.never /= pairs, f.clear /= pairs;
   return f;
 }
 
@@ -508,8 +530,11 @@ std::vector<SmoothingParams> parse_smoothing_list(const std::string& list) {
 // A held expression for `seconds` (face drifting, zooming and rolling a little, lighting varying)
 // then a switch to a face the model reads differently: label changes per minute while held, and
 // the delay until the smoothed label follows the switch. Runs the real Pipeline in-process.
-int run_stability(const std::string& model, int seconds, std::uint64_t seed, const SmoothingParams& smoothing,
-                  const std::vector<SmoothingParams>& sweep, TestTimeAugmentation reading_views) {
+// follow: also simulate the follow delay over random pairs of val faces (reads all of val).
+int run_stability(const std::string& model, int seconds, std::uint64_t seed, const PipelineParams& pipeline_params,
+                  const std::vector<SmoothingParams>& sweep, bool follow) {
+  const SmoothingParams& smoothing = pipeline_params.smoothing;
+  const TestTimeAugmentation reading_views = pipeline_params.reading_views;
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto hog = make_detector("hog");
@@ -545,10 +570,7 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   for (const Pick* held_pick : {&picks.front(), &*borderline}) {
     const auto next = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != held_pick->label; });
     const cv::Mat a = pool.load(held_pick->index), b = pool.load(next->index);
-    PipelineParams params;
-    params.smoothing = smoothing;
-    params.reading_views = reading_views;
-    Pipeline pipe(clf, params);
+    Pipeline pipe(clf, pipeline_params);
     const int held = seconds * 30, total = held + 90;
     int changes = 0, raw_changes = 0, first_b = -1, ids = 0, last_id = -1, frames_with_face = 0;
     Emotion last{}, last_raw{};
@@ -589,6 +611,7 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
       else std::printf("did not follow within 3 s\n");
     }
   }
+  if (!follow) return 0;
   std::vector<cv::Mat> val_faces;
   for (std::size_t i = 0; i < pool.files.size(); ++i) val_faces.push_back(pool.load(i));
   // The readings the live smoother averages towards: the pipeline's views of each face.
@@ -601,8 +624,10 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   all.insert(all.end(), sweep.begin(), sweep.end());
   for (const auto& p : all) {
     const auto f = follow_shares(readings, p, interval, seed);
-    std::printf("  tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.1f%% / %.1f%% / %.1f%%\n", p.tau_s,
-                p.hysteresis, p.min_lead_s, p.patience_s, 100 * f.within_1s, 100 * f.within_2s, 100 * f.never);
+    std::printf("  tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.1f%% / %.1f%% / %.1f%%; "
+                "clear changes (new reading leads the old label by >= %.1f; %.1f%% of pairs) within 1 s: %.1f%%\n",
+                p.tau_s, p.hysteresis, p.min_lead_s, p.patience_s, 100 * f.within_1s, 100 * f.within_2s, 100 * f.never,
+                kClearLead, 100 * f.clear, 100 * f.clear_within_1s);
   }
   return 0;
 }
@@ -654,13 +679,21 @@ int main(int argc, char** argv) {
   live_gap->add_option("--reading-views", reading_views, views_help)->check(CLI::IsMember(tta_names()));
   bool single_view_first = false;
   live_gap->add_flag("--single-view-first", single_view_first, "a new face's first reading takes one view, not all");
+  PipelineParams params;
+  const std::string levels_help = "pyramid levels of the local search (0 = all; default: the pipeline's)";
+  const std::string move_help = "reclassify a face whose box moved/rescaled by more than this x its width (default: the pipeline's)";
+  live_gap->add_option("--local-levels", params.local_pyramid_levels, levels_help)->check(CLI::NonNegativeNumber);
+  live_gap->add_option("--reclassify-move", params.reclassify_move, move_help)->check(CLI::NonNegativeNumber);
   auto* fps = app.add_subcommand("fps", "pipeline frames/s vs Haar default, one core");
   fps->add_option("--frames", frames);
   fps->add_option("--model", model);
-  PipelineParams params;
   fps->add_option("--detect-every", params.full_detect_every);
   fps->add_option("--classify-every", params.classify_every);
   fps->add_option("--local-px", params.local_face_px);
+  fps->add_option("--local-levels", params.local_pyramid_levels, levels_help)->check(CLI::NonNegativeNumber);
+  fps->add_option("--reclassify-move", params.reclassify_move, move_help)->check(CLI::NonNegativeNumber);
+  bool pipeline_only = false;
+  fps->add_flag("--pipeline-only", pipeline_only, "the pipeline alone: no Haar baseline, no cold frames (for a profiler)");
   fps->add_option("--reading-views", reading_views, views_help)->check(CLI::IsMember(tta_names()));
   auto* stab = app.add_subcommand("stability", "label changes per minute on a held expression, and label latency");
   stab->add_option("--model", model);
@@ -675,6 +708,10 @@ int main(int argc, char** argv) {
   stab->add_option("--patience", smoothing.patience_s, "seconds any lead takes to win the label (default: the pipeline's; inf = never)")
       ->check(CLI::NonNegativeNumber);
   stab->add_option("--reading-views", reading_views, views_help)->check(CLI::IsMember(tta_names()));
+  bool no_follow = false;
+  stab->add_flag("--no-follow", no_follow, "skip the follow-delay simulation over random val pairs (minutes)");
+  stab->add_option("--local-levels", params.local_pyramid_levels, levels_help)->check(CLI::NonNegativeNumber);
+  stab->add_option("--reclassify-move", params.reclassify_move, move_help)->check(CLI::NonNegativeNumber);
   std::string sweep;
   stab->add_option("--sweep", sweep,
                    "also replay the recorded readings through other smoothers: tau:hysteresis[:min_lead[:patience]],...")
@@ -688,12 +725,13 @@ int main(int argc, char** argv) {
       });
   CLI11_PARSE(app, argc, argv);
   params.reading_views = parse_tta(reading_views);
-  if (*stab) return run_stability(model, seconds, seed, smoothing, parse_smoothing_list(sweep), params.reading_views);
+  params.smoothing = smoothing;
+  if (*stab) return run_stability(model, seconds, seed, params, parse_smoothing_list(sweep), !no_follow);
   params.first_reading_all_views = !single_view_first;
   if (*live_gap) return run_live_gap(n, clip_frames, seed, model, params);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
   if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));
-  if (*fps) return run_fps(frames, model, seed, params);
+  if (*fps) return run_fps(frames, model, seed, params, pipeline_only);
   return 0;
 }

@@ -14,12 +14,29 @@
 namespace moodtunes::vision {
 namespace {
 
+// dlib's get_frontal_face_detector() decodes its embedded, compressed model on every call
+// (0.3-0.4 s here), and `detect`'s default holds several HOG detectors: decode once per process
+// and give each detector its own copy (0.1 ms; one shared detector could not serve two threads).
+const dlib::frontal_face_detector& decoded_frontal_face_detector() {
+  static const dlib::frontal_face_detector decoded = dlib::get_frontal_face_detector();
+  return decoded;
+}
+
+// The decoded detector scanning at most `levels` pyramid levels (0 = all).
+dlib::frontal_face_detector limited_to_levels(const dlib::frontal_face_detector& full, int levels) {
+  if (levels == 0) return full;
+  dlib::frontal_face_detector::image_scanner_type scanner;  // not copyable: copy its configuration
+  scanner.copy_configuration(full.get_scanner());
+  scanner.set_max_pyramid_levels(static_cast<unsigned long>(levels));
+  std::vector<dlib::frontal_face_detector::feature_vector_type> weights;
+  for (unsigned long i = 0; i < full.num_detectors(); ++i) weights.push_back(full.get_w(i));
+  return dlib::frontal_face_detector(scanner, full.get_overlap_tester(), weights);
+}
+
 class HogDetector final : public FaceDetector {
  public:
-  explicit HogDetector(const HogOptions& o) : options_(o), detector_(dlib::get_frontal_face_detector()) {
-    if (!(o.frame_scale > 0.05 && o.frame_scale <= 8) || o.upsample < 0 || o.upsample > 3)
-      throw std::invalid_argument("HOG detector: frame_scale must be in (0.05, 8] and upsample in [0, 3]");
-  }
+  explicit HogDetector(const HogOptions& o)
+      : options_(validated(o)), detector_(limited_to_levels(decoded_frontal_face_detector(), o.max_pyramid_levels)) {}
 
   std::vector<FaceBox> detect(const cv::Mat& gray) override {
     CV_Assert(gray.type() == CV_8UC1 && !gray.empty());
@@ -56,6 +73,12 @@ class HogDetector final : public FaceDetector {
   }
 
  private:
+  static const HogOptions& validated(const HogOptions& o) {
+    if (!(o.frame_scale > 0.05 && o.frame_scale <= 8) || o.upsample < 0 || o.upsample > 3 || o.max_pyramid_levels < 0)
+      throw std::invalid_argument(
+          "HOG detector: frame_scale must be in (0.05, 8], upsample in [0, 3] and max_pyramid_levels >= 0");
+    return o;
+  }
   HogOptions options_;
   dlib::frontal_face_detector detector_;
 };

@@ -97,7 +97,7 @@ Pipeline::Pipeline(const EmotionClassifier& classifier, PipelineParams params)
     : classifier_(&classifier),
       params_(std::move(params)),
       detector_(make_detector(params_.detector)),
-      local_(make_hog_detector()),
+      local_(make_hog_detector({.max_pyramid_levels = params_.local_pyramid_levels})),
       tracker_(params_.tracker, params_.smoothing) {
   // Local search and cropping assume HOG-framed boxes, so full detections must be HOG-framed too.
   if (detector_->box_style() != BoxStyle::Hog)

@@ -67,6 +67,9 @@ struct PipelineParams {
   double reclassify_move = 0.15;
   double local_region = 1.8;
   double local_face_px = 90;
+  // Pyramid levels of the local search (0 = all): a face rescaled to ~local_face_px needs the
+  // levels for 80 to ~120 px only (docs/vision.md, "Speed").
+  int local_pyramid_levels = 3;
   bool level_crops = false;  // see analyse_image(); the roll still steers the local search
   // Each reading of a tracked face classifies the next view of this augmentation (one pass per
   // reading), so the smoother's average over readings is an augmented reading at no extra cost

@@ -2,7 +2,9 @@
 // folder) placed at known positions, sizes and angles on generated backgrounds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <set>
 #include <string_view>
 
 #include <opencv2/imgproc.hpp>
@@ -41,6 +43,34 @@ TEST(Detect, HogFindsFacesAtKnownPositionsOnVariedBackgrounds) {
     }
   EXPECT_GE(found, trials * 9 / 10) << found << "/" << trials;
   EXPECT_LE(extra, 1);
+}
+
+// The live pipeline's local search scans only the pyramid levels of the face size it expects:
+// a limited detector still finds faces of that size and no longer finds much larger ones.
+TEST(Detect, PyramidLevelLimitKeepsSmallFacesAndDropsLargeOnes) {
+  REQUIRE_DATA();
+  const auto faces = frontal_faces(6);
+  auto full = make_hog_detector();
+  auto limited = make_hog_detector({.max_pyramid_levels = 2});
+  synth::Rng rng(5);
+  int small_full = 0, small_limited = 0, large_full = 0, large_limited = 0;
+  for (const auto& face : faces)
+    for (int side : {100, 320}) {
+      cv::Mat frame = synth::make_background({640, 480}, synth::Background::Gradient, rng);
+      const auto placed = synth::place_face(frame, face, {320, 240}, side, 0);
+      const cv::Mat gray = gray_of(frame);
+      auto hits = [&](FaceDetector& d) {
+        const auto boxes = d.detect(gray);
+        return std::any_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, placed); }) ? 1 : 0;
+      };
+      (side == 100 ? small_full : large_full) += hits(*full);
+      (side == 100 ? small_limited : large_limited) += hits(*limited);
+    }
+  EXPECT_GE(small_full, 5);
+  EXPECT_GE(large_full, 5);
+  EXPECT_EQ(small_limited, small_full);
+  EXPECT_EQ(large_limited, 0);
+  EXPECT_THROW(make_hog_detector({.max_pyramid_levels = -1}), std::invalid_argument);
 }
 
 TEST(Detect, NoFaceScenesGiveNoBoxes) {
@@ -305,4 +335,37 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
   ASSERT_EQ(second.faces.size(), 1u);
   const cv::Mat input2 = preprocess_face(crop_fer_face(gray, second.faces[0].box, BoxStyle::Hog));
   EXPECT_LT(distance(second.faces[0].probs, clf.classify_views({tta_views(input2, params.reading_views)[0]}).front()), 1e-5);
+}
+
+// The local search scans only the pyramid levels near the tracked face's size
+// (PipelineParams::local_pyramid_levels). A face approaching the camera fast, then receding,
+// must keep its track between full detections: 6% larger or smaller every frame is 2.4x in
+// half a second at 30 fps, faster than a person leans in.
+TEST(Pipeline, LocalSearchKeepsAFaceThatApproachesAndRecedesFast) {
+  REQUIRE_DATA();
+  const std::string model = model_path();
+  if (model.empty()) GTEST_SKIP() << "no model file";
+  const auto clf = EmotionClassifier::load(model);
+  const auto faces = frontal_faces(3);
+  ASSERT_EQ(faces.size(), 3u);
+  synth::Rng rng(3);
+  const cv::Mat background = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  for (const auto& face : faces) {
+    PipelineParams params;
+    params.full_detect_every = 1000;  // after the first frame, local search alone
+    Pipeline pipe(clf, params);
+    std::vector<double> sides;
+    for (double s = 110; s < 420; s *= 1.06) sides.push_back(s);
+    for (double s = 420; s > 110; s /= 1.06) sides.push_back(s);
+    int tracked = 0;
+    std::set<int> ids;
+    for (std::size_t i = 0; i < sides.size(); ++i) {
+      cv::Mat frame = background.clone();
+      synth::place_face(frame, face, {320, 240}, sides[i], 0);
+      const auto r = pipe.process(frame, static_cast<double>(i) / 30);
+      if (!r.faces.empty()) ++tracked, ids.insert(r.faces[0].track_id);
+    }
+    EXPECT_EQ(tracked, static_cast<int>(sides.size()));
+    EXPECT_EQ(ids.size(), 1u);
+  }
 }
