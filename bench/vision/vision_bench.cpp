@@ -368,13 +368,14 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   auto haar = make_detector("haar");
   auto t0 = Clock::now();
   int haar_faces = 0;
-  const std::vector<cv::Mat> no_frames;
-  for (const auto& f : pipeline_only ? no_frames : frames) {
-    cv::Mat gray;
-    cv::cvtColor(f, gray, cv::COLOR_BGR2GRAY);
-    for (const auto& b : haar->detect(gray)) {
-      clf.classify(gray(b.box));
-      ++haar_faces;
+  if (!pipeline_only) {
+    for (const auto& f : frames) {
+      cv::Mat gray;
+      cv::cvtColor(f, gray, cv::COLOR_BGR2GRAY);
+      for (const auto& b : haar->detect(gray)) {
+        clf.classify(gray(b.box));
+        ++haar_faces;
+      }
     }
   }
   const double haar_ms = ms_since(t0) / frames_n;
@@ -488,8 +489,8 @@ FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const Smoo
   while (drawn < pairs) {
     const auto& before = readings[static_cast<std::size_t>(rng.uniform_int(0, last))];
     const auto& after = readings[static_cast<std::size_t>(rng.uniform_int(0, last))];
-    const Emotion target = argmax(after);
-    if (argmax(before) == target) continue;
+    const Emotion old_label = argmax(before), target = argmax(after);
+    if (old_label == target) continue;
     ++drawn;
     EmotionSmoother smoother(params);
     double t = 0;
@@ -501,8 +502,7 @@ FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const Smoo
     if (!followed) ++f.never;
     else if (delay <= 1) ++f.within_1s, ++f.within_2s;
     else if (delay <= 2) ++f.within_2s;
-    const auto old_label = static_cast<std::size_t>(argmax(before));
-    if (after[static_cast<std::size_t>(target)] - after[old_label] >= kClearLead) {
+    if (after[static_cast<std::size_t>(target)] - after[static_cast<std::size_t>(old_label)] >= kClearLead) {
       ++f.clear;
       if (followed && delay <= 1) ++f.clear_within_1s;
     }

@@ -126,7 +126,7 @@ else
   left=$((t0 + deadline_s - $(date +%s) - 30))  # 30 s: loading and shipping the runs
   for ((k = 0; k < n_runs; ++k)); do
     log="$work/calibration-$k.log"
-    rm -f "${run_dirs[k]}/calibration.log" && cp "$log" "${run_dirs[k]}/calibration.log"
+    cp "$log" "${run_dirs[k]}/calibration.log"  # only this call's measurement goes with the run
     grep -q 'img/s' "$log" || { cat "$log"; echo "train-gpu.sh: no progress lines to time" >&2; exit 1; }
     batch=$(sed -n 's/.*steps\/epoch of \([0-9]*\).*/\1/p' "$log" | head -1)
     ips=$(grep -o '\] [0-9]*/[0-9]* .* [0-9.]* img/s' "$log" | tail -2 |

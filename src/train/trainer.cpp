@@ -196,9 +196,10 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob
   return f;
 }
 
-// Row i of an N x 1 x kFaceSize x kFaceSize input batch := a standardised face (CV_32FC1).
-void put_face(torch::Tensor& batch, long i, const cv::Mat& face) {
-  std::memcpy(batch[i].data_ptr<float>(), face.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+// Row i of an N x 1 x kFaceSize x kFaceSize input batch (`rows`, its contiguous floats) := a
+// standardised face (CV_32FC1). Raw memory, no tensor operation: rows are filled in parallel.
+void put_face(float* rows, std::int64_t i, const cv::Mat& face) {
+  std::memcpy(rows + i * kFaceSize * kFaceSize, face.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
 }
 
 // A dataset as the net's input batch (N x 1 x 48 x 48): each face's plain view, which the
@@ -206,8 +207,9 @@ void put_face(torch::Tensor& batch, long i, const cv::Mat& face) {
 // selects on are the shipped classifier's.
 torch::Tensor inference_inputs(const FerDataset& data) {
   auto inputs = torch::empty({static_cast<long>(data.size()), 1, kFaceSize, kFaceSize});
+  float* rows = inputs.data_ptr<float>();
   for (std::size_t i = 0; i < data.size(); ++i)
-    put_face(inputs, static_cast<long>(i), plain_view(preprocess_face(data.images[i])));
+    put_face(rows, static_cast<std::int64_t>(i), plain_view(preprocess_face(data.images[i])));
   return inputs;
 }
 
@@ -454,8 +456,7 @@ struct Trainer::Impl {
       for (std::int64_t i = begin; i < end; ++i) {
         const cv::Mat& image = train.images[indices[i]];
         std::mt19937_64 rng(mix_seed(batch_seed, static_cast<std::uint64_t>(i)));
-        const cv::Mat face = opt.augment ? augment(image, opt.scale_jitter, opt.resample_prob, rng) : standardize_face(image);
-        std::memcpy(rows + i * kFaceSize * kFaceSize, face.ptr<float>(), sizeof(float) * kFaceSize * kFaceSize);
+        put_face(rows, i, opt.augment ? augment(image, opt.scale_jitter, opt.resample_prob, rng) : standardize_face(image));
       }
     });
     return inputs;
@@ -467,8 +468,11 @@ struct Trainer::Impl {
     return &order[static_cast<std::size_t>((s % steps_per_epoch) * opt.batch_size)];
   }
 
+  // Seeds the augmentation of optimizer step s.
+  std::uint64_t augmentation_seed(std::int64_t s) const { return mix_seed(opt.seed, static_cast<std::uint64_t>(s)); }
+
   torch::Tensor inputs_of_step(std::int64_t s) {
-    return training_inputs(batch_of_step(s), opt.batch_size, mix_seed(opt.seed, static_cast<std::uint64_t>(s)));
+    return training_inputs(batch_of_step(s), opt.batch_size, augmentation_seed(s));
   }
 
   // Returns the step's training loss (still on the device).
@@ -476,7 +480,7 @@ struct Trainer::Impl {
     torch::manual_seed(mix_seed(opt.seed ^ 0xD1B54A32D192ED03ull, static_cast<std::uint64_t>(step)));
     const int b = opt.batch_size;
     const std::size_t* batch = batch_of_step(step);
-    auto inputs = inputs_of_step(step);
+    auto inputs = training_inputs(batch, b, augmentation_seed(step));
     std::vector<std::int64_t> labels(static_cast<std::size_t>(b));
     for (int i = 0; i < b; ++i) labels[static_cast<std::size_t>(i)] = train.labels[batch[i]];
     auto target = torch::tensor(labels);

@@ -52,9 +52,10 @@ struct HogOptions {
   double frame_scale = 1.0;   // resize the frame by this before scanning (0.5 = half size)
   int upsample = 0;           // dlib pyramid_up steps after scaling (each doubles: smaller faces)
   double threshold = 0.0;     // dlib adjust_threshold (higher = fewer, surer boxes)
-  // Pyramid levels scanned (0 = all). Level k finds faces ~80 x 1.2^k px tall in the scaled
-  // image, so 3 levels find 80-~120 px: enough where the face's size is known in advance (the
-  // live pipeline's local search), at a fraction of the full pyramid's cost.
+  // Pyramid levels scanned (0 = all). Level 0 is the scaled image and each further level 5/6 of
+  // the one before, so later levels find only larger faces: a limit suits a search where the
+  // face's size is known in advance (the live pipeline's local search scans 3; docs/vision.md,
+  // "Speed"), at a fraction of the full pyramid's cost.
   int max_pyramid_levels = 0;
 };
 
