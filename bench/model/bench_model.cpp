@@ -1,5 +1,6 @@
-// Emotion-model figures: per-face latency at batch 1 on one core, batched throughput, val
-// accuracy (plain and flip TTA), and — with LibTorch — the eager LibTorch forward of the same
+// Emotion-model figures: per-face latency at batch 1 on one core and batched throughput, each
+// against the OpenCV DNN engine in the same run, val accuracy (plain, flip and ten-crop TTA),
+// and — with LibTorch — the eager LibTorch forward of the same
 // architecture as a baseline in the same run, plus training throughput at 1 and 2 threads.
 //
 //   bench_model [--model M] [--data DIR] [--iters N] [--no-train]
@@ -9,6 +10,8 @@
 #include <cstdlib>
 #include <numeric>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <opencv2/core/utility.hpp>
@@ -59,18 +62,33 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const auto clf = EmotionClassifier::load(model);
-  std::printf("model %s: %.3f GFLOP/face, %lld parameters\n", model.c_str(), clf.arch().gflops(),
-              static_cast<long long>(clf.arch().parameter_count()));
+  const auto reference = EmotionClassifier::load(model, InferenceEngine::OpenCvDnn);
+  std::printf("model %s: %.3f GFLOP/face, %lld parameters; engine %s, baseline engine %s\n", model.c_str(),
+              clf.arch().gflops(), static_cast<long long>(clf.arch().parameter_count()),
+              std::string(engine_name(clf.engine())).c_str(), std::string(engine_name(reference.engine())).c_str());
   const FerDataset val = load_fer(data + "/fer2013/val");
 
-  // Latency and throughput of the shipped engine (OpenCV DNN), one core then all cores.
-  cv::setNumThreads(1);
+  // Latency and throughput of the default engine against the OpenCV DNN baseline, alternated
+  // (two rounds at batch 1) so that both see the same machine; one core, then all cores.
   const cv::Mat face = val.images[0];
-  report("engine, batch 1, 1 core (classify)", time_calls(iters, [&] { clf.classify(face); }), 1);
-  std::vector<cv::Mat> batch64(val.images.begin(), val.images.begin() + 64);
-  report("engine, batch 64, 1 core", time_calls(std::max(10, iters / 20), [&] { clf.classify_batch(batch64); }), 64);
-  cv::setNumThreads(-1);
-  report("engine, batch 64, all cores", time_calls(std::max(10, iters / 20), [&] { clf.classify_batch(batch64); }), 64);
+  const std::vector<cv::Mat> batch64(val.images.begin(), val.images.begin() + 64);
+  const std::pair<const char*, const EmotionClassifier*> engines[] = {{"engine", &clf}, {"baseline: OpenCV DNN", &reference}};
+  std::vector<double> batch1_ms[2];
+  cv::setNumThreads(1);
+  for (int round = 0; round < 2; ++round)
+    for (std::size_t e = 0; e < 2; ++e) {
+      const auto ms = time_calls(iters, [&] { engines[e].second->classify(face); });
+      report((std::string(engines[e].first) + ", batch 1, 1 core").c_str(), ms, 1);
+      batch1_ms[e].insert(batch1_ms[e].end(), ms.begin(), ms.end());
+    }
+  std::printf("engine vs OpenCV DNN at batch 1, 1 core (p50 of both rounds): %.2fx faster\n",
+              percentile(batch1_ms[1], 0.5) / percentile(batch1_ms[0], 0.5));
+  for (int threads : {1, -1})
+    for (const auto& [name, c] : engines) {
+      cv::setNumThreads(threads);
+      report((std::string(name) + ", batch 64, " + (threads == 1 ? "1 core" : "all cores")).c_str(),
+             time_calls(std::max(10, iters / 20), [&] { c->classify_batch(batch64); }), 64);
+    }
 
 #ifdef MOODTUNES_WITH_TORCH
   const auto torch1 = time_torch_forward(clf.arch(), 1, iters, 1);
@@ -81,8 +99,15 @@ int main(int argc, char** argv) {
   report("baseline: LibTorch eager, batch 64, 1 thread", time_torch_forward(clf.arch(), 64, std::max(10, iters / 20), 1), 64);
 #endif
 
-  // Accuracy on val, plain and with flip test-time augmentation.
+  // Accuracy on val, plain and with test-time augmentation; the baseline engine's plain reading
+  // checks that the engines agree.
   cv::setNumThreads(-1);
+  {
+    ConfusionMatrix cm;
+    const auto probs = reference.classify_batch(val.images);
+    for (std::size_t i = 0; i < val.size(); ++i) cm.add(val.labels[i], static_cast<int>(argmax(probs[i])));
+    std::printf("val, baseline engine, TTA none: accuracy %.2f%%, macro-F1 %.4f\n", 100 * cm.accuracy(), cm.macro_f1());
+  }
   for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
     ConfusionMatrix cm;
     const auto t0 = std::chrono::steady_clock::now();

@@ -13,6 +13,7 @@
 
 #include "core/preprocess.hpp"
 #include "model/model_file.hpp"
+#include "model/xnnpack_net.hpp"
 
 namespace moodtunes {
 
@@ -157,6 +158,8 @@ std::vector<cv::Mat> tta_views(const cv::Mat& input, TestTimeAugmentation tta) {
 
 struct EmotionClassifier::Impl {
   ModelFile model;
+  // Exactly one engine is set: xnnpack, or net (OpenCV DNN).
+  std::unique_ptr<XnnpackNet> xnnpack;
   mutable cv::dnn::Net net;
   mutable std::mutex mutex;
 
@@ -170,6 +173,11 @@ struct EmotionClassifier::Impl {
       std::copy(in.ptr<float>(), in.ptr<float>() + kFaceSize * kFaceSize, blob.ptr<float>(i));
     }
     std::lock_guard lock(mutex);
+    if (xnnpack) {
+      cv::Mat logits(n, static_cast<int>(kNumEmotions), CV_32F);
+      xnnpack->forward(blob.ptr<float>(), static_cast<std::size_t>(n), logits.ptr<float>(), cv::getNumThreads());
+      return logits;
+    }
     net.setInput(blob);
     return net.forward().clone();
   }
@@ -180,14 +188,25 @@ EmotionClassifier::EmotionClassifier(EmotionClassifier&&) noexcept = default;
 EmotionClassifier& EmotionClassifier::operator=(EmotionClassifier&&) noexcept = default;
 EmotionClassifier::~EmotionClassifier() = default;
 
-EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm) {
+std::string_view engine_name(InferenceEngine engine) {
+  return engine == InferenceEngine::Xnnpack ? "xnnpack" : "opencv-dnn";
+}
+
+EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm, InferenceEngine engine) {
   auto impl = std::make_unique<Impl>();
   impl->model = load_model_file(mtm);
   try {
-    impl->net = build_net(impl->model);
+    if (engine == InferenceEngine::Xnnpack && XnnpackNet::available())
+      impl->xnnpack = std::make_unique<XnnpackNet>(impl->model);
+    else
+      impl->net = build_net(impl->model);
     // One dry run so shape errors surface at load time, not on the first face.
     impl->forward({cv::Mat::zeros(kFaceSize, kFaceSize, CV_32F)});
+    // Either engine holds its own copy of the weights; the file's copy would only double memory.
+    impl->model.tensors = {};
   } catch (const cv::Exception& e) {
+    throw ModelError(mtm.string() + ": cannot build network: " + e.what());
+  } catch (const ModelError& e) {
     throw ModelError(mtm.string() + ": cannot build network: " + e.what());
   }
   return EmotionClassifier(std::move(impl));
@@ -266,6 +285,9 @@ std::vector<std::string> tta_names() {
 }
 
 const ArchSpec& EmotionClassifier::arch() const { return impl_->model.arch; }
+InferenceEngine EmotionClassifier::engine() const {
+  return impl_->xnnpack ? InferenceEngine::Xnnpack : InferenceEngine::OpenCvDnn;
+}
 const nlohmann::json& EmotionClassifier::info() const { return impl_->model.info; }
 
 }  // namespace moodtunes

@@ -5,13 +5,14 @@
 //   moodtunes::EmotionProbs p = clf.classify(face_bgr);          // any size, gray/BGR/BGRA
 //   auto batch = clf.classify_batch({face1, face2});
 //
-// Inference runs on OpenCV's DNN module from the .mtm file (no LibTorch at run time); every
-// input goes through core/preprocess.hpp, the same function training used.
+// Inference runs from the .mtm file on XNNPACK (no LibTorch at run time), or on OpenCV's DNN
+// module, the reference engine and the fallback where XNNPACK cannot run (InferenceEngine);
+// every input goes through core/preprocess.hpp, the same function training used.
 // Contract: faces must be non-empty 8-bit/16-bit/float images with 1, 3 or 4 channels, else
 // std::invalid_argument. load() throws ModelError for a missing/corrupt/incompatible model.
 // Thread-safety: an instance may be shared between threads; calls on one instance are
 // serialised by an internal mutex. For parallel throughput, use one instance per thread.
-// OpenCV's own thread pool (cv::setNumThreads) sets how many cores one call uses.
+// cv::setNumThreads (read at each call) sets how many cores one call uses, on either engine.
 #pragma once
 
 #include <array>
@@ -52,9 +53,16 @@ std::vector<cv::Mat> tta_views(const cv::Mat& preprocessed, TestTimeAugmentation
 // tta_views(preprocessed, tta)[index] alone; index < tta_view_count(tta), else std::invalid_argument.
 cv::Mat tta_view(const cv::Mat& preprocessed, TestTimeAugmentation tta, std::size_t index);
 
+// Which library runs the network. Both compute the same logits (within float rounding);
+// XNNPACK is about 2x faster at batch 1 on one core here (bench/model/bench_model).
+enum class InferenceEngine { Xnnpack, OpenCvDnn };
+std::string_view engine_name(InferenceEngine engine);
+
 class EmotionClassifier {
  public:
-  static EmotionClassifier load(const std::filesystem::path& mtm);
+  // `engine` is a preference: Xnnpack falls back to OpenCvDnn on a CPU XNNPACK does not support
+  // (engine() says which one runs).
+  static EmotionClassifier load(const std::filesystem::path& mtm, InferenceEngine engine = InferenceEngine::Xnnpack);
   EmotionClassifier(EmotionClassifier&&) noexcept;
   EmotionClassifier& operator=(EmotionClassifier&&) noexcept;
   ~EmotionClassifier();
@@ -70,6 +78,7 @@ class EmotionClassifier {
   std::vector<EmotionProbs> classify_views(const std::vector<cv::Mat>& views) const;
 
   const ArchSpec& arch() const;
+  InferenceEngine engine() const;
   const nlohmann::json& info() const;  // training metadata stored in the model file
 
  private:

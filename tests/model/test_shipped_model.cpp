@@ -3,6 +3,8 @@
 // least 70% with two views (the face and its mirror).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 #include "core/preprocess.hpp"
@@ -50,4 +52,22 @@ TEST(ShippedModel, ScoresOnValAtLeastWhatItsCardRecordsAndSeventyPercentWithItsM
   EXPECT_GE(plain.accuracy(), recorded - 0.005) << "the shipped model regressed against its model card";
   EXPECT_GE(flip.accuracy(), 0.70) << "below the project's 70% floor";
   EXPECT_GT(plain.macro_f1(), 0.6);
+}
+
+// The default engine (XNNPACK) against the reference (OpenCV DNN) on real faces and real weights.
+TEST(ShippedModel, ReadsValFacesTheSameOnBothInferenceEngines) {
+  const auto val_dir = moodtunes::test::data_dir() / "fer2013/val";
+  if (!std::filesystem::exists(val_dir)) GTEST_SKIP() << "shared data not present at " << val_dir;
+  const auto fast = EmotionClassifier::load(shipped_model());
+  const auto reference = EmotionClassifier::load(shipped_model(), InferenceEngine::OpenCvDnn);
+  ASSERT_EQ(fast.engine(), InferenceEngine::Xnnpack);
+  const FerDataset val = load_fer(val_dir);
+  std::vector<cv::Mat> faces;
+  for (std::size_t i = 0; i < val.size(); i += 50) faces.push_back(val.images[i]);
+  const auto a = fast.classify_batch(faces);
+  const auto b = reference.classify_batch(faces);
+  float worst = 0;
+  for (std::size_t i = 0; i < faces.size(); ++i)
+    for (std::size_t c = 0; c < kNumEmotions; ++c) worst = std::max(worst, std::abs(a[i][c] - b[i][c]));
+  EXPECT_LT(worst, 1e-4f) << "over " << faces.size() << " val faces";
 }

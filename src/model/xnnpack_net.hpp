@@ -1,0 +1,46 @@
+// The emotion network (arch.hpp) on XNNPACK's CPU operators: EmotionClassifier's default
+// inference engine (internal to src/model; classifier.hpp is the public interface).
+//
+// Why: XNNPACK's convolutions run this 48x48 net about 1.8x faster at batch 1 than OpenCV 4.6's
+// DNN module on one AVX2 core (bench/model/bench_model prints both).
+//
+// Contract:
+// - available() is false when XNNPACK cannot initialise on this CPU; callers then use another
+//   engine. The constructor throws ModelError when the model's tensors do not fit its ArchSpec or
+//   an operator cannot be created. Weights are packed at construction; the ModelFile is not
+//   referenced afterwards.
+// - forward(views, n, logits, threads): `views` holds n contiguous kFaceSize x kFaceSize float
+//   views (row-major, from tta_view()); writes n x kNumEmotions logits. Any n >= 0; the views
+//   go through in runs of at most kViewsPerRun, which bounds the activation memory (about
+//   1.3 MB per view). `threads` > 1 lets one call use that many cores. Throws ModelError if an
+//   operator fails.
+// - Not thread-safe: one forward() at a time per instance (EmotionClassifier holds a mutex).
+//   Separate instances may run in parallel.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "model/model_file.hpp"
+
+namespace moodtunes {
+
+class XnnpackNet {
+ public:
+  static constexpr std::size_t kViewsPerRun = 16;
+
+  static bool available();
+
+  explicit XnnpackNet(const ModelFile& model);
+  ~XnnpackNet();
+  XnnpackNet(const XnnpackNet&) = delete;
+  XnnpackNet& operator=(const XnnpackNet&) = delete;
+
+  void forward(const float* views, std::size_t n, float* logits, int threads);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace moodtunes
