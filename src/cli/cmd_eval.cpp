@@ -107,7 +107,7 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   md << "; head: flatten, dropout " << arch.dropout << ", FC " << arch.fc_hidden << ", ReLU, dropout, FC 7\n";
   std::snprintf(buf, sizeof buf, "- %lld parameters, %.3f GFLOP per face (multiply-adds x 2)\n",
                 static_cast<long long>(arch.parameter_count()), arch.gflops());
-  md << buf << "- BatchNorm folded into the convolutions at export; inference runs on OpenCV DNN (no LibTorch needed)\n\n";
+  md << buf << "- BatchNorm folded into the convolutions at export; inference runs on XNNPACK, OpenCV DNN as the fallback (no LibTorch needed)\n\n";
   md << "## Training\n\n";
   if (info.contains("command")) md << "- command: `" << info["command"].get<std::string>() << "`\n";
   if (info.contains("trained_epochs"))

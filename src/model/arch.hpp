@@ -1,5 +1,5 @@
 // The emotion network's architecture, described without any framework so that the LibTorch
-// trainer (src/train) and the OpenCV-DNN inference engine (classifier.hpp) build the same
+// trainer (src/train) and the inference engines (classifier.hpp: XNNPACK, OpenCV DNN) build the same
 // graph from one description.
 //
 // Network (a small ResNet): stem 3x3 conv(1 -> stem) -> BN -> ReLU at full resolution; then

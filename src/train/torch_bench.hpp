@@ -1,5 +1,5 @@
 // Timing helpers for bench/: the LibTorch eager forward of an architecture (the baseline the
-// OpenCV-DNN engine is compared with) and training throughput. Header free of LibTorch.
+// inference engine is compared with) and training throughput. Header free of LibTorch.
 #pragma once
 
 #include <vector>

@@ -11,6 +11,18 @@
 #include <opencv2/objdetect.hpp>
 
 namespace moodtunes::vision {
+
+// Defined here, not in hog_detector.cpp: that file may be compiled with AVX2, and the error path
+// must run on a CPU without it.
+void check_hog_cpu_support() {
+#ifdef MOODTUNES_HOG_AVX2
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    throw std::runtime_error(
+        "this moodtunes was built for a CPU with AVX2 and FMA (MOODTUNES_HOG_AVX2), which this one lacks: "
+        "rebuild it here, or with -DMOODTUNES_HOG_AVX2=OFF");
+#endif
+}
+
 namespace {
 
 void sort_largest_first(std::vector<FaceBox>& boxes) {

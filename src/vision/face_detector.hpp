@@ -67,6 +67,9 @@ struct CascadeOptions {
 };
 
 std::unique_ptr<FaceDetector> make_hog_detector(const HogOptions& options = {});
+// Throws std::runtime_error when this build's HOG code uses instructions this CPU lacks (the
+// MOODTUNES_HOG_AVX2 build option); make_hog_detector() calls it first.
+void check_hog_cpu_support();
 std::unique_ptr<FaceDetector> make_cascade_detector(const CascadeOptions& options = {});
 // Runs `base` on the frame and on copies rotated by each angle in `angles` (degrees), mapping
 // boxes back and merging overlaps (the more confident wins); FaceBox::angle says which pass

@@ -86,6 +86,7 @@ class HogDetector final : public FaceDetector {
 }  // namespace
 
 std::unique_ptr<FaceDetector> make_hog_detector(const HogOptions& options) {
+  check_hog_cpu_support();
   return std::make_unique<HogDetector>(options);
 }
 
