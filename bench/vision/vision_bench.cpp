@@ -640,7 +640,9 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 2024;
   int per_size = 40, no_face = 200, n = 300, frames = 600;
   double max_angle = 0;
-  std::string names = "hog-confirmed-wide,hog-confirmed-zoom,hog-confirmed,hog,hog+rot,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small";
+  std::string names = joined_detector_names(",");
+  // fit-crop fits one framing per box style: HOG's and the cascades'.
+  std::string fit_names = "hog,haar,haar-alt2,lbp";
   std::string sides = "40,56,72,88,112,144,192,240";
   std::string model = std::getenv("MOODTUNES_MODEL") ? std::getenv("MOODTUNES_MODEL") : "models/moodtunes-fer.mtm";
   std::string detector = std::string(kDefaultDetector);
@@ -658,7 +660,7 @@ int main(int argc, char** argv) {
   d->add_option("--dump-misses", dump_dir, "write frontal faces >= 80 px a detector missed as PNGs into this folder");
   auto* fit = app.add_subcommand("fit-crop", "fit the FER framing relative to each detector's box");
   fit->add_option("--n", n);
-  fit->add_option("--detectors", names);
+  fit->add_option("--detectors", fit_names);
   auto* gap = app.add_subcommand("crop-gap", "accuracy of detect->crop->classify vs raw val crops");
   gap->add_option("--n", n);
   gap->add_option("--model", model);
@@ -730,7 +732,7 @@ int main(int argc, char** argv) {
   params.first_reading_all_views = !single_view_first;
   if (*live_gap) return run_live_gap(n, clip_frames, seed, model, params);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
-  if (*fit) return run_fit_crop(n, seed, names == "hog,hog-half,hog-up,haar,haar-alt2,lbp,two-stage,two-stage-small" ? "hog,haar,haar-alt2,lbp" : names);
+  if (*fit) return run_fit_crop(n, seed, fit_names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));
   if (*fps) return run_fps(frames, model, seed, params, pipeline_only);
   return 0;

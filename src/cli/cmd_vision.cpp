@@ -105,7 +105,7 @@ void add_detect_command(CLI::App& app) {
   cmd->add_option("-m,--model", a->model, "Model file (.mtm); default: $MOODTUNES_MODEL or the shipped model");
   cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
   cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower two-stage detector)");
-  cmd->add_option("--detector", a->detector, "Detector: hog-confirmed-wide (default), hog-confirmed-zoom, hog-confirmed, hog, hog@SCALE, hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small; "
+  cmd->add_option("--detector", a->detector, "Detector (default " + std::string(kDefaultDetector) + "): " + joined_detector_names(", ") + ", hog@SCALE; "
                   "combine with A|B (union), A^B (B confirms A's weak boxes), +rot (rotated passes), hog~T (HOG threshold); see docs/vision.md");
   cmd->add_option("--tta", a->tta, "Test-time augmentation: ten-crop absorbs the detector's framing error (docs/vision.md); none is ~10x faster")
       ->capture_default_str()

@@ -285,6 +285,15 @@ std::vector<std::string> detector_names() {
   return {"hog-confirmed-wide", "hog-confirmed-zoom", "hog-confirmed", "hog", "hog+rot", "hog-half", "hog-up", "haar", "haar-alt2", "lbp", "two-stage", "two-stage-small"};
 }
 
+std::string joined_detector_names(std::string_view separator) {
+  std::string joined;
+  for (const auto& n : detector_names()) {
+    if (!joined.empty()) joined += separator;
+    joined += n;
+  }
+  return joined;
+}
+
 // The plain HOG configurations by name: hog, hog@SCALE (frame resized by SCALE), hog-half, hog-up.
 std::optional<HogOptions> make_hog_options(std::string_view name) {
   if (name == "hog") return HogOptions{};
@@ -372,9 +381,8 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (name == "two-stage-small")
     return make_two_stage_detector(
         make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.1, .min_neighbors = 2, .min_size = 30}));
-  std::string known;
-  for (const auto& n : detector_names()) known += (known.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("unknown detector '" + std::string(name) + "' (known: " + known + ")");
+  throw std::invalid_argument("unknown detector '" + std::string(name) + "' (known: " + joined_detector_names(", ") +
+                              ", hog@SCALE)");
 }
 
 std::filesystem::path find_cascade(std::string_view file) {

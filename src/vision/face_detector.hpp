@@ -89,7 +89,11 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
 //   "hog~T"   HOG (or hog@SCALE) with dlib's adjust_threshold T (default 0; lower finds more).
 // Throws std::invalid_argument for an unknown or malformed name.
 std::unique_ptr<FaceDetector> make_detector(std::string_view name);
+// The named configurations above, the default first (the one list the CLI's help, the benches'
+// defaults and make_detector's error message are built from).
 std::vector<std::string> detector_names();
+// detector_names() joined by `separator`.
+std::string joined_detector_names(std::string_view separator);
 // One-shot default (`detect`, `suggest`): "hog-confirmed-wide" =
 // "hog~-0.4+rot=8:16^haar/hog~0.3=0:0.3|hog@1.2~-0.4+rot^haar/hog~0.3=0:0.3" (8 HOG passes: the
 // frame at rolls 0, +-8, +-16 and the frame enlarged 1.2x at 0, +-12; weak boxes confirmed).

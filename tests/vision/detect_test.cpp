@@ -267,6 +267,19 @@ TEST(Detect, OddInputsDoNotCrash) {
   EXPECT_THROW(make_detector("nope"), std::invalid_argument);
 }
 
+// detector_names() is the one list behind the CLI's help and the benches' defaults.
+TEST(Detect, EveryListedNameBuildsADetectorAndTheDefaultComesFirst) {
+  const auto names = detector_names();
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.front(), kDefaultDetector);
+  for (const auto& name : names) EXPECT_NO_THROW(make_detector(name)) << name;
+  try {
+    make_detector("nope");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(joined_detector_names(", ")), std::string::npos) << e.what();
+  }
+}
+
 TEST(Group, ReadingIsTheAreaWeightedMean) {
   FaceReading big, small;
   big.box = cv::Rect(0, 0, 200, 200);
