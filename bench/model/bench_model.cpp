@@ -1,5 +1,5 @@
 // Emotion-model figures: per-face latency at batch 1 on one core and batched throughput, each
-// against the OpenCV DNN engine in the same run, val accuracy (plain, flip and ten-crop TTA),
+// against XNNPACK float and OpenCV DNN in the same run, val accuracy (plain, flip and ten-crop TTA),
 // and — with LibTorch — the eager LibTorch forward of the same
 // architecture as a baseline in the same run, plus training throughput at 1 and 2 threads.
 //
@@ -61,32 +61,37 @@ int main(int argc, char** argv) {
   app.add_flag("--no-train", no_train, "Skip the LibTorch training-throughput figures");
   CLI11_PARSE(app, argc, argv);
 
-  const auto clf = EmotionClassifier::load(model);
+  const auto clf = EmotionClassifier::load(model);  // the default engine: int8 for a calibrated model
+  const auto fp32 = EmotionClassifier::load(model, InferenceEngine::Xnnpack);
   const auto reference = EmotionClassifier::load(model, InferenceEngine::OpenCvDnn);
-  std::printf("model %s: %.3f GFLOP/face, %lld parameters; engine %s, baseline engine %s\n", model.c_str(),
+  std::printf("model %s: %.3f GFLOP/face, %lld parameters; engine %s, baselines %s and %s\n", model.c_str(),
               clf.arch().gflops(), static_cast<long long>(clf.arch().parameter_count()),
-              std::string(engine_name(clf.engine())).c_str(), std::string(engine_name(reference.engine())).c_str());
+              std::string(engine_name(clf.engine())).c_str(), std::string(engine_name(fp32.engine())).c_str(),
+              std::string(engine_name(reference.engine())).c_str());
   const FerDataset val = load_fer(data + "/fer2013/val");
 
-  // Latency and throughput of the default engine against the OpenCV DNN baseline, alternated
-  // (two rounds at batch 1) so that both see the same machine; one core, then all cores.
+  // Latency and throughput of the default engine against XNNPACK in float and OpenCV DNN,
+  // alternated (two rounds at batch 1) so that all see the same machine; one core, then all cores.
   const cv::Mat face = val.images[0];
   const std::vector<cv::Mat> batch64(val.images.begin(), val.images.begin() + 64);
-  const std::pair<const char*, const EmotionClassifier*> engines[] = {{"engine", &clf}, {"baseline: OpenCV DNN", &reference}};
-  std::vector<double> batch1_ms[2];
+  const std::string default_label = "engine (" + std::string(engine_name(clf.engine())) + ")";
+  const std::pair<std::string, const EmotionClassifier*> engines[] = {
+      {default_label, &clf}, {"baseline: XNNPACK float", &fp32}, {"baseline: OpenCV DNN", &reference}};
+  std::vector<double> batch1_ms[3];
   cv::setNumThreads(1);
   for (int round = 0; round < 2; ++round)
-    for (std::size_t e = 0; e < 2; ++e) {
+    for (std::size_t e = 0; e < 3; ++e) {
       const auto ms = time_calls(iters, [&] { engines[e].second->classify(face); });
-      report((std::string(engines[e].first) + ", batch 1, 1 core").c_str(), ms, 1);
+      report((engines[e].first + ", batch 1, 1 core").c_str(), ms, 1);
       batch1_ms[e].insert(batch1_ms[e].end(), ms.begin(), ms.end());
     }
-  std::printf("engine vs OpenCV DNN at batch 1, 1 core (p50 of both rounds): %.2fx faster\n",
-              percentile(batch1_ms[1], 0.5) / percentile(batch1_ms[0], 0.5));
+  std::printf("engine at batch 1, 1 core (p50 of both rounds): %.2fx faster than XNNPACK float, %.2fx faster than OpenCV DNN\n",
+              percentile(batch1_ms[1], 0.5) / percentile(batch1_ms[0], 0.5),
+              percentile(batch1_ms[2], 0.5) / percentile(batch1_ms[0], 0.5));
   for (int threads : {1, -1})
     for (const auto& [name, c] : engines) {
       cv::setNumThreads(threads);
-      report((std::string(name) + ", batch 64, " + (threads == 1 ? "1 core" : "all cores")).c_str(),
+      report((name + ", batch 64, " + (threads == 1 ? "1 core" : "all cores")).c_str(),
              time_calls(std::max(10, iters / 20), [&] { c->classify_batch(batch64); }), 64);
     }
 
@@ -102,11 +107,12 @@ int main(int argc, char** argv) {
   // Accuracy on val, plain and with test-time augmentation; the baseline engine's plain reading
   // checks that the engines agree.
   cv::setNumThreads(-1);
-  {
+  for (const auto* baseline : {&fp32, &reference}) {
     ConfusionMatrix cm;
-    const auto probs = reference.classify_batch(val.images);
+    const auto probs = baseline->classify_batch(val.images);
     for (std::size_t i = 0; i < val.size(); ++i) cm.add(val.labels[i], static_cast<int>(argmax(probs[i])));
-    std::printf("val, baseline engine, TTA none: accuracy %.2f%%, macro-F1 %.4f\n", 100 * cm.accuracy(), cm.macro_f1());
+    std::printf("val, baseline %s, TTA none: accuracy %.2f%%, macro-F1 %.4f\n", std::string(engine_name(baseline->engine())).c_str(),
+                100 * cm.accuracy(), cm.macro_f1());
   }
   for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
     ConfusionMatrix cm;

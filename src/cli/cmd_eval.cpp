@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 #include <opencv2/core/utility.hpp>
@@ -50,7 +52,7 @@ void print_report(const ConfusionMatrix& cm) {
 
 void add_eval_command(CLI::App& app) {
   struct Args {
-    std::string data, model, usage = "PublicTest", tta = "none", png;
+    std::string data, model, usage = "PublicTest", tta = "none", png, engine;
     bool json = false;
     int threads = 0;
   };
@@ -64,10 +66,13 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember(tta_names()));
   cmd->add_option("--confusion-png", a->png, "Also write the confusion matrix as a PNG");
   cmd->add_option("--threads", a->threads, "CPU threads for inference (0 = OpenCV default)");
+  cmd->add_option("--engine", a->engine, "Inference engine (default: the fastest this model and CPU allow)")
+      ->check(CLI::IsMember(engine_names()));
   cmd->add_flag("--json", a->json, "Print one JSON object (accuracy, macro_f1, per_class, confusion, count)");
   cmd->callback([a] {
     if (a->threads > 0) cv::setNumThreads(a->threads);
-    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model);
+    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model,
+                                             a->engine.empty() ? std::nullopt : std::optional(parse_engine(a->engine)));
     const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
     std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
                  data.resized ? (", " + std::to_string(data.resized) + " resized to 48x48").c_str() : "");
@@ -79,6 +84,7 @@ void add_eval_command(CLI::App& app) {
       auto j = cm.to_json();
       j["data"] = a->data;
       j["tta"] = a->tta;
+      j["engine"] = engine_name(clf.engine());
       std::cout << j.dump() << std::endl;
     } else {
       print_report(cm);
@@ -107,7 +113,11 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   md << "; head: flatten, dropout " << arch.dropout << ", FC " << arch.fc_hidden << ", ReLU, dropout, FC 7\n";
   std::snprintf(buf, sizeof buf, "- %lld parameters, %.3f GFLOP per face (multiply-adds x 2)\n",
                 static_cast<long long>(arch.parameter_count()), arch.gflops());
-  md << buf << "- BatchNorm folded into the convolutions at export; inference runs on XNNPACK, OpenCV DNN as the fallback (no LibTorch needed)\n\n";
+  md << buf << "- BatchNorm folded into the convolutions at export; inference runs on XNNPACK, OpenCV DNN as the fallback (no LibTorch needed)\n";
+  if (info.contains("int8"))
+    md << "- int8 inference calibrated on " << info["int8"].value("faces", std::size_t{0})
+       << " training faces (`moodtunes quantize`); engine: " << engine_name(clf.engine()) << "\n";
+  md << "\n";
   md << "## Training\n\n";
   if (info.contains("command")) md << "- command: `" << info["command"].get<std::string>() << "`\n";
   if (info.contains("trained_epochs"))
@@ -184,6 +194,42 @@ void add_model_card_command(CLI::App& app) {
   cmd->callback([model] {
     const std::string path = model->empty() ? default_model_path() : *model;
     std::cout << model_card(path, EmotionClassifier::load(path));
+  });
+}
+
+void add_quantize_command(CLI::App& app) {
+  struct Args {
+    std::string model, data, usage = "Training", out;
+    std::size_t faces = 2000;
+    unsigned seed = 1;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "quantize", "Calibrate a model for int8 inference (activation ranges measured on training faces)");
+  cmd->add_option("model", a->model, "Model file (.mtm) to calibrate")->required();
+  cmd->add_option("--data", a->data, "Training faces: FER folder layout or fer2013.csv (never the faces you judge on)")
+      ->required();
+  cmd->add_option("--usage", a->usage, "fer2013.csv rows to use")->capture_default_str()->check(CLI::IsMember({"Training", "PublicTest", "PrivateTest"}));
+  cmd->add_option("--faces", a->faces, "How many faces, drawn at random")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", a->seed, "Seed of the draw")->capture_default_str();
+  cmd->add_option("-o,--out", a->out, "Write the calibrated model here (default: replace MODEL)");
+  cmd->callback([a] {
+    ModelFile model = load_model_file(a->model);
+    const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
+    if (data.size() == 0) throw CliExit(kExitError, "no faces in " + a->data);
+    std::mt19937 rng(a->seed);
+    std::vector<std::size_t> order(data.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<cv::Mat> faces;
+    for (std::size_t i = 0; i < std::min(a->faces, data.size()); ++i) faces.push_back(data.images[order[i]]);
+    calibrate_int8(model, faces);
+    model.info["int8"]["data"] = a->data;
+    model.info["int8"]["seed"] = a->seed;
+    const std::string out = a->out.empty() ? a->model : a->out;
+    save_model_file(model, out);
+    std::fprintf(stderr, "calibrated %zu activation ranges on %zu faces of %s; wrote %s\n",
+                 model.info["int8"]["ranges"].size(), faces.size(), a->data.c_str(), out.c_str());
   });
 }
 

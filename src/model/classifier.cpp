@@ -188,16 +188,70 @@ EmotionClassifier::EmotionClassifier(EmotionClassifier&&) noexcept = default;
 EmotionClassifier& EmotionClassifier::operator=(EmotionClassifier&&) noexcept = default;
 EmotionClassifier::~EmotionClassifier() = default;
 
+namespace {
+constexpr std::array<std::pair<InferenceEngine, std::string_view>, 3> kEngineNames = {
+    {{InferenceEngine::XnnpackInt8, "xnnpack-int8"},
+     {InferenceEngine::Xnnpack, "xnnpack"},
+     {InferenceEngine::OpenCvDnn, "opencv-dnn"}}};
+
+// The activation ranges calibrate_int8() stored, or nullopt for an uncalibrated model.
+std::optional<std::vector<float>> int8_ranges(const ModelFile& model) {
+  if (!model.info.contains("int8")) return std::nullopt;
+  try {
+    return model.info.at("int8").at("ranges").get<std::vector<float>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(std::string("corrupt int8 calibration: ") + e.what());
+  }
+}
+}  // namespace
+
 std::string_view engine_name(InferenceEngine engine) {
-  return engine == InferenceEngine::Xnnpack ? "xnnpack" : "opencv-dnn";
+  for (const auto& [e, name] : kEngineNames)
+    if (e == engine) return name;
+  return "xnnpack";
 }
 
-EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm, InferenceEngine engine) {
+InferenceEngine parse_engine(std::string_view name) {
+  for (const auto& [e, engine_name] : kEngineNames)
+    if (name == engine_name) return e;
+  throw std::invalid_argument("unknown inference engine '" + std::string(name) +
+                              "' (xnnpack-int8 | xnnpack | opencv-dnn)");
+}
+
+std::vector<std::string> engine_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : kEngineNames) names.emplace_back(entry.second);
+  return names;
+}
+
+void calibrate_int8(ModelFile& model, const std::vector<cv::Mat>& faces) {
+  if (faces.empty()) throw std::invalid_argument("calibrate_int8: no faces");
+  if (!XnnpackNet::available()) throw ModelError("int8 calibration needs XNNPACK, which cannot run on this CPU");
+  constexpr std::size_t kViewFloats = static_cast<std::size_t>(kFaceSize) * kFaceSize;
+  std::vector<float> views;
+  views.reserve(faces.size() * kViewFloats);
+  for (const auto& face : faces) {
+    const cv::Mat view = tta_view(preprocess_face(face), TestTimeAugmentation::None, 0);
+    views.insert(views.end(), view.ptr<float>(), view.ptr<float>() + kViewFloats);
+  }
+  XnnpackNet net(model);
+  // The largest activation seen, not a percentile: nothing clips on faces like the calibration's.
+  model.info["int8"] = {{"ranges", net.activation_ranges(views.data(), faces.size(), 1.0)},
+                        {"faces", faces.size()},
+                        {"statistic", "largest |activation| over the faces"}};
+}
+
+EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm, std::optional<InferenceEngine> engine) {
   auto impl = std::make_unique<Impl>();
   impl->model = load_model_file(mtm);
+  const auto ranges = int8_ranges(impl->model);
+  if (engine == InferenceEngine::XnnpackInt8 && !ranges)
+    throw ModelError(mtm.string() + ": no int8 calibration in this model (moodtunes quantize adds one)");
+  if (!engine) engine = ranges ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
   try {
-    if (engine == InferenceEngine::Xnnpack && XnnpackNet::available())
-      impl->xnnpack = std::make_unique<XnnpackNet>(impl->model);
+    if (engine != InferenceEngine::OpenCvDnn && XnnpackNet::available())
+      impl->xnnpack = std::make_unique<XnnpackNet>(
+          impl->model, engine == InferenceEngine::XnnpackInt8 ? &*ranges : nullptr);
     else
       impl->net = build_net(impl->model);
     // One dry run so shape errors surface at load time, not on the first face.
@@ -286,7 +340,8 @@ std::vector<std::string> tta_names() {
 
 const ArchSpec& EmotionClassifier::arch() const { return impl_->model.arch; }
 InferenceEngine EmotionClassifier::engine() const {
-  return impl_->xnnpack ? InferenceEngine::Xnnpack : InferenceEngine::OpenCvDnn;
+  if (!impl_->xnnpack) return InferenceEngine::OpenCvDnn;
+  return impl_->xnnpack->is_int8() ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
 }
 const nlohmann::json& EmotionClassifier::info() const { return impl_->model.info; }
 

@@ -18,6 +18,7 @@
 #include <array>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,7 @@
 
 #include "core/emotion.hpp"
 #include "model/arch.hpp"
+#include "model/model_file.hpp"
 
 namespace moodtunes {
 
@@ -53,16 +55,31 @@ std::vector<cv::Mat> tta_views(const cv::Mat& preprocessed, TestTimeAugmentation
 // tta_views(preprocessed, tta)[index] alone; index < tta_view_count(tta), else std::invalid_argument.
 cv::Mat tta_view(const cv::Mat& preprocessed, TestTimeAugmentation tta, std::size_t index);
 
-// Which library runs the network. Both compute the same logits (within float rounding);
-// XNNPACK is about 2x faster at batch 1 on one core here (bench/model/bench_model).
-enum class InferenceEngine { Xnnpack, OpenCvDnn };
+// Which library runs the network (bench/model/bench_model times them). Xnnpack and OpenCvDnn
+// compute the same logits within float rounding; XNNPACK is about 2x faster at batch 1 on one
+// core here. XnnpackInt8 runs the convolutions in int8, from the activation ranges that
+// calibrate_int8() stored in the model file: faster again, and read val alike for the shipped
+// model (models/MODEL_CARD.md).
+enum class InferenceEngine { XnnpackInt8, Xnnpack, OpenCvDnn };
 std::string_view engine_name(InferenceEngine engine);
+// A name from engine_name(); std::invalid_argument for anything else.
+InferenceEngine parse_engine(std::string_view name);
+std::vector<std::string> engine_names();
+
+// Measures the activation ranges int8 inference needs by reading `faces` (any crops; their plain
+// views, as classify() reads them) through the float network, and stores them in
+// model.info["int8"]. Use training faces, not the faces a model is judged on. Throws ModelError
+// when XNNPACK cannot run here, std::invalid_argument for no faces or a bad face.
+void calibrate_int8(ModelFile& model, const std::vector<cv::Mat>& faces);
 
 class EmotionClassifier {
  public:
-  // `engine` is a preference: Xnnpack falls back to OpenCvDnn on a CPU XNNPACK does not support
-  // (engine() says which one runs).
-  static EmotionClassifier load(const std::filesystem::path& mtm, InferenceEngine engine = InferenceEngine::Xnnpack);
+  // `engine`: by default the fastest that runs this model here (XnnpackInt8 for a calibrated
+  // model, else Xnnpack, else OpenCvDnn). An explicit XNNPACK engine falls back to OpenCvDnn on a
+  // CPU XNNPACK does not support; XnnpackInt8 on an uncalibrated model throws ModelError.
+  // engine() says which one runs.
+  static EmotionClassifier load(const std::filesystem::path& mtm,
+                                std::optional<InferenceEngine> engine = std::nullopt);
   EmotionClassifier(EmotionClassifier&&) noexcept;
   EmotionClassifier& operator=(EmotionClassifier&&) noexcept;
   ~EmotionClassifier();

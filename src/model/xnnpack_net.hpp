@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "model/model_file.hpp"
 
@@ -31,12 +32,20 @@ class XnnpackNet {
 
   static bool available();
 
-  explicit XnnpackNet(const ModelFile& model);
+  // int8_ranges: run the convolutions in int8 (XNNPACK's qc8: per-channel weights, per-tensor
+  // activations), each activation quantised to its calibrated range (activation_ranges()); the
+  // head stays in float. Null: all float.
+  explicit XnnpackNet(const ModelFile& model, const std::vector<float>* int8_ranges = nullptr);
   ~XnnpackNet();
   XnnpackNet(const XnnpackNet&) = delete;
   XnnpackNet& operator=(const XnnpackNet&) = delete;
 
   void forward(const float* views, std::size_t n, float* logits, int threads);
+  bool is_int8() const;
+
+  // Float networks only: for each tensor int8 mode quantises, the `quantile` (0..1) over the n
+  // views of each view's largest |activation|.
+  std::vector<float> activation_ranges(const float* views, std::size_t n, double quantile);
 
  private:
   struct Impl;

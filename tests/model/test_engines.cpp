@@ -85,6 +85,35 @@ TEST(InferenceEngines, XnnpackReadsLikeOpenCvDnnForAnyBatchSizeAndThreadCount) {
             1e-5f);
 }
 
+// Int8: calibrated on some faces, read on others; close to the float reading, never identical.
+TEST(InferenceEngines, Int8ReadsLikeFloatAfterCalibration) {
+  test::TempDir dir;
+  ModelFile model = test::random_tiny_model();
+  for (auto& t : model.tensors)
+    for (auto& v : t.data) v *= 4;
+  save_model_file(model, dir / "float.mtm");
+  EXPECT_THROW(EmotionClassifier::load(dir / "float.mtm", InferenceEngine::XnnpackInt8), ModelError);
+  EXPECT_EQ(EmotionClassifier::load(dir / "float.mtm").engine(), InferenceEngine::Xnnpack);
+
+  const auto faces = varied_faces(80);
+  calibrate_int8(model, std::vector<cv::Mat>(faces.begin(), faces.begin() + 40));
+  save_model_file(model, dir / "int8.mtm");
+  const auto int8 = EmotionClassifier::load(dir / "int8.mtm");
+  ASSERT_EQ(int8.engine(), InferenceEngine::XnnpackInt8) << "a calibrated model runs in int8 by default";
+  const auto fp = EmotionClassifier::load(dir / "int8.mtm", InferenceEngine::Xnnpack);
+  ASSERT_EQ(fp.engine(), InferenceEngine::Xnnpack);
+
+  const std::vector<cv::Mat> unseen(faces.begin() + 40, faces.end());
+  const auto q = int8.classify_batch(unseen);
+  const auto f = fp.classify_batch(unseen);
+  int same_top = 0;
+  for (std::size_t i = 0; i < q.size(); ++i) same_top += argmax(q[i]) == argmax(f[i]);
+  const float worst = max_difference(q, f);
+  EXPECT_GE(same_top, 36) << "of 40";
+  EXPECT_LT(worst, 0.1f);
+  EXPECT_GT(worst, 0.f) << "int8 rounding should show somewhere";
+}
+
 TEST(InferenceEngines, ATensorOfTheWrongSizeIsAModelErrorOnBothEngines) {
   test::TempDir dir;
   ModelFile model = test::random_tiny_model();

@@ -1,0 +1,42 @@
+// `moodtunes quantize`: calibrates a model file for int8 inference in place or into --out, and
+// refuses bad input with a clear message and exit code 1.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "model/classifier.hpp"
+#include "model/model_file.hpp"
+#include "model/tiny_model.hpp"
+#include "test_util.hpp"
+
+using namespace moodtunes;
+
+namespace {
+std::string run(const std::string& args, int* status) {
+  return test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", status);
+}
+}  // namespace
+
+TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
+  const auto faces = test::data_dir() / "fer2013/val";
+  if (!std::filesystem::exists(faces)) GTEST_SKIP() << "shared data not present at " << faces;
+  test::TempDir dir;
+  save_model_file(test::random_tiny_model(), dir / "m.mtm");
+  int status = -1;
+  auto out = run("quantize " + (dir / "m.mtm").string() + " --data " + faces.string() + " --faces 60 -o " +
+                     (dir / "q.mtm").string(),
+                 &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("on 60 faces"), std::string::npos) << out;
+  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack) << "--out leaves MODEL alone";
+  const auto calibrated = load_model_file(dir / "q.mtm");
+  EXPECT_EQ(calibrated.info.at("int8").at("faces"), 60);
+  EXPECT_EQ(EmotionClassifier::load(dir / "q.mtm").engine(), InferenceEngine::XnnpackInt8);
+
+  out = run("quantize " + (dir / "missing.mtm").string() + " --data " + faces.string(), &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("model file not found"), std::string::npos) << out;
+  out = run("quantize " + (dir / "m.mtm").string() + " --data " + (dir / "nowhere").string(), &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack) << "a failed run changes nothing";
+}
