@@ -146,10 +146,10 @@ struct XnnpackNet::Impl {
               static_cast<int8_t>(std::lround(ohwi[o * per_channel + k] / kernel_scale[o]));
         bias[o] = static_cast<int32_t>(std::lround(b[o] / (x.scale * kernel_scale[o])));
       }
-      check(xnn_create_convolution2d_nhwc_qc8(
-                pad, pad, pad, pad, kernel, kernel, 1, 1, 1, 1, 1, in, out, in, out, x.zero,
-                x.scale, kernel_scale.data(), q.data(), bias.data(), y.zero, y.scale,
-                relu ? y.zero : int8_t{-128}, 127, 0, &raw),
+      check(xnn_create_convolution2d_nhwc_qc8(pad, pad, pad, pad, kernel, kernel, 1, 1, 1, 1, 1, in,
+                                              out, in, out, x.zero, x.scale, kernel_scale.data(),
+                                              q.data(), bias.data(), y.zero, y.scale,
+                                              relu ? y.zero : int8_t{-128}, 127, 0, &raw),
             "creating " + name);
       Step step{Operator(raw), {input}, output, {}};
       step.setup = [this, raw, input, output, side](std::size_t views, pthreadpool_t p) {
@@ -211,8 +211,8 @@ struct XnnpackNet::Impl {
                                              &raw),
             "creating a max-pool");
     } else {
-      check(xnn_create_max_pooling2d_nhwc_f32(0, 0, 0, 0, 2, 2, 2, 2, 1, 1, c, c, c, kNoMin,
-                                              kNoMax, 0, &raw),
+      check(xnn_create_max_pooling2d_nhwc_f32(0, 0, 0, 0, 2, 2, 2, 2, 1, 1, c, c, c, kNoMin, kNoMax,
+                                              0, &raw),
             "creating a max-pool");
     }
     Step step{Operator(raw), {input}, output, {}};
@@ -376,11 +376,13 @@ void XnnpackNet::forward(const float* views, std::size_t n, float* logits, int t
       const auto& t = g.info(g.input_tensor);
       int8_t* q = g.data<int8_t>(g.input_tensor);
       for (std::size_t i = 0; i < count * kViewFloats; ++i)
-        q[i] = static_cast<int8_t>(std::clamp<long>(std::lround(in[i] / t.scale) + t.zero, -128, 127));
+        q[i] =
+            static_cast<int8_t>(std::clamp<long>(std::lround(in[i] / t.scale) + t.zero, -128, 127));
     } else {
       std::memcpy(g.data(g.input_tensor), in, count * kViewFloats * sizeof(float));
     }
-    for (auto& step : g.steps) check(xnn_run_operator(step.op.get(), g.pool.get()), "running the network");
+    for (auto& step : g.steps)
+      check(xnn_run_operator(step.op.get(), g.pool.get()), "running the network");
     std::memcpy(logits + first * kNumEmotions, g.data(g.logits_tensor),
                 count * kNumEmotions * sizeof(float));
   }
@@ -388,7 +390,8 @@ void XnnpackNet::forward(const float* views, std::size_t n, float* logits, int t
 
 bool XnnpackNet::is_int8() const { return impl_->ranges != nullptr; }
 
-std::vector<float> XnnpackNet::activation_ranges(const float* views, std::size_t n, double quantile) {
+std::vector<float> XnnpackNet::activation_ranges(const float* views, std::size_t n,
+                                                 double quantile) {
   Impl& g = *impl_;
   if (g.ranges) throw std::logic_error("activation_ranges: calibrate on the float network");
   constexpr std::size_t kViewFloats = static_cast<std::size_t>(kFaceSize) * kFaceSize;
@@ -400,14 +403,16 @@ std::vector<float> XnnpackNet::activation_ranges(const float* views, std::size_t
     const float* v = g.data(tensor);
     for (std::size_t view = 0; view < count; ++view) {
       float largest = 0;
-      for (std::size_t k = 0; k < per_view; ++k) largest = std::max(largest, std::abs(v[view * per_view + k]));
+      for (std::size_t k = 0; k < per_view; ++k)
+        largest = std::max(largest, std::abs(v[view * per_view + k]));
       view_maxima[static_cast<std::size_t>(tensor)].push_back(largest);
     }
   };
   for (std::size_t first = 0; first < n; first += kViewsPerRun) {
     const std::size_t count = std::min(kViewsPerRun, n - first);
     g.bind(count, 1);
-    std::memcpy(g.data(g.input_tensor), views + first * kViewFloats, count * kViewFloats * sizeof(float));
+    std::memcpy(g.data(g.input_tensor), views + first * kViewFloats,
+                count * kViewFloats * sizeof(float));
     record(g.input_tensor, count);
     // One step at a time: a slot is reused once its tensor's readers have run.
     for (auto& step : g.steps) {

@@ -1,8 +1,8 @@
 // The emotion network (arch.hpp) on XNNPACK's CPU operators: EmotionClassifier's default
 // inference engine (internal to src/model; classifier.hpp is the public interface).
 //
-// Why: XNNPACK's convolutions run this 48x48 net about 1.8x faster at batch 1 than OpenCV 4.6's
-// DNN module on one AVX2 core (bench/model/bench_model prints both).
+// Why: XNNPACK runs this 48x48 net 2.0x faster at batch 1 than OpenCV 4.6's DNN module on one
+// core here, and 1.5x faster again in int8 (bench/model/bench_model prints all three).
 //
 // Contract:
 // - available() is false when XNNPACK cannot initialise on this CPU; callers then use another
@@ -11,9 +11,9 @@
 //   referenced afterwards.
 // - forward(views, n, logits, threads): `views` holds n contiguous kFaceSize x kFaceSize float
 //   views (row-major, from tta_view()); writes n x kNumEmotions logits. Any n >= 0; the views
-//   go through in runs of at most kViewsPerRun, which bounds the activation memory (about
-//   1.3 MB per view). `threads` > 1 lets one call use that many cores. Throws ModelError if an
-//   operator fails.
+//   go through in runs of at most kViewsPerRun, which bounds the activation memory (buffers are
+//   shared by tensors whose lifetimes do not overlap). `threads` > 1 lets one call use that many
+//   cores. Throws ModelError if an operator fails.
 // - Not thread-safe: one forward() at a time per instance (EmotionClassifier holds a mutex).
 //   Separate instances may run in parallel.
 #pragma once

@@ -23,12 +23,13 @@ TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
   test::TempDir dir;
   save_model_file(test::random_tiny_model(), dir / "m.mtm");
   int status = -1;
-  auto out = run("quantize " + (dir / "m.mtm").string() + " --data " + faces.string() + " --faces 60 -o " +
-                     (dir / "q.mtm").string(),
+  auto out = run("quantize " + (dir / "m.mtm").string() + " --data " + faces.string() +
+                     " --faces 60 -o " + (dir / "q.mtm").string(),
                  &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("on 60 faces"), std::string::npos) << out;
-  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack) << "--out leaves MODEL alone";
+  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack)
+      << "--out leaves MODEL alone";
   const auto calibrated = load_model_file(dir / "q.mtm");
   EXPECT_EQ(calibrated.info.at("int8").at("faces"), 60);
   EXPECT_EQ(EmotionClassifier::load(dir / "q.mtm").engine(), InferenceEngine::XnnpackInt8);
@@ -36,7 +37,9 @@ TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
   out = run("quantize " + (dir / "missing.mtm").string() + " --data " + faces.string(), &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("model file not found"), std::string::npos) << out;
-  out = run("quantize " + (dir / "m.mtm").string() + " --data " + (dir / "nowhere").string(), &status);
+  out = run("quantize " + (dir / "m.mtm").string() + " --data " + (dir / "nowhere").string(),
+            &status);
   EXPECT_EQ(status, 1) << out;
-  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack) << "a failed run changes nothing";
+  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack)
+      << "a failed run changes nothing";
 }

@@ -92,14 +92,16 @@ TEST(InferenceEngines, Int8ReadsLikeFloatAfterCalibration) {
   for (auto& t : model.tensors)
     for (auto& v : t.data) v *= 4;
   save_model_file(model, dir / "float.mtm");
-  EXPECT_THROW(EmotionClassifier::load(dir / "float.mtm", InferenceEngine::XnnpackInt8), ModelError);
+  EXPECT_THROW(EmotionClassifier::load(dir / "float.mtm", InferenceEngine::XnnpackInt8),
+               ModelError);
   EXPECT_EQ(EmotionClassifier::load(dir / "float.mtm").engine(), InferenceEngine::Xnnpack);
 
   const auto faces = varied_faces(80);
   calibrate_int8(model, std::vector<cv::Mat>(faces.begin(), faces.begin() + 40));
   save_model_file(model, dir / "int8.mtm");
   const auto int8 = EmotionClassifier::load(dir / "int8.mtm");
-  ASSERT_EQ(int8.engine(), InferenceEngine::XnnpackInt8) << "a calibrated model runs in int8 by default";
+  ASSERT_EQ(int8.engine(), InferenceEngine::XnnpackInt8)
+      << "a calibrated model runs in int8 by default";
   const auto fp = EmotionClassifier::load(dir / "int8.mtm", InferenceEngine::Xnnpack);
   ASSERT_EQ(fp.engine(), InferenceEngine::Xnnpack);
 
