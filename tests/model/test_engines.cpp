@@ -42,15 +42,20 @@ float max_difference(const std::vector<EmotionProbs>& a, const std::vector<Emoti
   return worst;
 }
 
+// The tiny random model with larger weights than the helper's, so activations do not fade and
+// the logits spread out.
+ModelFile spread_tiny_model() {
+  ModelFile model = test::random_tiny_model();
+  for (auto& t : model.tensors)
+    for (auto& v : t.data) v *= 4;
+  return model;
+}
+
 }  // namespace
 
 TEST(InferenceEngines, XnnpackReadsLikeOpenCvDnnForAnyBatchSizeAndThreadCount) {
   test::TempDir dir;
-  ModelFile model = test::random_tiny_model();
-  // Larger weights than the helper's, so activations do not fade and the logits spread out.
-  for (auto& t : model.tensors)
-    for (auto& v : t.data) v *= 4;
-  save_model_file(model, dir / "m.mtm");
+  save_model_file(spread_tiny_model(), dir / "m.mtm");
   const auto xnnpack = EmotionClassifier::load(dir / "m.mtm");
   const auto reference = EmotionClassifier::load(dir / "m.mtm", InferenceEngine::OpenCvDnn);
   ASSERT_EQ(xnnpack.engine(), InferenceEngine::Xnnpack) << "XNNPACK did not initialise on this CPU";
@@ -88,9 +93,7 @@ TEST(InferenceEngines, XnnpackReadsLikeOpenCvDnnForAnyBatchSizeAndThreadCount) {
 // Int8: calibrated on some faces, read on others; close to the float reading, never identical.
 TEST(InferenceEngines, Int8ReadsLikeFloatAfterCalibration) {
   test::TempDir dir;
-  ModelFile model = test::random_tiny_model();
-  for (auto& t : model.tensors)
-    for (auto& v : t.data) v *= 4;
+  ModelFile model = spread_tiny_model();
   save_model_file(model, dir / "float.mtm");
   EXPECT_THROW(EmotionClassifier::load(dir / "float.mtm", InferenceEngine::XnnpackInt8),
                ModelError);
