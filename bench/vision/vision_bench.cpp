@@ -234,7 +234,7 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
 // ---- crop-gap --------------------------------------------------------------------------------
 int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std::string& detector, double max_angle,
                  bool level, TestTimeAugmentation tta) {
-  const auto clf = EmotionClassifier::load(model);
+  const auto clf = EmotionClassifier::load(model, kPhotoEngine);  // as `detect` reads photos
   const auto pool = val_pool();
   auto det = make_detector(detector);
   auto top = [&](const cv::Mat& preprocessed) {

@@ -118,7 +118,8 @@ std::string spotify_search_link(const music::Track& t) {
 void run_suggest(const SuggestOptions& o) {
   if (o.images.empty() && o.camera < 0 && o.video.empty())
     throw CliExit(kExitUsage, "give one or more images, --camera N or --input VIDEO");
-  const auto clf = EmotionClassifier::load(o.model.empty() ? default_model_path() : o.model);
+  const auto clf = EmotionClassifier::load(o.model.empty() ? default_model_path() : o.model,
+                                           o.images.empty() ? std::nullopt : std::optional(kPhotoEngine));
   Reading r = o.images.empty() ? read_stream(o, clf) : read_images(o, clf);
   if (r.weight <= 0) throw CliExit(kExitNoFace, "no face found");
   for (auto& p : r.probs) p = static_cast<float>(p / r.weight);

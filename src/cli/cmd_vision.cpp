@@ -112,7 +112,7 @@ void add_detect_command(CLI::App& app) {
       ->check(CLI::IsMember(tta_names()));
   cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this (checked before decoding)")->capture_default_str();
   cmd->callback([a] {
-    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model);
+    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model, kPhotoEngine);
     const std::string name = !a->detector.empty() ? a->detector : std::string(a->small_faces ? kSmallFacesDetector : kDefaultDetector);
     std::unique_ptr<FaceDetector> det;
     try {

@@ -62,6 +62,10 @@ cv::Mat tta_view(const cv::Mat& preprocessed, TestTimeAugmentation tta, std::siz
 // model (models/MODEL_CARD.md).
 enum class InferenceEngine { XnnpackInt8, Xnnpack, OpenCvDnn };
 std::string_view engine_name(InferenceEngine engine);
+// The engine for one-shot photos (`detect`, `suggest PHOTO`): the float network. Int8 reads
+// within noise of it, not identically, and next to the photo detector (~0.2 s a frame) its
+// milliseconds buy nothing; live video, where they do, takes the default.
+inline constexpr InferenceEngine kPhotoEngine = InferenceEngine::Xnnpack;
 // A name from engine_name(); std::invalid_argument for anything else.
 InferenceEngine parse_engine(std::string_view name);
 std::vector<std::string> engine_names();
