@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -18,6 +19,38 @@
 namespace moodtunes {
 
 namespace {
+
+// Enum <-> name tables (test-time augmentations, inference engines): one lookup for each.
+template <class E, std::size_t N>
+using NameTable = std::array<std::pair<E, std::string_view>, N>;
+
+template <class E, std::size_t N>
+E parse_name(const NameTable<E, N>& table, std::string_view name, const char* what) {
+  std::string known;
+  for (const auto& [value, value_name] : table) {
+    if (name == value_name) return value;
+    known += (known.empty() ? "" : " | ") + std::string(value_name);
+  }
+  throw std::invalid_argument("unknown " + std::string(what) + " '" + std::string(name) + "' (" + known + ")");
+}
+
+template <class E, std::size_t N>
+std::optional<std::string_view> name_of(const NameTable<E, N>& table, E value) {
+  for (const auto& [v, name] : table)
+    if (v == value) return name;
+  return std::nullopt;
+}
+
+template <class E, std::size_t N>
+std::vector<std::string> names_of(const NameTable<E, N>& table) {
+  std::vector<std::string> names;
+  for (const auto& entry : table) names.emplace_back(entry.second);
+  return names;
+}
+
+constexpr NameTable<InferenceEngine, 3> kEngineNames = {{{InferenceEngine::XnnpackInt8, "xnnpack-int8"},
+                                                         {InferenceEngine::Xnnpack, "xnnpack"},
+                                                         {InferenceEngine::OpenCvDnn, "opencv-dnn"}}};
 
 cv::Mat tensor_mat(const NamedTensor& t) {
   std::vector<int> dims(t.shape.begin(), t.shape.end());
@@ -189,11 +222,6 @@ EmotionClassifier& EmotionClassifier::operator=(EmotionClassifier&&) noexcept = 
 EmotionClassifier::~EmotionClassifier() = default;
 
 namespace {
-constexpr std::array<std::pair<InferenceEngine, std::string_view>, 3> kEngineNames = {
-    {{InferenceEngine::XnnpackInt8, "xnnpack-int8"},
-     {InferenceEngine::Xnnpack, "xnnpack"},
-     {InferenceEngine::OpenCvDnn, "opencv-dnn"}}};
-
 // The activation ranges calibrate_int8() stored, or nullopt for an uncalibrated model.
 std::optional<std::vector<float>> int8_ranges(const ModelFile& model) {
   if (!model.info.contains("int8")) return std::nullopt;
@@ -205,24 +233,11 @@ std::optional<std::vector<float>> int8_ranges(const ModelFile& model) {
 }
 }  // namespace
 
-std::string_view engine_name(InferenceEngine engine) {
-  for (const auto& [e, name] : kEngineNames)
-    if (e == engine) return name;
-  return "xnnpack";
-}
+std::string_view engine_name(InferenceEngine engine) { return name_of(kEngineNames, engine).value_or("xnnpack"); }
 
-InferenceEngine parse_engine(std::string_view name) {
-  for (const auto& [e, engine_name] : kEngineNames)
-    if (name == engine_name) return e;
-  throw std::invalid_argument("unknown inference engine '" + std::string(name) +
-                              "' (xnnpack-int8 | xnnpack | opencv-dnn)");
-}
+InferenceEngine parse_engine(std::string_view name) { return parse_name(kEngineNames, name, "inference engine"); }
 
-std::vector<std::string> engine_names() {
-  std::vector<std::string> names;
-  for (const auto& entry : kEngineNames) names.emplace_back(entry.second);
-  return names;
-}
+std::vector<std::string> engine_names() { return names_of(kEngineNames); }
 
 void calibrate_int8(ModelFile& model, const std::vector<cv::Mat>& faces) {
   if (faces.empty()) throw std::invalid_argument("calibrate_int8: no faces");
@@ -318,25 +333,12 @@ EmotionProbs EmotionClassifier::classify(const cv::Mat& face, TestTimeAugmentati
 }
 
 TestTimeAugmentation parse_tta(std::string_view name) {
-  std::string known;
-  for (const auto& [tta, tta_name] : kTestTimeAugmentations) {
-    if (name == tta_name) return tta;
-    known += (known.empty() ? "" : " | ") + std::string(tta_name);
-  }
-  throw std::invalid_argument("unknown test-time augmentation '" + std::string(name) + "' (" + known + ")");
+  return parse_name(kTestTimeAugmentations, name, "test-time augmentation");
 }
 
-std::string_view tta_name(TestTimeAugmentation tta) {
-  for (const auto& [t, name] : kTestTimeAugmentations)
-    if (t == tta) return name;
-  return "none";
-}
+std::string_view tta_name(TestTimeAugmentation tta) { return name_of(kTestTimeAugmentations, tta).value_or("none"); }
 
-std::vector<std::string> tta_names() {
-  std::vector<std::string> names;
-  for (const auto& entry : kTestTimeAugmentations) names.emplace_back(entry.second);
-  return names;
-}
+std::vector<std::string> tta_names() { return names_of(kTestTimeAugmentations); }
 
 const ArchSpec& EmotionClassifier::arch() const { return impl_->model.arch; }
 InferenceEngine EmotionClassifier::engine() const {

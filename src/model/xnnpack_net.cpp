@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,8 +74,7 @@ struct XnnpackNet::Impl {
 
   // Int8 mode: ranges[t] is the calibrated largest |value| of tensor t, for every tensor up to the
   // last max-pool's output (the head runs in float).
-  const std::vector<float>* ranges = nullptr;
-  std::vector<float> range_values;
+  std::optional<std::vector<float>> ranges;
   int last_pooled = -1;  // the last max-pool's output: the last tensor int8 mode quantises
   std::vector<Tensor> tensors;
   std::vector<Step> steps;
@@ -314,13 +314,10 @@ XnnpackNet::XnnpackNet(const ModelFile& model, const std::vector<float>* int8_ra
     : impl_(std::make_unique<Impl>()) {
   if (!available()) throw ModelError("XNNPACK cannot run on this CPU");
   Impl& g = *impl_;
-  if (int8_ranges) {
-    g.range_values = *int8_ranges;
-    g.ranges = &g.range_values;
-  }
+  if (int8_ranges) g.ranges = *int8_ranges;
   const ArchSpec& arch = model.arch;
   int side = kFaceSize;
-  g.input_tensor = g.new_tensor(static_cast<std::size_t>(side) * side, g.ranges != nullptr);
+  g.input_tensor = g.new_tensor(static_cast<std::size_t>(side) * side, g.ranges.has_value());
   int x = g.conv(model, "stem", g.input_tensor, side, 1, arch.stem, 3, true);
   int channels = arch.stem;
   for (std::size_t s = 0; s < arch.stages.size(); ++s) {
@@ -388,7 +385,7 @@ void XnnpackNet::forward(const float* views, std::size_t n, float* logits, int t
   }
 }
 
-bool XnnpackNet::is_int8() const { return impl_->ranges != nullptr; }
+bool XnnpackNet::is_int8() const { return impl_->ranges.has_value(); }
 
 std::vector<float> XnnpackNet::activation_ranges(const float* views, std::size_t n,
                                                  double quantile) {
