@@ -155,8 +155,17 @@ if [[ -n ${OUT:-} ]]; then
   if ((n_runs == 1)); then
     run=${run_dirs[0]}
     cp "$run/best.mtm" "$OUT/" || true
-    [[ -f $run/checkpoint.pt ]] && split -b 15M -d "$run/checkpoint.pt" "$OUT/checkpoint.pt.part-"
     tar -C "$run" -cf "$OUT/run.tar" --exclude='checkpoint.pt*' --exclude=best.mtm .
+    # The device tool returns at most 64 MiB in all: with a weight-averaging run (swa.mtm in
+    # run.tar, the average's state in the checkpoint) the checkpoint does not fit beside the models.
+    shipped=$(du -cb "$OUT"/* | tail -1 | cut -f1)
+    if [[ -f $run/checkpoint.pt ]]; then
+      if (($(stat -c %s "$run/checkpoint.pt") + shipped <= 60 * 1024 * 1024)); then
+        split -b 15M -d "$run/checkpoint.pt" "$OUT/checkpoint.pt.part-"
+      else
+        log "checkpoint.pt left on the device: it does not fit the 64 MiB the device tool returns"
+      fi
+    fi
   else
     for run in "${run_dirs[@]}"; do
       name=$(basename "$run")
