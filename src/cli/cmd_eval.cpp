@@ -85,6 +85,7 @@ void add_eval_command(CLI::App& app) {
       j["data"] = a->data;
       j["tta"] = a->tta;
       j["engine"] = engine_name(clf.engine());
+      j["networks"] = clf.network_count();
       std::cout << j.dump() << std::endl;
     } else {
       print_report(cm);
@@ -93,20 +94,13 @@ void add_eval_command(CLI::App& app) {
 }
 
 namespace {
-// Markdown model card from the metadata the trainer stored in the .mtm file.
-std::string model_card(const std::string& path, const EmotionClassifier& clf) {
-  const auto& info = clf.info();
-  const auto& arch = clf.arch();
-  std::ostringstream md;
+// The architecture and training sections of one network's card, under headings of level `h`.
+void describe_network(std::ostringstream& md, const nlohmann::json& info, const ArchSpec& arch, const std::string& h,
+                      InferenceEngine engine) {
   char buf[256];
-  md << "# Model card: " << std::filesystem::path(path).filename().string() << "\n\n";
   const std::string command = info.value("command", std::string());
   const bool warm_started = command.find(" --init ") != std::string::npos;
-  md << "FER-2013 facial-expression classifier (7 classes: angry, disgust, fear, happy, neutral, sad, surprise), "
-     << (warm_started ? "fine-tuned from an earlier model's weights (`--init`, see the run history)" : "trained from scratch")
-     << " with `moodtunes train` on the Training split (28,709 faces) and selected on "
-        "PublicTest (\"val\", 3,589 faces). PrivateTest was never used.\n\n";
-  md << "## Architecture\n\n";
+  md << h << " Architecture\n\n";
   md << "- Small ResNet on 1x48x48 grayscale, per-image standardised (core/preprocess.hpp, id `" << kPreprocessId << "`)\n";
   md << "- stem conv3x3 " << arch.stem << "; stages (channels x residual blocks, each followed by 2x2 max-pool):";
   for (const auto& s : arch.stages) md << " " << s.channels << "x" << s.blocks;
@@ -116,9 +110,11 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   md << buf << "- BatchNorm folded into the convolutions at export; inference runs on XNNPACK, OpenCV DNN as the fallback (no LibTorch needed)\n";
   if (info.contains("int8"))
     md << "- int8 inference calibrated on " << info["int8"].value("faces", std::size_t{0})
-       << " training faces (`moodtunes quantize`); engine: " << engine_name(clf.engine()) << "\n";
+       << " training faces (`moodtunes quantize`); engine: " << engine_name(engine) << "\n";
   md << "\n";
-  md << "## Training\n\n";
+  md << h << " Training\n\n";
+  md << "- " << (warm_started ? "fine-tuned from an earlier model's weights (`--init`, see the run history)" : "trained from scratch")
+     << "\n";
   if (info.contains("command")) md << "- command: `" << info["command"].get<std::string>() << "`\n";
   if (info.contains("trained_epochs"))
     md << "- epochs: " << info["trained_epochs"] << " of a " << info.value("planned_epochs", 0) << "-epoch schedule\n";
@@ -161,27 +157,71 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
     md << buf;
   }
   md << "label smoothing; class-weighted loss (count^-power)\n\n";
-  if (info.contains("val")) {
-    const auto& v = info["val"];
-    md << "## Validation (FER-2013 PublicTest, 3,589 faces)\n\n";
-    std::snprintf(buf, sizeof buf, "- accuracy **%.2f%%**, macro-F1 **%.4f**\n\n", 100 * v["accuracy"].get<double>(),
-                  v["macro_f1"].get<double>());
-    md << buf << "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
-    for (auto name : kEmotionNames) {
-      const auto& c = v["per_class"][std::string(name)];
-      std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %.1f%% | %.3f | %lld |\n", std::string(name).c_str(),
-                    100 * c["precision"].get<double>(), 100 * c["recall"].get<double>(), c["f1"].get<double>(),
-                    static_cast<long long>(c["support"].get<std::int64_t>()));
-      md << buf;
-    }
-    md << "\nConfusion matrix (rows true, columns predicted):\n\n| |";
-    for (auto name : kEmotionNames) md << " " << name << " |";
-    md << "\n|---|---|---|---|---|---|---|---|\n";
-    for (std::size_t t = 0; t < kNumEmotions; ++t) {
-      md << "| " << kEmotionNames[t] << " |";
-      for (std::size_t p = 0; p < kNumEmotions; ++p) md << " " << v["confusion"][t][p] << " |";
-      md << "\n";
-    }
+}
+
+// The validation section from metrics stored as ConfusionMatrix::to_json() writes them.
+void describe_validation(std::ostringstream& md, const nlohmann::json& v, const std::string& heading) {
+  char buf[256];
+  md << heading << "\n\n";
+  std::snprintf(buf, sizeof buf, "- accuracy **%.2f%%**, macro-F1 **%.4f**\n\n", 100 * v["accuracy"].get<double>(),
+                v["macro_f1"].get<double>());
+  md << buf << "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
+  for (auto name : kEmotionNames) {
+    const auto& c = v["per_class"][std::string(name)];
+    std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %.1f%% | %.3f | %lld |\n", std::string(name).c_str(),
+                  100 * c["precision"].get<double>(), 100 * c["recall"].get<double>(), c["f1"].get<double>(),
+                  static_cast<long long>(c["support"].get<std::int64_t>()));
+    md << buf;
+  }
+  md << "\nConfusion matrix (rows true, columns predicted):\n\n| |";
+  for (auto name : kEmotionNames) md << " " << name << " |";
+  md << "\n|---|---|---|---|---|---|---|---|\n";
+  for (std::size_t t = 0; t < kNumEmotions; ++t) {
+    md << "| " << kEmotionNames[t] << " |";
+    for (std::size_t p = 0; p < kNumEmotions; ++p) md << " " << v["confusion"][t][p] << " |";
+    md << "\n";
+  }
+  md << "\n";
+}
+
+// Markdown model card from the metadata the trainer (and `moodtunes ensemble`) stored in the file.
+std::string model_card(const std::string& path, const EmotionClassifier& clf) {
+  std::ostringstream md;
+  md << "# Model card: " << std::filesystem::path(path).filename().string() << "\n\n";
+  const std::size_t networks = clf.network_count();
+  md << "FER-2013 facial-expression classifier (7 classes: angry, disgust, fear, happy, neutral, sad, surprise)";
+  if (networks > 1)
+    md << ": an ensemble of " << networks
+       << " networks trained apart, which each read the face; the classifier averages their probabilities";
+  md << ". Trained with `moodtunes train` on the Training split (28,709 faces) and selected on "
+        "PublicTest (\"val\", 3,589 faces). PrivateTest was never used.\n\n";
+  if (networks == 1) {
+    describe_network(md, clf.info(), clf.arch(), "##", clf.engine());
+    if (clf.info().contains("val")) describe_validation(md, clf.info()["val"], "## Validation (FER-2013 PublicTest, 3,589 faces)");
+    return md.str();
+  }
+  const auto& info = clf.info();
+  if (info.contains("command")) md << "- built by: `" << info["command"].get<std::string>() << "`\n";
+  double gflop = 0;
+  long long parameters = 0;
+  for (std::size_t k = 0; k < networks; ++k) {
+    gflop += clf.arch(k).gflops();
+    parameters += static_cast<long long>(clf.arch(k).parameter_count());
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "- %lld parameters in all, %.3f GFLOP per face (multiply-adds x 2); engine: %s\n\n",
+                parameters, gflop, std::string(engine_name(clf.engine())).c_str());
+  md << buf;
+  if (info.contains("val"))
+    describe_validation(md, info["val"], "## Validation of the ensemble (FER-2013 PublicTest, 3,589 faces)");
+  const auto sources = info.value("members", nlohmann::json::array());
+  for (std::size_t k = 0; k < networks; ++k) {
+    md << "## Network " << k + 1;
+    if (k < sources.size()) md << ": `" << sources[k].get<std::string>() << "`";
+    md << "\n\n";
+    describe_network(md, clf.network_info(k), clf.arch(k), "###", clf.engine());
+    if (clf.network_info(k).contains("val"))
+      describe_validation(md, clf.network_info(k)["val"], "### Validation of this network alone (as its trainer recorded it)");
   }
   return md.str();
 }
@@ -214,7 +254,8 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Seed of the draw")->capture_default_str();
   cmd->add_option("-o,--out", a->out, "Write the calibrated model here (default: replace MODEL)");
   cmd->callback([a] {
-    ModelFile model = load_model_file(a->model);
+    ModelEnsemble model = load_ensemble_file(a->model);
+    const bool single_network_file = !is_ensemble_file(a->model);
     const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
     if (data.size() == 0) throw CliExit(kExitError, "no faces in " + a->data);
     std::mt19937 rng(a->seed);
@@ -224,12 +265,61 @@ void add_quantize_command(CLI::App& app) {
     std::vector<cv::Mat> faces;
     for (std::size_t i = 0; i < std::min(a->faces, data.size()); ++i) faces.push_back(data.images[order[i]]);
     calibrate_int8(model, faces);
-    model.info["int8"]["data"] = a->data;
-    model.info["int8"]["seed"] = a->seed;
+    std::size_t ranges = 0;
+    for (auto& member : model.members) {
+      member.info["int8"]["data"] = a->data;
+      member.info["int8"]["seed"] = a->seed;
+      ranges += member.info["int8"]["ranges"].size();
+    }
     const std::string out = a->out.empty() ? a->model : a->out;
-    save_model_file(model, out);
-    std::fprintf(stderr, "calibrated %zu activation ranges on %zu faces of %s; wrote %s\n",
-                 model.info["int8"]["ranges"].size(), faces.size(), a->data.c_str(), out.c_str());
+    if (single_network_file) save_model_file(model.members.front(), out);
+    else save_ensemble_file(model, out);
+    std::fprintf(stderr, "calibrated %zu activation ranges (%zu network%s) on %zu faces of %s; wrote %s\n", ranges,
+                 model.members.size(), model.members.size() == 1 ? "" : "s", faces.size(), a->data.c_str(), out.c_str());
+  });
+}
+
+void add_ensemble_command(CLI::App& app) {
+  struct Args {
+    std::vector<std::string> members;
+    std::string out, val;
+    bool float32 = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "ensemble", "Join networks trained apart into one model file whose reading is the mean of theirs");
+  cmd->add_option("members", a->members, "Model files (.mtm) of single networks, two or more")->required()->expected(2, -1);
+  cmd->add_option("-o,--out", a->out, "The ensemble model file to write")->required();
+  cmd->add_flag("--float32", a->float32, "Store the weights as float32 (default float16: half the size)");
+  cmd->add_option("--val", a->val, "Labelled faces to measure the ensemble on and record in the file (the model card shows it)");
+  cmd->callback([a] {
+    ModelEnsemble ensemble;
+    ensemble.storage = a->float32 ? TensorStorage::Float32 : TensorStorage::Float16;
+    std::string command = "moodtunes ensemble";
+    for (const auto& path : a->members) {
+      ensemble.members.push_back(load_model_file(path));  // a clear error for a missing file or a nested ensemble
+      ensemble.info["members"].push_back(std::filesystem::path(path).filename().string());
+      command += " " + std::filesystem::path(path).filename().string();
+    }
+    command += std::string(a->float32 ? " --float32" : "") + " -o " + std::filesystem::path(a->out).filename().string();
+    ensemble.info["command"] = command;
+    ensemble.info["combine"] = "mean of the networks' probabilities";
+    save_ensemble_file(ensemble, a->out);
+    if (!a->val.empty()) {
+      const auto clf = EmotionClassifier::load(a->out);
+      const FerDataset data = load_fer(a->val, FerLoadOptions{"PublicTest", 0});
+      if (data.size() == 0) throw CliExit(kExitError, "no faces in " + a->val);
+      ConfusionMatrix cm;
+      const auto probs = clf.classify_batch(data.images);
+      for (std::size_t i = 0; i < probs.size(); ++i) cm.add(data.labels[i], static_cast<int>(argmax(probs[i])));
+      ensemble.info["val"] = cm.to_json();
+      ensemble.info["val"]["engine"] = engine_name(clf.engine());
+      save_ensemble_file(ensemble, a->out);
+      std::fprintf(stderr, "val (%s, %s engine): accuracy %.2f%%, macro-F1 %.4f\n", a->val.c_str(),
+                   std::string(engine_name(clf.engine())).c_str(), 100 * cm.accuracy(), cm.macro_f1());
+    }
+    std::fprintf(stderr, "wrote %s: %zu networks, %s weights\n", a->out.c_str(), ensemble.members.size(),
+                 a->float32 ? "float32" : "float16");
   });
 }
 

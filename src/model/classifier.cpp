@@ -189,23 +189,14 @@ std::vector<cv::Mat> tta_views(const cv::Mat& input, TestTimeAugmentation tta) {
   return views;
 }
 
-struct EmotionClassifier::Impl {
-  ModelFile model;
-  // Exactly one engine is set: xnnpack, or net (OpenCV DNN).
+namespace {
+// One network of the model, on one engine: exactly one of xnnpack and net (OpenCV DNN) is set.
+struct NetworkEngine {
   std::unique_ptr<XnnpackNet> xnnpack;
-  mutable cv::dnn::Net net;
-  mutable std::mutex mutex;
+  cv::dnn::Net net;
 
-  // Logits for a batch of views from tta_views() (continuous CV_32FC1 kFaceSize x kFaceSize).
-  cv::Mat forward(const std::vector<cv::Mat>& inputs) const {
-    const int n = static_cast<int>(inputs.size());
-    const int dims[] = {n, 1, kFaceSize, kFaceSize};
-    cv::Mat blob(4, dims, CV_32F);
-    for (int i = 0; i < n; ++i) {
-      const cv::Mat& in = inputs[static_cast<std::size_t>(i)];
-      std::copy(in.ptr<float>(), in.ptr<float>() + kFaceSize * kFaceSize, blob.ptr<float>(i));
-    }
-    std::lock_guard lock(mutex);
+  // Logits (rows x kNumEmotions) for a blob of n views (n x 1 x kFaceSize x kFaceSize).
+  cv::Mat forward(cv::Mat& blob, int n) {
     if (xnnpack) {
       cv::Mat logits(n, static_cast<int>(kNumEmotions), CV_32F);
       xnnpack->forward(blob.ptr<float>(), static_cast<std::size_t>(n), logits.ptr<float>(), cv::getNumThreads());
@@ -213,6 +204,37 @@ struct EmotionClassifier::Impl {
     }
     net.setInput(blob);
     return net.forward().clone();
+  }
+};
+}  // namespace
+
+struct EmotionClassifier::Impl {
+  ModelEnsemble model;  // the file's metadata; the tensors are dropped once the engines hold them
+  nlohmann::json info;  // a single network's own info, or the ensemble's
+  mutable std::vector<NetworkEngine> networks;
+  mutable std::mutex mutex;
+
+  // Probabilities for a batch of views from tta_views() (continuous CV_32FC1 kFaceSize x
+  // kFaceSize): each network's softmax, averaged over the networks.
+  std::vector<EmotionProbs> probabilities(const std::vector<cv::Mat>& inputs) const {
+    const int n = static_cast<int>(inputs.size());
+    const int dims[] = {n, 1, kFaceSize, kFaceSize};
+    cv::Mat blob(4, dims, CV_32F);
+    for (int i = 0; i < n; ++i) {
+      const cv::Mat& in = inputs[static_cast<std::size_t>(i)];
+      std::copy(in.ptr<float>(), in.ptr<float>() + kFaceSize * kFaceSize, blob.ptr<float>(i));
+    }
+    std::vector<EmotionProbs> out(inputs.size(), EmotionProbs{});
+    const float share = 1.0f / static_cast<float>(networks.size());
+    std::lock_guard lock(mutex);
+    for (auto& network : networks) {
+      const cv::Mat logits = network.forward(blob, n);
+      for (int r = 0; r < n; ++r) {
+        const EmotionProbs p = softmax(logits.ptr<float>(r));
+        for (std::size_t c = 0; c < kNumEmotions; ++c) out[static_cast<std::size_t>(r)][c] += share * p[c];
+      }
+    }
+    return out;
   }
 };
 
@@ -256,23 +278,34 @@ void calibrate_int8(ModelFile& model, const std::vector<cv::Mat>& faces) {
                         {"statistic", "largest |activation| over the faces"}};
 }
 
+void calibrate_int8(ModelEnsemble& ensemble, const std::vector<cv::Mat>& faces) {
+  for (auto& member : ensemble.members) calibrate_int8(member, faces);
+}
+
 EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm, std::optional<InferenceEngine> engine) {
   auto impl = std::make_unique<Impl>();
-  impl->model = load_model_file(mtm);
-  const auto ranges = int8_ranges(impl->model);
-  if (engine == InferenceEngine::XnnpackInt8 && !ranges)
+  impl->model = load_ensemble_file(mtm);
+  auto& members = impl->model.members;
+  impl->info = members.size() == 1 ? members.front().info : impl->model.info;
+  std::vector<std::optional<std::vector<float>>> ranges;
+  for (const auto& member : members) ranges.push_back(int8_ranges(member));
+  const bool calibrated = std::all_of(ranges.begin(), ranges.end(), [](const auto& r) { return r.has_value(); });
+  if (engine == InferenceEngine::XnnpackInt8 && !calibrated)
     throw ModelError(mtm.string() + ": no int8 calibration in this model (moodtunes quantize adds one)");
-  if (!engine) engine = ranges ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
+  if (!engine) engine = calibrated ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
   try {
-    if (engine != InferenceEngine::OpenCvDnn && XnnpackNet::available())
-      impl->xnnpack = std::make_unique<XnnpackNet>(
-          impl->model, engine == InferenceEngine::XnnpackInt8 ? &*ranges : nullptr);
-    else
-      impl->net = build_net(impl->model);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      NetworkEngine network;
+      if (engine != InferenceEngine::OpenCvDnn && XnnpackNet::available())
+        network.xnnpack = std::make_unique<XnnpackNet>(members[i], engine == InferenceEngine::XnnpackInt8 ? &*ranges[i] : nullptr);
+      else
+        network.net = build_net(members[i]);
+      impl->networks.push_back(std::move(network));
+    }
     // One dry run so shape errors surface at load time, not on the first face.
-    impl->forward({cv::Mat::zeros(kFaceSize, kFaceSize, CV_32F)});
+    impl->probabilities({cv::Mat::zeros(kFaceSize, kFaceSize, CV_32F)});
     // Either engine holds its own copy of the weights; the file's copy would only double memory.
-    impl->model.tensors = {};
+    for (auto& member : members) member.tensors = {};
   } catch (const cv::Exception& e) {
     throw ModelError(mtm.string() + ": cannot build network: " + e.what());
   } catch (const ModelError& e) {
@@ -314,8 +347,7 @@ std::vector<EmotionProbs> EmotionClassifier::classify_views(const std::vector<cv
     std::vector<cv::Mat> chunk;
     for (std::size_t i = first; i < std::min(views.size(), first + kMaxViewsPerPass); ++i)
       chunk.push_back(views[i].isContinuous() ? views[i] : views[i].clone());
-    const cv::Mat logits = impl_->forward(chunk);
-    for (int r = 0; r < logits.rows; ++r) out.push_back(softmax(logits.ptr<float>(r)));
+    for (const auto& p : impl_->probabilities(chunk)) out.push_back(p);
   }
   return out;
 }
@@ -340,11 +372,16 @@ std::string_view tta_name(TestTimeAugmentation tta) { return name_of(kTestTimeAu
 
 std::vector<std::string> tta_names() { return names_of(kTestTimeAugmentations); }
 
-const ArchSpec& EmotionClassifier::arch() const { return impl_->model.arch; }
+const ArchSpec& EmotionClassifier::arch(std::size_t network) const { return impl_->model.members.at(network).arch; }
+std::size_t EmotionClassifier::network_count() const { return impl_->networks.size(); }
 InferenceEngine EmotionClassifier::engine() const {
-  if (!impl_->xnnpack) return InferenceEngine::OpenCvDnn;
-  return impl_->xnnpack->is_int8() ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
+  const auto& first = impl_->networks.front();  // every network runs on the same engine
+  if (!first.xnnpack) return InferenceEngine::OpenCvDnn;
+  return first.xnnpack->is_int8() ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
 }
-const nlohmann::json& EmotionClassifier::info() const { return impl_->model.info; }
+const nlohmann::json& EmotionClassifier::info() const { return impl_->info; }
+const nlohmann::json& EmotionClassifier::network_info(std::size_t network) const {
+  return impl_->model.members.at(network).info;
+}
 
 }  // namespace moodtunes

@@ -5,6 +5,8 @@
 //   moodtunes::EmotionProbs p = clf.classify(face_bgr);          // any size, gray/BGR/BGRA
 //   auto batch = clf.classify_batch({face1, face2});
 //
+// A model file holds one network or an ensemble of several trained apart (model_file.hpp); an
+// ensemble's probabilities are the mean of its networks' (each network one pass per view).
 // Inference runs from the .mtm file on XNNPACK (no LibTorch at run time), or on OpenCV's DNN
 // module, the reference engine and the fallback where XNNPACK cannot run (InferenceEngine);
 // every input goes through core/preprocess.hpp, the same function training used.
@@ -75,6 +77,8 @@ std::vector<std::string> engine_names();
 // model.info["int8"]. Use training faces, not the faces a model is judged on. Throws ModelError
 // when XNNPACK cannot run here, std::invalid_argument for no faces or a bad face.
 void calibrate_int8(ModelFile& model, const std::vector<cv::Mat>& faces);
+// Each member of an ensemble, on the same faces.
+void calibrate_int8(ModelEnsemble& ensemble, const std::vector<cv::Mat>& faces);
 
 class EmotionClassifier {
  public:
@@ -98,9 +102,13 @@ class EmotionClassifier {
   // std::invalid_argument), each read as it is: one probability vector per view.
   std::vector<EmotionProbs> classify_views(const std::vector<cv::Mat>& views) const;
 
-  const ArchSpec& arch() const;
-  InferenceEngine engine() const;
-  const nlohmann::json& info() const;  // training metadata stored in the model file
+  std::size_t network_count() const;                    // 1, or the ensemble's size
+  const ArchSpec& arch(std::size_t network = 0) const;  // network < network_count(), else std::out_of_range
+  InferenceEngine engine() const;                       // the same for every network
+  // Metadata stored in the model file: a single network's training info, or the ensemble's
+  // (its members, val metrics); network_info() is one network's own.
+  const nlohmann::json& info() const;
+  const nlohmann::json& network_info(std::size_t network) const;
 
  private:
   struct Impl;

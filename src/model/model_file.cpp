@@ -1,7 +1,10 @@
 #include "model/model_file.hpp"
 
 #include <fstream>
+#include <functional>
 #include <numeric>
+
+#include <opencv2/core.hpp>
 
 #include "core/emotion.hpp"
 #include "core/preprocess.hpp"
@@ -12,12 +15,135 @@ namespace moodtunes {
 
 namespace {
 constexpr const char* kMagic = "MOODTUNES-MODEL 1";
+constexpr const char* kEnsembleMagic = "MOODTUNES-ENSEMBLE 1";
 constexpr std::size_t kMaxHeader = 1 << 20;
 constexpr std::uintmax_t kMaxModelBytes = 512ull << 20;
 
 std::size_t element_count(const std::vector<int>& shape) {
   return std::accumulate(shape.begin(), shape.end(), std::size_t{1},
                          [](std::size_t a, int b) { return a * static_cast<std::size_t>(b); });
+}
+
+const char* storage_name(TensorStorage storage) { return storage == TensorStorage::Float16 ? "float16" : "float32"; }
+
+// The header keys every model file shares: what the network reads and in which class order.
+void describe_input(nlohmann::json& header) {
+  header["classes"] = kEmotionNames;
+  header["input_size"] = kFaceSize;
+  header["preprocess"] = kPreprocessId;
+}
+
+void check_input(const nlohmann::json& header, const std::string& path) {
+  if (header.at("classes").get<std::vector<std::string>>() !=
+      std::vector<std::string>(kEmotionNames.begin(), kEmotionNames.end()))
+    throw ModelError(path + ": model classes differ from this build's emotion list");
+  if (header.at("input_size").get<int>() != kFaceSize)
+    throw ModelError(path + ": model input size differs from " + std::to_string(kFaceSize));
+  if (header.at("preprocess").get<std::string>() != kPreprocessId)
+    throw ModelError(path + ": model was trained with preprocessing '" + header.at("preprocess").get<std::string>() +
+                     "', this build uses " + kPreprocessId);
+}
+
+nlohmann::json tensor_table(const ModelFile& model) {
+  auto table = nlohmann::json::array();
+  for (const auto& t : model.tensors) {
+    if (element_count(t.shape) != t.data.size()) throw ModelError("tensor " + t.name + ": shape/data mismatch");
+    table.push_back({{"name", t.name}, {"shape", t.shape}});
+  }
+  return table;
+}
+
+void write_tensors(std::ostream& out, const ModelFile& model, TensorStorage storage) {
+  for (const auto& t : model.tensors) {
+    if (storage == TensorStorage::Float32) {
+      out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
+      continue;
+    }
+    cv::Mat half;
+    cv::Mat(1, static_cast<int>(t.data.size()), CV_32F, const_cast<float*>(t.data.data())).convertTo(half, CV_16F);
+    out.write(reinterpret_cast<const char*>(half.data), static_cast<std::streamsize>(half.total() * half.elemSize()));
+  }
+}
+
+std::vector<NamedTensor> read_tensors(std::istream& in, const nlohmann::json& table, TensorStorage storage,
+                                      const std::string& path) {
+  std::vector<NamedTensor> tensors;
+  const std::size_t value_bytes = storage == TensorStorage::Float16 ? 2 : 4;
+  for (const auto& entry : table) {
+    NamedTensor t;
+    t.name = entry.at("name").get<std::string>();
+    t.shape = entry.at("shape").get<std::vector<int>>();
+    for (int d : t.shape)
+      if (d <= 0) throw ModelError(path + ": tensor " + t.name + " has a non-positive dimension");
+    const std::size_t n = element_count(t.shape);
+    if (n > kMaxModelBytes / value_bytes) throw ModelError(path + ": tensor too large");
+    t.data.resize(n);
+    if (storage == TensorStorage::Float32) {
+      if (!in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(n * sizeof(float))))
+        throw ModelError(path + ": truncated tensor data (" + t.name + ")");
+    } else {
+      cv::Mat half(1, static_cast<int>(n), CV_16F);
+      if (!in.read(reinterpret_cast<char*>(half.data), static_cast<std::streamsize>(n * 2)))
+        throw ModelError(path + ": truncated tensor data (" + t.name + ")");
+      cv::Mat full(1, static_cast<int>(n), CV_32F, t.data.data());
+      half.convertTo(full, CV_32F);  // into t.data: same size and type, so no reallocation
+    }
+    tensors.push_back(std::move(t));
+  }
+  return tensors;
+}
+
+void write_atomically(const fs::path& path, const std::string& magic, const std::string& header,
+                      const std::function<void(std::ostream&)>& write_data) {
+  if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw ModelError("cannot write " + tmp.string());
+    out << magic << '\n' << header.size() << '\n' << header;
+    write_data(out);
+    out.flush();
+    if (!out) throw ModelError("write failed: " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+// Opens `path`, checks its size, and reads the magic line and the JSON header.
+struct OpenedFile {
+  std::ifstream in;
+  std::string magic;
+  nlohmann::json header;
+};
+
+OpenedFile open_model(const fs::path& path) {
+  std::error_code ec;
+  const auto file_size = fs::file_size(path, ec);
+  if (ec) throw ModelError("model file not found: " + path.string());
+  if (file_size > kMaxModelBytes) throw ModelError("model file too large: " + path.string());
+  OpenedFile f;
+  f.in.open(path, std::ios::binary);
+  if (!f.in) throw ModelError("cannot open model file: " + path.string());
+  std::string length_line;
+  std::getline(f.in, f.magic);
+  if (f.magic != kMagic && f.magic != kEnsembleMagic)
+    throw ModelError(path.string() + " is not a moodtunes model (.mtm) file");
+  std::getline(f.in, length_line);
+  std::size_t header_len = 0;
+  try {
+    header_len = std::stoul(length_line);
+  } catch (const std::exception&) {
+    throw ModelError(path.string() + ": corrupt header length");
+  }
+  if (header_len == 0 || header_len > kMaxHeader) throw ModelError(path.string() + ": corrupt header length");
+  std::string text(header_len, '\0');
+  if (!f.in.read(text.data(), static_cast<std::streamsize>(header_len)))
+    throw ModelError(path.string() + ": truncated header");
+  try {
+    f.header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(path.string() + ": corrupt header: " + e.what());
+  }
+  return f;
 }
 }  // namespace
 
@@ -30,84 +156,76 @@ const NamedTensor& ModelFile::tensor(const std::string& name) const {
 void save_model_file(const ModelFile& model, const fs::path& path) {
   nlohmann::json header;
   header["arch"] = model.arch.to_json();
-  header["classes"] = kEmotionNames;
-  header["input_size"] = kFaceSize;
-  header["preprocess"] = kPreprocessId;
+  describe_input(header);
   header["info"] = model.info;
-  auto& table = header["tensors"] = nlohmann::json::array();
-  for (const auto& t : model.tensors) {
-    if (element_count(t.shape) != t.data.size()) throw ModelError("tensor " + t.name + ": shape/data mismatch");
-    table.push_back({{"name", t.name}, {"shape", t.shape}});
+  header["tensors"] = tensor_table(model);
+  write_atomically(path, kMagic, header.dump(),
+                   [&](std::ostream& out) { write_tensors(out, model, TensorStorage::Float32); });
+}
+
+void save_ensemble_file(const ModelEnsemble& ensemble, const fs::path& path) {
+  if (ensemble.members.empty()) throw ModelError("an ensemble needs at least one network");
+  nlohmann::json header;
+  describe_input(header);
+  header["info"] = ensemble.info;
+  header["storage"] = storage_name(ensemble.storage);
+  auto& members = header["members"] = nlohmann::json::array();
+  for (const auto& m : ensemble.members)
+    members.push_back({{"arch", m.arch.to_json()}, {"info", m.info}, {"tensors", tensor_table(m)}});
+  write_atomically(path, kEnsembleMagic, header.dump(), [&](std::ostream& out) {
+    for (const auto& m : ensemble.members) write_tensors(out, m, ensemble.storage);
+  });
+}
+
+ModelEnsemble load_ensemble_file(const fs::path& path) {
+  OpenedFile f = open_model(path);
+  const std::string name = path.string();
+  ModelEnsemble ensemble;
+  try {
+    check_input(f.header, name);
+    if (f.magic == kMagic) {
+      ModelFile model;
+      model.arch = ArchSpec::from_json(f.header.at("arch"));
+      model.info = f.header.value("info", nlohmann::json::object());
+      model.tensors = read_tensors(f.in, f.header.at("tensors"), TensorStorage::Float32, name);
+      ensemble.info = model.info;
+      ensemble.storage = TensorStorage::Float32;
+      ensemble.members.push_back(std::move(model));
+      return ensemble;
+    }
+    const std::string storage = f.header.at("storage").get<std::string>();
+    if (storage != "float32" && storage != "float16")
+      throw ModelError(name + ": unknown tensor storage '" + storage + "' (float32 | float16)");
+    ensemble.storage = storage == "float16" ? TensorStorage::Float16 : TensorStorage::Float32;
+    ensemble.info = f.header.value("info", nlohmann::json::object());
+    for (const auto& entry : f.header.at("members")) {
+      ModelFile model;
+      model.arch = ArchSpec::from_json(entry.at("arch"));
+      model.info = entry.value("info", nlohmann::json::object());
+      model.tensors = read_tensors(f.in, entry.at("tensors"), ensemble.storage, name);
+      ensemble.members.push_back(std::move(model));
+    }
+    if (ensemble.members.empty()) throw ModelError(name + ": an ensemble without networks");
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(name + ": corrupt header: " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw ModelError(name + ": " + e.what());
   }
-  const std::string text = header.dump();
-  if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw ModelError("cannot write " + tmp.string());
-    out << kMagic << '\n' << text.size() << '\n' << text;
-    for (const auto& t : model.tensors)
-      out.write(reinterpret_cast<const char*>(t.data.data()),
-                static_cast<std::streamsize>(t.data.size() * sizeof(float)));
-    out.flush();
-    if (!out) throw ModelError("write failed: " + tmp.string());
-  }
-  fs::rename(tmp, path);
+  return ensemble;
 }
 
 ModelFile load_model_file(const fs::path& path) {
-  std::error_code ec;
-  const auto file_size = fs::file_size(path, ec);
-  if (ec) throw ModelError("model file not found: " + path.string());
-  if (file_size > kMaxModelBytes) throw ModelError("model file too large: " + path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError("cannot open model file: " + path.string());
-  std::string magic, length_line;
-  std::getline(in, magic);
-  if (magic != kMagic) throw ModelError(path.string() + " is not a moodtunes model (.mtm) file");
-  std::getline(in, length_line);
-  std::size_t header_len = 0;
-  try {
-    header_len = std::stoul(length_line);
-  } catch (const std::exception&) {
-    throw ModelError(path.string() + ": corrupt header length");
-  }
-  if (header_len == 0 || header_len > kMaxHeader) throw ModelError(path.string() + ": corrupt header length");
-  std::string text(header_len, '\0');
-  if (!in.read(text.data(), static_cast<std::streamsize>(header_len)))
-    throw ModelError(path.string() + ": truncated header");
+  ModelEnsemble ensemble = load_ensemble_file(path);
+  if (ensemble.members.size() != 1)
+    throw ModelError(path.string() + " is an ensemble of " + std::to_string(ensemble.members.size()) +
+                     " networks, not a single network");
+  return std::move(ensemble.members.front());
+}
 
-  ModelFile model;
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(text);
-    if (header.at("classes").get<std::vector<std::string>>() !=
-        std::vector<std::string>(kEmotionNames.begin(), kEmotionNames.end()))
-      throw ModelError(path.string() + ": model classes differ from this build's emotion list");
-    if (header.at("input_size").get<int>() != kFaceSize)
-      throw ModelError(path.string() + ": model input size differs from " + std::to_string(kFaceSize));
-    if (header.at("preprocess").get<std::string>() != kPreprocessId)
-      throw ModelError(path.string() + ": model was trained with preprocessing '" +
-                       header.at("preprocess").get<std::string>() + "', this build uses " + kPreprocessId);
-    model.arch = ArchSpec::from_json(header.at("arch"));
-    model.info = header.value("info", nlohmann::json::object());
-    for (const auto& entry : header.at("tensors")) {
-      NamedTensor t;
-      t.name = entry.at("name").get<std::string>();
-      t.shape = entry.at("shape").get<std::vector<int>>();
-      const std::size_t n = element_count(t.shape);
-      if (n > kMaxModelBytes / sizeof(float)) throw ModelError(path.string() + ": tensor too large");
-      t.data.resize(n);
-      if (!in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(n * sizeof(float))))
-        throw ModelError(path.string() + ": truncated tensor data (" + t.name + ")");
-      model.tensors.push_back(std::move(t));
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw ModelError(path.string() + ": corrupt header: " + e.what());
-  } catch (const std::invalid_argument& e) {
-    throw ModelError(path.string() + ": " + e.what());
-  }
-  return model;
+bool is_ensemble_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string magic;
+  return in && std::getline(in, magic) && magic == kEnsembleMagic;
 }
 
 }  // namespace moodtunes

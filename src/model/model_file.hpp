@@ -7,9 +7,15 @@
 // Tensor names: conv<k>.weight [out,in,3,3], conv<k>.bias [out] (k counts convs from 0),
 // fc1.weight [hidden,flat], fc1.bias, fc2.weight [7,hidden], fc2.bias.
 //
-// save_model_file() writes a temporary file and renames it, so a reader never sees half a
-// model. load_model_file() validates everything (magic, sizes, classes, preprocessing) and
-// throws ModelError with the reason. Both are reentrant.
+// An ensemble file holds several such networks, trained apart, that read the same face (the
+// classifier averages their probabilities): the line "MOODTUNES-ENSEMBLE 1\n", the header
+// length, a JSON header (class names, input size, preprocessing id, the ensemble's info, the
+// tensor storage "float32" | "float16", and per member its architecture, info and tensor table),
+// then every member's tensors in order, little-endian.
+//
+// save_model_file() and save_ensemble_file() write a temporary file and rename it, so a reader
+// never sees half a model. The loaders validate everything (magic, sizes, classes,
+// preprocessing) and throw ModelError with the reason. All are reentrant.
 #pragma once
 
 #include <filesystem>
@@ -45,7 +51,28 @@ struct ModelFile {
   const NamedTensor& tensor(const std::string& name) const;  // throws ModelError if absent
 };
 
+// How an ensemble file stores tensor values. Float16 halves the file (two members of the
+// shipped architecture fit the 20 MB budget); values are rounded to the nearest half, a relative
+// change below 5e-4, and read back as float32.
+enum class TensorStorage { Float32, Float16 };
+
+struct ModelEnsemble {
+  nlohmann::json info = nlohmann::json::object();  // what the ensemble is: members' sources, val metrics, ...
+  std::vector<ModelFile> members;                   // one or more networks; each member's info is its own
+  TensorStorage storage = TensorStorage::Float16;   // as read from the file / to write
+};
+
 void save_model_file(const ModelFile& model, const std::filesystem::path& path);
+// A single network. An ensemble file of one member reads as that member; one of several members
+// throws ModelError (use load_ensemble_file()).
 ModelFile load_model_file(const std::filesystem::path& path);
+
+// Requires at least one member, each with the tensors its architecture needs.
+void save_ensemble_file(const ModelEnsemble& ensemble, const std::filesystem::path& path);
+// Either kind of file: a single-network file reads as an ensemble of one (storage Float32, info
+// the network's own).
+ModelEnsemble load_ensemble_file(const std::filesystem::path& path);
+// Whether `path` starts like an ensemble file (false for a missing or other file).
+bool is_ensemble_file(const std::filesystem::path& path);
 
 }  // namespace moodtunes

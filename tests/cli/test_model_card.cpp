@@ -17,7 +17,7 @@ std::string run(const std::string& args, int* status) {
 
 TEST(ModelCard, StatesTheRecordedAccuracyAndHowTheModelWasTrained) {
   const auto shipped = moodtunes::test::source_dir() / "models/moodtunes-fer.mtm";
-  const auto model = moodtunes::load_model_file(shipped);
+  const auto model = moodtunes::load_ensemble_file(shipped);  // its info: the network's, or the ensemble's
   int status = -1;
   const auto card = run("model-card " + shipped.string(), &status);
   ASSERT_EQ(status, 0) << card;
@@ -31,7 +31,7 @@ TEST(ModelCard, StatesTheRecordedAccuracyAndHowTheModelWasTrained) {
 
 TEST(ModelCard, NamesTheTeacherOfADistilledModel) {
   TempDir dir;
-  auto model = moodtunes::load_model_file(moodtunes::test::source_dir() / "models/moodtunes-fer.mtm");
+  auto model = moodtunes::load_ensemble_file(moodtunes::test::source_dir() / "models/moodtunes-fer.mtm").members.front();
   model.info["distillation"] = {{"teacher", "teacher.mtm"}, {"teacher_tta", "ten-crop"}, {"weight", 0.7}};
   moodtunes::save_model_file(model, dir / "distilled.mtm");
   int status = -1;

@@ -43,3 +43,21 @@ TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
   EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack)
       << "a failed run changes nothing";
 }
+
+TEST(Quantize, CalibratesEveryNetworkOfAnEnsembleAndKeepsItAnEnsemble) {
+  const auto faces = test::data_dir() / "fer2013/val";
+  if (!std::filesystem::exists(faces)) GTEST_SKIP() << "shared data not present at " << faces;
+  test::TempDir dir;
+  ModelEnsemble pair;
+  pair.members = {test::random_tiny_model(3), test::random_tiny_model(4)};
+  save_ensemble_file(pair, dir / "pair.mtm");
+  int status = -1;
+  const auto out = run("quantize " + (dir / "pair.mtm").string() + " --data " + faces.string() + " --faces 40", &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("(2 networks) on 40 faces"), std::string::npos) << out;
+  const ModelEnsemble calibrated = load_ensemble_file(dir / "pair.mtm");
+  ASSERT_EQ(calibrated.members.size(), 2u);
+  EXPECT_EQ(calibrated.storage, TensorStorage::Float16);
+  for (const auto& member : calibrated.members) EXPECT_EQ(member.info.at("int8").at("faces"), 40);
+  EXPECT_EQ(EmotionClassifier::load(dir / "pair.mtm").engine(), InferenceEngine::XnnpackInt8);
+}

@@ -1,4 +1,5 @@
-// A random model of the tiny architecture with every tensor the inference graph needs.
+// A random model of the tiny architecture with every tensor the inference graph needs; another
+// seed gives other weights.
 #pragma once
 
 #include <random>
@@ -7,11 +8,11 @@
 
 namespace moodtunes::test {
 
-inline ModelFile random_tiny_model() {
+inline ModelFile random_tiny_model(unsigned seed = 3) {
   using namespace moodtunes;
   ModelFile m;
   m.arch = ArchSpec::tiny();
-  std::mt19937 rng(3);
+  std::mt19937 rng(seed);
   std::normal_distribution<float> n(0.f, 0.1f);
   auto add = [&](const std::string& name, std::vector<int> shape) {
     NamedTensor t{name, shape, {}};

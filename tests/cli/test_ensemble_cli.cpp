@@ -1,0 +1,77 @@
+// `moodtunes ensemble`: joins single-network files into one ensemble file, records where its
+// networks came from (and, with --val, what it reads), and refuses bad input with exit code 1/2.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "model/classifier.hpp"
+#include "model/model_file.hpp"
+#include "model/tiny_model.hpp"
+#include "test_util.hpp"
+
+using namespace moodtunes;
+
+namespace {
+std::string run(const std::string& args, int* status) {
+  return test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", status);
+}
+}  // namespace
+
+TEST(EnsembleCommand, JoinsNetworksRecordsTheirSourcesAndItsValReading) {
+  test::TempDir dir;
+  save_model_file(test::random_tiny_model(3), dir / "a.mtm");
+  save_model_file(test::random_tiny_model(4), dir / "b.mtm");
+  int status = -1;
+  const auto out = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() + " -o " +
+                           (dir / "ab.mtm").string(),
+                       &status);
+  ASSERT_EQ(status, 0) << out;
+  const ModelEnsemble e = load_ensemble_file(dir / "ab.mtm");
+  ASSERT_EQ(e.members.size(), 2u);
+  EXPECT_EQ(e.storage, TensorStorage::Float16);
+  EXPECT_EQ(e.info.at("members"), nlohmann::json({"a.mtm", "b.mtm"}));
+  EXPECT_FALSE(e.info.contains("val"));
+  const auto card = run("model-card " + (dir / "ab.mtm").string(), &status);
+  ASSERT_EQ(status, 0) << card;
+  EXPECT_NE(card.find("an ensemble of 2 networks"), std::string::npos) << card;
+  EXPECT_NE(card.find("## Network 2: `b.mtm`"), std::string::npos) << card;
+
+  const auto val = test::data_dir() / "fer2013/val";
+  if (!std::filesystem::exists(val)) GTEST_SKIP() << "shared data not present at " << val;
+  const auto measured = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() + " --float32 -o " +
+                                (dir / "abv.mtm").string() + " --val " + val.string(),
+                            &status);
+  ASSERT_EQ(status, 0) << measured;
+  const ModelEnsemble v = load_ensemble_file(dir / "abv.mtm");
+  EXPECT_EQ(v.storage, TensorStorage::Float32);
+  EXPECT_EQ(v.info.at("val").at("count"), 3589);
+  const auto eval = test::run_shell(std::string(MOODTUNES_BINARY) + " eval " + val.string() + " -m " +
+                                        (dir / "abv.mtm").string() + " --json 2>/dev/null",
+                                    &status);
+  ASSERT_EQ(status, 0) << eval;
+  const auto j = nlohmann::json::parse(eval);
+  EXPECT_EQ(j.at("networks"), 2);
+  EXPECT_DOUBLE_EQ(j.at("accuracy").get<double>(), v.info.at("val").at("accuracy").get<double>());
+}
+
+TEST(EnsembleCommand, RefusesTooFewNetworksMissingFilesAndNestedEnsembles) {
+  test::TempDir dir;
+  save_model_file(test::random_tiny_model(), dir / "a.mtm");
+  int status = -1;
+  auto out = run("ensemble " + (dir / "a.mtm").string() + " -o " + (dir / "x.mtm").string(), &status);
+  EXPECT_EQ(status, 2) << out;
+  out = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "missing.mtm").string() + " -o " +
+                (dir / "x.mtm").string(),
+            &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("model file not found"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.mtm"));
+  ModelEnsemble pair;
+  pair.members = {test::random_tiny_model(3), test::random_tiny_model(4)};
+  save_ensemble_file(pair, dir / "pair.mtm");
+  out = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "pair.mtm").string() + " -o " +
+                (dir / "x.mtm").string(),
+            &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("an ensemble of 2 networks"), std::string::npos) << out;
+}
