@@ -323,6 +323,31 @@ void add_ensemble_command(CLI::App& app) {
   });
 }
 
+void add_unpack_command(CLI::App& app) {
+  struct Args {
+    std::string model, out;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "unpack", "Write each network of an ensemble model to its own file (to fine-tune it with train --init, or re-join)");
+  cmd->add_option("model", a->model, "Ensemble model file (.mtm)")->required();
+  cmd->add_option("-o,--out", a->out, "Folder for network-1.mtm, network-2.mtm, ...")->required();
+  cmd->callback([a] {
+    const ModelEnsemble ensemble = load_ensemble_file(a->model);
+    std::filesystem::create_directories(a->out);
+    const auto sources = ensemble.info.value("members", nlohmann::json::array());
+    for (std::size_t k = 0; k < ensemble.members.size(); ++k) {
+      ModelFile network = ensemble.members[k];
+      network.info["unpacked_from"] = std::filesystem::path(a->model).filename().string();
+      if (k < sources.size()) network.info["ensemble_member"] = sources[k];
+      const auto path = std::filesystem::path(a->out) / ("network-" + std::to_string(k + 1) + ".mtm");
+      save_model_file(network, path);
+      std::fprintf(stderr, "wrote %s%s\n", path.c_str(),
+                   k < sources.size() ? (" (" + sources[k].get<std::string>() + ")").c_str() : "");
+    }
+  });
+}
+
 void add_classify_command(CLI::App& app) {
   struct Args {
     std::vector<std::string> images;

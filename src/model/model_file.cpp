@@ -218,7 +218,7 @@ ModelFile load_model_file(const fs::path& path) {
   ModelEnsemble ensemble = load_ensemble_file(path);
   if (ensemble.members.size() != 1)
     throw ModelError(path.string() + " is an ensemble of " + std::to_string(ensemble.members.size()) +
-                     " networks, not a single network");
+                     " networks, not a single network (`moodtunes unpack` writes each to its own file)");
   return std::move(ensemble.members.front());
 }
 

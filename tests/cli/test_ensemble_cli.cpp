@@ -1,5 +1,6 @@
 // `moodtunes ensemble`: joins single-network files into one ensemble file, records where its
-// networks came from (and, with --val, what it reads), and refuses bad input with exit code 1/2.
+// networks came from (and, with --val, what it reads), and refuses bad input with exit code 1/2;
+// `moodtunes unpack` writes an ensemble's networks back to single-network files.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -74,4 +75,30 @@ TEST(EnsembleCommand, RefusesTooFewNetworksMissingFilesAndNestedEnsembles) {
             &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("an ensemble of 2 networks"), std::string::npos) << out;
+}
+
+TEST(EnsembleCommand, UnpackWritesEachNetworkSoItCanBeTrainedOrJoinedAgain) {
+  test::TempDir dir;
+  ModelEnsemble pair;
+  pair.storage = TensorStorage::Float32;
+  pair.members = {test::random_tiny_model(3), test::random_tiny_model(4)};
+  pair.info["members"] = {"a.mtm", "b.mtm"};
+  save_ensemble_file(pair, dir / "pair.mtm");
+  int status = -1;
+  auto out = run("unpack " + (dir / "pair.mtm").string() + " -o " + (dir / "nets").string(), &status);
+  ASSERT_EQ(status, 0) << out;
+  const ModelFile second = load_model_file(dir / "nets/network-2.mtm");
+  EXPECT_EQ(second.tensors.back().data, pair.members[1].tensors.back().data);
+  EXPECT_EQ(second.info.at("ensemble_member"), "b.mtm");
+  EXPECT_FALSE(is_ensemble_file(dir / "nets/network-1.mtm"));
+  out = run("ensemble " + (dir / "nets/network-1.mtm").string() + " " + (dir / "nets/network-2.mtm").string() +
+                " --float32 -o " + (dir / "again.mtm").string(),
+            &status);
+  ASSERT_EQ(status, 0) << out;
+  const ModelEnsemble again = load_ensemble_file(dir / "again.mtm");
+  ASSERT_EQ(again.members.size(), 2u);
+  EXPECT_EQ(again.members[0].tensors.front().data, pair.members[0].tensors.front().data);
+  out = run("unpack " + (dir / "missing.mtm").string() + " -o " + (dir / "x").string(), &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("model file not found"), std::string::npos) << out;
 }
