@@ -31,7 +31,9 @@ namespace moodtunes::vision {
 
 struct SmoothingParams {
   double tau_s = 0.3;        // EMA time constant, seconds
-  double hysteresis = 0.20;  // margin a new label needs over the current one (probability)
+  // Margin a new label needs over the current one (probability). 0.25 since the two-network
+  // model (docs/vision.md, session 21): at 0.20 a borderline face changed label 3 times a minute.
+  double hysteresis = 0.25;
   // How long a new label must keep that margin before it is shown, seconds: a reading that
   // wavers between two classes for less than this does not move the label.
   double min_lead_s = 0.3;
