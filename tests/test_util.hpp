@@ -57,4 +57,10 @@ inline std::string run_shell(const std::string& command_line, int* exit_code = n
   return out;
 }
 
+// Runs the moodtunes CLI built with the tests with `args`, standard error merged into the
+// returned output; *exit_code as for run_shell().
+inline std::string run_cli(const std::string& args, int* exit_code = nullptr) {
+  return run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", exit_code);
+}
+
 }  // namespace moodtunes::test

@@ -12,18 +12,14 @@
 
 using namespace moodtunes;
 
-namespace {
-std::string run(const std::string& args, int* status) {
-  return test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", status);
-}
-}  // namespace
+using moodtunes::test::run_cli;
 
 TEST(EnsembleCommand, JoinsNetworksRecordsTheirSourcesAndItsValReading) {
   test::TempDir dir;
   save_model_file(test::random_tiny_model(3), dir / "a.mtm");
   save_model_file(test::random_tiny_model(4), dir / "b.mtm");
   int status = -1;
-  const auto out = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() + " -o " +
+  const auto out = run_cli("ensemble " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() + " -o " +
                            (dir / "ab.mtm").string(),
                        &status);
   ASSERT_EQ(status, 0) << out;
@@ -32,14 +28,14 @@ TEST(EnsembleCommand, JoinsNetworksRecordsTheirSourcesAndItsValReading) {
   EXPECT_EQ(e.storage, TensorStorage::Float16);
   EXPECT_EQ(e.info.at("members"), nlohmann::json({"a.mtm", "b.mtm"}));
   EXPECT_FALSE(e.info.contains("val"));
-  const auto card = run("model-card " + (dir / "ab.mtm").string(), &status);
+  const auto card = run_cli("model-card " + (dir / "ab.mtm").string(), &status);
   ASSERT_EQ(status, 0) << card;
   EXPECT_NE(card.find("an ensemble of 2 networks"), std::string::npos) << card;
   EXPECT_NE(card.find("## Network 2: `b.mtm`"), std::string::npos) << card;
 
   const auto val = test::data_dir() / "fer2013/val";
   if (!std::filesystem::exists(val)) GTEST_SKIP() << "shared data not present at " << val;
-  const auto measured = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() + " --float32 -o " +
+  const auto measured = run_cli("ensemble " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() + " --float32 -o " +
                                 (dir / "abv.mtm").string() + " --val " + val.string(),
                             &status);
   ASSERT_EQ(status, 0) << measured;
@@ -59,9 +55,9 @@ TEST(EnsembleCommand, RefusesTooFewNetworksMissingFilesAndNestedEnsembles) {
   test::TempDir dir;
   save_model_file(test::random_tiny_model(), dir / "a.mtm");
   int status = -1;
-  auto out = run("ensemble " + (dir / "a.mtm").string() + " -o " + (dir / "x.mtm").string(), &status);
+  auto out = run_cli("ensemble " + (dir / "a.mtm").string() + " -o " + (dir / "x.mtm").string(), &status);
   EXPECT_EQ(status, 2) << out;
-  out = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "missing.mtm").string() + " -o " +
+  out = run_cli("ensemble " + (dir / "a.mtm").string() + " " + (dir / "missing.mtm").string() + " -o " +
                 (dir / "x.mtm").string(),
             &status);
   EXPECT_EQ(status, 1) << out;
@@ -70,7 +66,7 @@ TEST(EnsembleCommand, RefusesTooFewNetworksMissingFilesAndNestedEnsembles) {
   ModelEnsemble pair;
   pair.members = {test::random_tiny_model(3), test::random_tiny_model(4)};
   save_ensemble_file(pair, dir / "pair.mtm");
-  out = run("ensemble " + (dir / "a.mtm").string() + " " + (dir / "pair.mtm").string() + " -o " +
+  out = run_cli("ensemble " + (dir / "a.mtm").string() + " " + (dir / "pair.mtm").string() + " -o " +
                 (dir / "x.mtm").string(),
             &status);
   EXPECT_EQ(status, 1) << out;
@@ -85,20 +81,20 @@ TEST(EnsembleCommand, UnpackWritesEachNetworkSoItCanBeTrainedOrJoinedAgain) {
   pair.info["members"] = {"a.mtm", "b.mtm"};
   save_ensemble_file(pair, dir / "pair.mtm");
   int status = -1;
-  auto out = run("unpack " + (dir / "pair.mtm").string() + " -o " + (dir / "nets").string(), &status);
+  auto out = run_cli("unpack " + (dir / "pair.mtm").string() + " -o " + (dir / "nets").string(), &status);
   ASSERT_EQ(status, 0) << out;
   const ModelFile second = load_model_file(dir / "nets/network-2.mtm");
   EXPECT_EQ(second.tensors.back().data, pair.members[1].tensors.back().data);
   EXPECT_EQ(second.info.at("ensemble_member"), "b.mtm");
   EXPECT_FALSE(is_ensemble_file(dir / "nets/network-1.mtm"));
-  out = run("ensemble " + (dir / "nets/network-1.mtm").string() + " " + (dir / "nets/network-2.mtm").string() +
+  out = run_cli("ensemble " + (dir / "nets/network-1.mtm").string() + " " + (dir / "nets/network-2.mtm").string() +
                 " --float32 -o " + (dir / "again.mtm").string(),
             &status);
   ASSERT_EQ(status, 0) << out;
   const ModelEnsemble again = load_ensemble_file(dir / "again.mtm");
   ASSERT_EQ(again.members.size(), 2u);
   EXPECT_EQ(again.members[0].tensors.front().data, pair.members[0].tensors.front().data);
-  out = run("unpack " + (dir / "missing.mtm").string() + " -o " + (dir / "x").string(), &status);
+  out = run_cli("unpack " + (dir / "missing.mtm").string() + " -o " + (dir / "x").string(), &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("model file not found"), std::string::npos) << out;
 }

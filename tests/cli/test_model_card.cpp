@@ -9,17 +9,13 @@
 
 using moodtunes::test::TempDir;
 
-namespace {
-std::string run(const std::string& args, int* status) {
-  return moodtunes::test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", status);
-}
-}  // namespace
+using moodtunes::test::run_cli;
 
 TEST(ModelCard, StatesTheRecordedAccuracyAndHowTheModelWasTrained) {
   const auto shipped = moodtunes::test::source_dir() / "models/moodtunes-fer.mtm";
   const auto model = moodtunes::load_ensemble_file(shipped);  // its info: the network's, or the ensemble's
   int status = -1;
-  const auto card = run("model-card " + shipped.string(), &status);
+  const auto card = run_cli("model-card " + shipped.string(), &status);
   ASSERT_EQ(status, 0) << card;
   char accuracy[64];
   std::snprintf(accuracy, sizeof accuracy, "accuracy **%.2f%%**", 100 * model.info.at("val").at("accuracy").get<double>());
@@ -35,7 +31,7 @@ TEST(ModelCard, NamesTheTeacherOfADistilledModel) {
   model.info["distillation"] = {{"teacher", "teacher.mtm"}, {"teacher_tta", "ten-crop"}, {"weight", 0.7}};
   moodtunes::save_model_file(model, dir / "distilled.mtm");
   int status = -1;
-  const auto card = run("model-card " + (dir / "distilled.mtm").string(), &status);
+  const auto card = run_cli("model-card " + (dir / "distilled.mtm").string(), &status);
   ASSERT_EQ(status, 0) << card;
   EXPECT_NE(card.find("distilled: 70% of the loss is cross-entropy against the ten-crop reading (`--tta ten-crop`) of "
                       "each training face by `teacher.mtm`"),

@@ -11,11 +11,7 @@
 
 using namespace moodtunes;
 
-namespace {
-std::string run(const std::string& args, int* status) {
-  return test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", status);
-}
-}  // namespace
+using moodtunes::test::run_cli;
 
 TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
   const auto faces = test::data_dir() / "fer2013/val";
@@ -23,7 +19,7 @@ TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
   test::TempDir dir;
   save_model_file(test::random_tiny_model(), dir / "m.mtm");
   int status = -1;
-  auto out = run("quantize " + (dir / "m.mtm").string() + " --data " + faces.string() +
+  auto out = run_cli("quantize " + (dir / "m.mtm").string() + " --data " + faces.string() +
                      " --faces 60 -o " + (dir / "q.mtm").string(),
                  &status);
   ASSERT_EQ(status, 0) << out;
@@ -34,10 +30,10 @@ TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
   EXPECT_EQ(calibrated.info.at("int8").at("faces"), 60);
   EXPECT_EQ(EmotionClassifier::load(dir / "q.mtm").engine(), InferenceEngine::XnnpackInt8);
 
-  out = run("quantize " + (dir / "missing.mtm").string() + " --data " + faces.string(), &status);
+  out = run_cli("quantize " + (dir / "missing.mtm").string() + " --data " + faces.string(), &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("model file not found"), std::string::npos) << out;
-  out = run("quantize " + (dir / "m.mtm").string() + " --data " + (dir / "nowhere").string(),
+  out = run_cli("quantize " + (dir / "m.mtm").string() + " --data " + (dir / "nowhere").string(),
             &status);
   EXPECT_EQ(status, 1) << out;
   EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack)
@@ -52,7 +48,7 @@ TEST(Quantize, CalibratesEveryNetworkOfAnEnsembleAndKeepsItAnEnsemble) {
   pair.members = {test::random_tiny_model(3), test::random_tiny_model(4)};
   save_ensemble_file(pair, dir / "pair.mtm");
   int status = -1;
-  const auto out = run("quantize " + (dir / "pair.mtm").string() + " --data " + faces.string() + " --faces 40", &status);
+  const auto out = run_cli("quantize " + (dir / "pair.mtm").string() + " --data " + faces.string() + " --faces 40", &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("(2 networks) on 40 faces"), std::string::npos) << out;
   const ModelEnsemble calibrated = load_ensemble_file(dir / "pair.mtm");

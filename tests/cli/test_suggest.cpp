@@ -15,9 +15,7 @@
 using moodtunes::test::TempDir;
 
 namespace {
-std::string run(const std::string& args, int* status) {
-  return moodtunes::test::run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", status);
-}
+using moodtunes::test::run_cli;
 
 std::filesystem::path first_face(const std::string& cls) {
   std::vector<std::filesystem::path> files;
@@ -33,7 +31,7 @@ class Suggest : public ::testing::Test {
     if (!std::filesystem::exists(moodtunes::test::data_dir() / "deezer-mood/test.csv"))
       GTEST_SKIP() << "shared data not present";
     int status = -1;
-    const auto out = run("catalog import " + (moodtunes::test::data_dir() / "deezer-mood/test.csv").string() +
+    const auto out = run_cli("catalog import " + (moodtunes::test::data_dir() / "deezer-mood/test.csv").string() +
                              " --catalog " + catalog().string(), &status);
     ASSERT_EQ(status, 0) << out;
   }
@@ -44,7 +42,7 @@ class Suggest : public ::testing::Test {
 
 TEST_F(Suggest, AFaceGivesAnEmotionAMoodAndTracksByDistinctArtists) {
   int status = -1;
-  const auto out = run("suggest --json -n 8 --catalog " + catalog().string() + " " + first_face("happy").string(), &status);
+  const auto out = run_cli("suggest --json -n 8 --catalog " + catalog().string() + " " + first_face("happy").string(), &status);
   ASSERT_EQ(status, 0) << out;
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["faces"].size(), 1u);
@@ -67,9 +65,9 @@ TEST_F(Suggest, AFaceGivesAnEmotionAMoodAndTracksByDistinctArtists) {
 TEST_F(Suggest, HappyAndSadFacesLandOnDifferentSidesOfValence) {
   int status = -1;
   const auto happy = nlohmann::json::parse(
-      run("suggest --json --catalog " + catalog().string() + " " + first_face("happy").string(), &status));
+      run_cli("suggest --json --catalog " + catalog().string() + " " + first_face("happy").string(), &status));
   const auto sad = nlohmann::json::parse(
-      run("suggest --json --catalog " + catalog().string() + " " + first_face("sad").string(), &status));
+      run_cli("suggest --json --catalog " + catalog().string() + " " + first_face("sad").string(), &status));
   EXPECT_GT(happy["mood"]["valence"].get<double>(), sad["mood"]["valence"].get<double>());
 }
 
@@ -77,14 +75,14 @@ TEST_F(Suggest, NoFaceAndBadInputAreClear) {
   cv::Mat blank(480, 640, CV_8UC3, cv::Scalar(200, 180, 160));
   cv::imwrite((dir_ / "blank.png").string(), blank);
   int status = -1;
-  auto out = run("suggest --catalog " + catalog().string() + " " + (dir_ / "blank.png").string(), &status);
+  auto out = run_cli("suggest --catalog " + catalog().string() + " " + (dir_ / "blank.png").string(), &status);
   EXPECT_EQ(status, 3) << out;
   EXPECT_NE(out.find("no face found"), std::string::npos);
   std::ofstream(dir_ / "junk.jpg") << "not an image";
-  out = run("suggest --catalog " + catalog().string() + " " + (dir_ / "junk.jpg").string(), &status);
+  out = run_cli("suggest --catalog " + catalog().string() + " " + (dir_ / "junk.jpg").string(), &status);
   EXPECT_EQ(status, 1) << out;
-  out = run("suggest --catalog " + (dir_ / "missing.sqlite").string() + " " + first_face("happy").string(), &status);
+  out = run_cli("suggest --catalog " + (dir_ / "missing.sqlite").string() + " " + first_face("happy").string(), &status);
   EXPECT_EQ(status, 1) << out;
-  out = run("suggest", &status);
+  out = run_cli("suggest", &status);
   EXPECT_EQ(status, 2) << out;
 }
