@@ -65,14 +65,8 @@ int main(int argc, char** argv) {
   const auto fp32 = EmotionClassifier::load(model, InferenceEngine::Xnnpack);
   const auto reference = EmotionClassifier::load(model, InferenceEngine::OpenCvDnn);
   const auto networks = static_cast<int>(clf.network_count());
-  double gflop = 0;
-  long long parameters = 0;
-  for (int k = 0; k < networks; ++k) {
-    gflop += clf.arch(static_cast<std::size_t>(k)).gflops();
-    parameters += static_cast<long long>(clf.arch(static_cast<std::size_t>(k)).parameter_count());
-  }
   std::printf("model %s: %d network(s), %.3f GFLOP/face, %lld parameters; engine %s, baselines %s and %s\n", model.c_str(),
-              networks, gflop, parameters, std::string(engine_name(clf.engine())).c_str(),
+              networks, clf.gflops(), static_cast<long long>(clf.parameter_count()), std::string(engine_name(clf.engine())).c_str(),
               std::string(engine_name(fp32.engine())).c_str(), std::string(engine_name(reference.engine())).c_str());
   const FerDataset val = load_fer(data + "/fer2013/val");
 
@@ -120,18 +114,14 @@ int main(int argc, char** argv) {
   // checks that the engines agree.
   cv::setNumThreads(-1);
   for (const auto* baseline : {&fp32, &reference}) {
-    ConfusionMatrix cm;
-    const auto probs = baseline->classify_batch(val.images);
-    for (std::size_t i = 0; i < val.size(); ++i) cm.add(val.labels[i], static_cast<int>(argmax(probs[i])));
+    const ConfusionMatrix cm = score(*baseline, val.images, val.labels);
     std::printf("val, baseline %s, TTA none: accuracy %.2f%%, macro-F1 %.4f\n", std::string(engine_name(baseline->engine())).c_str(),
                 100 * cm.accuracy(), cm.macro_f1());
   }
   for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
-    ConfusionMatrix cm;
     const auto t0 = std::chrono::steady_clock::now();
-    const auto probs = clf.classify_batch(val.images, tta);
+    const ConfusionMatrix cm = score(clf, val.images, val.labels, tta);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (std::size_t i = 0; i < val.size(); ++i) cm.add(val.labels[i], static_cast<int>(argmax(probs[i])));
     std::printf("val, TTA %s: accuracy %.2f%%, macro-F1 %.4f (%zu faces in %.2f s)\n",
                 std::string(tta_name(tta)).c_str(), 100 * cm.accuracy(), cm.macro_f1(),
                 val.size(), s);

@@ -76,9 +76,7 @@ void add_eval_command(CLI::App& app) {
     const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
     std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
                  data.resized ? (", " + std::to_string(data.resized) + " resized to 48x48").c_str() : "");
-    ConfusionMatrix cm;
-    const auto probs = clf.classify_batch(data.images, parse_tta(a->tta));  // batched in bounded chunks inside
-    for (std::size_t i = 0; i < probs.size(); ++i) cm.add(data.labels[i], static_cast<int>(argmax(probs[i])));
+    const ConfusionMatrix cm = score(clf, data.images, data.labels, parse_tta(a->tta));
     if (!a->png.empty()) plot_confusion(cm, "confusion: " + a->data, a->png);
     if (a->json) {
       auto j = cm.to_json();
@@ -202,15 +200,9 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   }
   const auto& info = clf.info();
   if (info.contains("command")) md << "- built by: `" << info["command"].get<std::string>() << "`\n";
-  double gflop = 0;
-  long long parameters = 0;
-  for (std::size_t k = 0; k < networks; ++k) {
-    gflop += clf.arch(k).gflops();
-    parameters += static_cast<long long>(clf.arch(k).parameter_count());
-  }
   char buf[256];
   std::snprintf(buf, sizeof buf, "- %lld parameters in all, %.3f GFLOP per face (multiply-adds x 2); engine: %s\n\n",
-                parameters, gflop, std::string(engine_name(clf.engine())).c_str());
+                static_cast<long long>(clf.parameter_count()), clf.gflops(), std::string(engine_name(clf.engine())).c_str());
   md << buf;
   if (info.contains("val"))
     describe_validation(md, info["val"], "## Validation of the ensemble (FER-2013 PublicTest, 3,589 faces)");
@@ -255,7 +247,6 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("-o,--out", a->out, "Write the calibrated model here (default: replace MODEL)");
   cmd->callback([a] {
     ModelEnsemble model = load_ensemble_file(a->model);
-    const bool single_network_file = !is_ensemble_file(a->model);
     const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
     if (data.size() == 0) throw CliExit(kExitError, "no faces in " + a->data);
     std::mt19937 rng(a->seed);
@@ -272,7 +263,7 @@ void add_quantize_command(CLI::App& app) {
       ranges += member.info["int8"]["ranges"].size();
     }
     const std::string out = a->out.empty() ? a->model : a->out;
-    if (single_network_file) save_model_file(model.members.front(), out);
+    if (model.single_network_file) save_model_file(model.members.front(), out);
     else save_ensemble_file(model, out);
     std::fprintf(stderr, "calibrated %zu activation ranges (%zu network%s) on %zu faces of %s; wrote %s\n", ranges,
                  model.members.size(), model.members.size() == 1 ? "" : "s", faces.size(), a->data.c_str(), out.c_str());
@@ -304,20 +295,18 @@ void add_ensemble_command(CLI::App& app) {
     command += std::string(a->float32 ? " --float32" : "") + " -o " + std::filesystem::path(a->out).filename().string();
     ensemble.info["command"] = command;
     ensemble.info["combine"] = "mean of the networks' probabilities";
-    save_ensemble_file(ensemble, a->out);
     if (!a->val.empty()) {
-      const auto clf = EmotionClassifier::load(a->out);
       const FerDataset data = load_fer(a->val, FerLoadOptions{"PublicTest", 0});
       if (data.size() == 0) throw CliExit(kExitError, "no faces in " + a->val);
-      ConfusionMatrix cm;
-      const auto probs = clf.classify_batch(data.images);
-      for (std::size_t i = 0; i < probs.size(); ++i) cm.add(data.labels[i], static_cast<int>(argmax(probs[i])));
+      round_to_storage(ensemble);  // measured as the file will read it (float16 rounds the weights)
+      const auto clf = EmotionClassifier::from_model(ensemble, std::nullopt, a->out);
+      const ConfusionMatrix cm = score(clf, data.images, data.labels);
       ensemble.info["val"] = cm.to_json();
       ensemble.info["val"]["engine"] = engine_name(clf.engine());
-      save_ensemble_file(ensemble, a->out);
       std::fprintf(stderr, "val (%s, %s engine): accuracy %.2f%%, macro-F1 %.4f\n", a->val.c_str(),
                    std::string(engine_name(clf.engine())).c_str(), 100 * cm.accuracy(), cm.macro_f1());
     }
+    save_ensemble_file(ensemble, a->out);
     std::fprintf(stderr, "wrote %s: %zu networks, %s weights\n", a->out.c_str(), ensemble.members.size(),
                  a->float32 ? "float32" : "float16");
   });

@@ -283,15 +283,21 @@ void calibrate_int8(ModelEnsemble& ensemble, const std::vector<cv::Mat>& faces) 
 }
 
 EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm, std::optional<InferenceEngine> engine) {
+  return from_model(load_ensemble_file(mtm), engine, mtm.string());
+}
+
+EmotionClassifier EmotionClassifier::from_model(ModelEnsemble model, std::optional<InferenceEngine> engine,
+                                                const std::string& name) {
+  if (model.members.empty()) throw ModelError(name + ": no networks");
   auto impl = std::make_unique<Impl>();
-  impl->model = load_ensemble_file(mtm);
+  impl->model = std::move(model);
   auto& members = impl->model.members;
   impl->info = members.size() == 1 ? members.front().info : impl->model.info;
   std::vector<std::optional<std::vector<float>>> ranges;
   for (const auto& member : members) ranges.push_back(int8_ranges(member));
   const bool calibrated = std::all_of(ranges.begin(), ranges.end(), [](const auto& r) { return r.has_value(); });
   if (engine == InferenceEngine::XnnpackInt8 && !calibrated)
-    throw ModelError(mtm.string() + ": no int8 calibration in this model (moodtunes quantize adds one)");
+    throw ModelError(name + ": no int8 calibration in this model (moodtunes quantize adds one)");
   if (!engine) engine = calibrated ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
   try {
     for (std::size_t i = 0; i < members.size(); ++i) {
@@ -307,9 +313,9 @@ EmotionClassifier EmotionClassifier::load(const std::filesystem::path& mtm, std:
     // Either engine holds its own copy of the weights; the file's copy would only double memory.
     for (auto& member : members) member.tensors = {};
   } catch (const cv::Exception& e) {
-    throw ModelError(mtm.string() + ": cannot build network: " + e.what());
+    throw ModelError(name + ": cannot build network: " + e.what());
   } catch (const ModelError& e) {
-    throw ModelError(mtm.string() + ": cannot build network: " + e.what());
+    throw ModelError(name + ": cannot build network: " + e.what());
   }
   return EmotionClassifier(std::move(impl));
 }
@@ -379,9 +385,30 @@ InferenceEngine EmotionClassifier::engine() const {
   if (!first.xnnpack) return InferenceEngine::OpenCvDnn;
   return first.xnnpack->is_int8() ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
 }
+double EmotionClassifier::gflops() const {
+  double sum = 0;
+  for (const auto& member : impl_->model.members) sum += member.arch.gflops();
+  return sum;
+}
+std::int64_t EmotionClassifier::parameter_count() const {
+  std::int64_t sum = 0;
+  for (const auto& member : impl_->model.members) sum += member.arch.parameter_count();
+  return sum;
+}
 const nlohmann::json& EmotionClassifier::info() const { return impl_->info; }
 const nlohmann::json& EmotionClassifier::network_info(std::size_t network) const {
   return impl_->model.members.at(network).info;
+}
+
+ConfusionMatrix score(const EmotionClassifier& classifier, const std::vector<cv::Mat>& faces,
+                      const std::vector<int>& labels, TestTimeAugmentation tta) {
+  if (faces.size() != labels.size())
+    throw std::invalid_argument("score: " + std::to_string(faces.size()) + " faces but " +
+                                std::to_string(labels.size()) + " labels");
+  ConfusionMatrix cm;
+  const auto probs = classifier.classify_batch(faces, tta);  // batched in bounded chunks inside
+  for (std::size_t i = 0; i < probs.size(); ++i) cm.add(labels[i], static_cast<int>(argmax(probs[i])));
+  return cm;
 }
 
 }  // namespace moodtunes

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@
 
 #include "core/emotion.hpp"
 #include "model/arch.hpp"
+#include "model/metrics.hpp"
 #include "model/model_file.hpp"
 
 namespace moodtunes {
@@ -88,6 +90,10 @@ class EmotionClassifier {
   // engine() says which one runs.
   static EmotionClassifier load(const std::filesystem::path& mtm,
                                 std::optional<InferenceEngine> engine = std::nullopt);
+  // The same from a model already in memory (e.g. an ensemble just joined, not yet written);
+  // `name` stands for it in error messages.
+  static EmotionClassifier from_model(ModelEnsemble model, std::optional<InferenceEngine> engine = std::nullopt,
+                                      const std::string& name = "model");
   EmotionClassifier(EmotionClassifier&&) noexcept;
   EmotionClassifier& operator=(EmotionClassifier&&) noexcept;
   ~EmotionClassifier();
@@ -105,6 +111,9 @@ class EmotionClassifier {
   std::size_t network_count() const;                    // 1, or the ensemble's size
   const ArchSpec& arch(std::size_t network = 0) const;  // network < network_count(), else std::out_of_range
   InferenceEngine engine() const;                       // the same for every network
+  // Cost of one view of one face, summed over the networks.
+  double gflops() const;
+  std::int64_t parameter_count() const;
   // Metadata stored in the model file: a single network's training info, or the ensemble's
   // (its members, val metrics); network_info() is one network's own.
   const nlohmann::json& info() const;
@@ -115,5 +124,10 @@ class EmotionClassifier {
   explicit EmotionClassifier(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Each face's predicted emotion (argmax of classify_batch(faces, tta)) against its label (an index
+// into kEmotionNames); faces and labels of the same length, else std::invalid_argument.
+ConfusionMatrix score(const EmotionClassifier& classifier, const std::vector<cv::Mat>& faces,
+                      const std::vector<int>& labels, TestTimeAugmentation tta = TestTimeAugmentation::None);
 
 }  // namespace moodtunes

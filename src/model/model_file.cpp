@@ -177,6 +177,17 @@ void save_ensemble_file(const ModelEnsemble& ensemble, const fs::path& path) {
   });
 }
 
+void round_to_storage(ModelEnsemble& ensemble) {
+  if (ensemble.storage != TensorStorage::Float16) return;
+  for (auto& member : ensemble.members)
+    for (auto& t : member.tensors) {
+      if (t.data.empty()) continue;
+      cv::Mat values(1, static_cast<int>(t.data.size()), CV_32F, t.data.data()), half;
+      values.convertTo(half, CV_16F);
+      half.convertTo(values, CV_32F);  // back into t.data: same size and type, so no reallocation
+    }
+}
+
 ModelEnsemble load_ensemble_file(const fs::path& path) {
   OpenedFile f = open_model(path);
   const std::string name = path.string();
@@ -190,6 +201,7 @@ ModelEnsemble load_ensemble_file(const fs::path& path) {
       model.tensors = read_tensors(f.in, f.header.at("tensors"), TensorStorage::Float32, name);
       ensemble.info = model.info;
       ensemble.storage = TensorStorage::Float32;
+      ensemble.single_network_file = true;
       ensemble.members.push_back(std::move(model));
       return ensemble;
     }

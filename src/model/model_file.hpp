@@ -60,6 +60,9 @@ struct ModelEnsemble {
   nlohmann::json info = nlohmann::json::object();  // what the ensemble is: members' sources, val metrics, ...
   std::vector<ModelFile> members;                   // one or more networks; each member's info is its own
   TensorStorage storage = TensorStorage::Float16;   // as read from the file / to write
+  // load_ensemble_file() read it from a single-network file: a tool that rewrites the file
+  // (quantize) writes that kind back with save_model_file(members.front()).
+  bool single_network_file = false;
 };
 
 void save_model_file(const ModelFile& model, const std::filesystem::path& path);
@@ -69,6 +72,9 @@ ModelFile load_model_file(const std::filesystem::path& path);
 
 // Requires at least one member, each with the tensors its architecture needs.
 void save_ensemble_file(const ModelEnsemble& ensemble, const std::filesystem::path& path);
+// Rounds every member's tensors as `ensemble.storage` stores them (float16: to the nearest half;
+// float32: unchanged), so that the ensemble in memory reads exactly as its file will.
+void round_to_storage(ModelEnsemble& ensemble);
 // Either kind of file: a single-network file reads as an ensemble of one (storage Float32, info
 // the network's own).
 ModelEnsemble load_ensemble_file(const std::filesystem::path& path);

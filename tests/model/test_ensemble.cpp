@@ -73,6 +73,49 @@ TEST(Ensemble, RoundTripsExactlyInFloat32AndWithinHalfRoundingInFloat16) {
   EXPECT_TRUE(is_ensemble_file(dir / "e16.mtm"));
 }
 
+TEST(Ensemble, RoundingToStorageGivesInMemoryExactlyWhatTheFileReads) {
+  TempDir dir;
+  ModelEnsemble e = pair_of_tiny_models(TensorStorage::Float16);
+  const ModelEnsemble unrounded = e;
+  round_to_storage(e);
+  EXPECT_GT(largest_relative_change(unrounded.members[0], e.members[0]), 0.f);
+  save_ensemble_file(e, dir / "e16.mtm");
+  const ModelEnsemble back = load_ensemble_file(dir / "e16.mtm");
+  EXPECT_FALSE(back.single_network_file);
+  for (std::size_t m = 0; m < 2; ++m)
+    for (std::size_t t = 0; t < e.members[m].tensors.size(); ++t)
+      EXPECT_EQ(back.members[m].tensors[t].data, e.members[m].tensors[t].data) << m << " " << t;
+
+  ModelEnsemble e32 = pair_of_tiny_models(TensorStorage::Float32);
+  round_to_storage(e32);
+  EXPECT_EQ(largest_relative_change(unrounded.members[1], e32.members[1]), 0.f);
+}
+
+TEST(Ensemble, AClassifierFromMemoryReadsAsOneFromTheFileAndScoresFacesAgainstLabels) {
+  TempDir dir;
+  const ModelEnsemble e = pair_of_tiny_models(TensorStorage::Float32);
+  save_ensemble_file(e, dir / "pair.mtm");
+  const auto from_file = EmotionClassifier::load(dir / "pair.mtm");
+  const auto from_memory = EmotionClassifier::from_model(e);
+  EXPECT_EQ(from_memory.network_count(), 2u);
+  EXPECT_DOUBLE_EQ(from_memory.gflops(), e.members[0].arch.gflops() + e.members[1].arch.gflops());
+  EXPECT_EQ(from_memory.parameter_count(), e.members[0].arch.parameter_count() + e.members[1].arch.parameter_count());
+  const auto faces = noise_faces(20);
+  const auto a = from_file.classify_batch(faces), b = from_memory.classify_batch(faces);
+  for (std::size_t i = 0; i < faces.size(); ++i) EXPECT_EQ(a[i], b[i]) << i;
+
+  // score(): label each face with what the model reads, then move two labels off it.
+  std::vector<int> labels;
+  for (const auto& p : a) labels.push_back(static_cast<int>(argmax(p)));
+  labels[0] = (labels[0] + 1) % 7;
+  labels[5] = (labels[5] + 3) % 7;
+  const ConfusionMatrix cm = score(from_memory, faces, labels);
+  EXPECT_EQ(cm.count(), 20);
+  EXPECT_DOUBLE_EQ(cm.accuracy(), 18.0 / 20.0);
+  EXPECT_THROW(score(from_memory, faces, std::vector<int>(19, 0)), std::invalid_argument);
+  EXPECT_THROW(EmotionClassifier::from_model(ModelEnsemble{}), ModelError);
+}
+
 TEST(Ensemble, ReadsTheMeanOfItsNetworksProbabilities) {
   TempDir dir;
   const ModelEnsemble e = pair_of_tiny_models(TensorStorage::Float32);
@@ -140,6 +183,7 @@ TEST(Ensemble, WhereOneNetworkIsNeededAnEnsembleIsRefusedClearly) {
   EXPECT_FALSE(std::filesystem::exists(dir / "none.mtm"));
   save_model_file(random_tiny_model(), dir / "single.mtm");
   EXPECT_FALSE(is_ensemble_file(dir / "single.mtm"));
+  EXPECT_TRUE(load_ensemble_file(dir / "single.mtm").single_network_file);
   EXPECT_FALSE(is_ensemble_file(dir / "missing.mtm"));
 }
 

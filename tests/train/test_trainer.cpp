@@ -194,10 +194,8 @@ TEST(Trainer, ExportedModelAgreesWithTheTrainingGraph) {
   t.export_model(dir / "m.mtm", {{"val", torch_eval.confusion.to_json()}});
 
   const auto clf = EmotionClassifier::load(dir / "m.mtm");
-  ConfusionMatrix opencv_cm;
   const auto& val = t.val_data();
-  const auto probs = clf.classify_batch(val.images);
-  for (std::size_t i = 0; i < val.size(); ++i) opencv_cm.add(val.labels[i], static_cast<int>(argmax(probs[i])));
+  const ConfusionMatrix opencv_cm = score(clf, val.images, val.labels);
   // Two implementations of the same arithmetic: allow a near-tie to flip at most one face.
   int disagreements = 0;
   for (int tr = 0; tr < 7; ++tr)
