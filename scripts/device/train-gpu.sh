@@ -63,7 +63,7 @@ flags=(-std=c++20 -O2 -DNDEBUG -D_GLIBCXX_USE_CXX11_ABI="$abi" -DMOODTUNES_WITH_
        -DSPDLOG_FMT_EXTERNAL -DFMT_SHARED -I"$root/src" -isystem "$sys/include" -isystem "$sys/include/opencv4")
 for dir in "${torch_include[@]}"; do flags+=(-isystem "$dir"); done
 sources=(core/emotion.cpp core/preprocess.cpp data/fer_dataset.cpp model/arch.cpp model/model_file.cpp
-         model/metrics.cpp model/plots.cpp train/trainer.cpp core/pause_clock.cpp cli/cmd_train.cpp cli/cmd_stubs.cpp cli/main.cpp)
+         model/metrics.cpp model/plots.cpp train/trainer.cpp train/multi_tensor_adamw.cpp core/pause_clock.cpp cli/cmd_train.cpp cli/cmd_stubs.cpp cli/main.cpp)
 pids=()
 for src in "${sources[@]}"; do
   g++ "${flags[@]}" -c "$root/src/$src" -o "$work/obj/${src//\//_}.o" &

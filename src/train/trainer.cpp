@@ -23,6 +23,7 @@
 #endif
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
+#include "train/multi_tensor_adamw.hpp"
 
 namespace fs = std::filesystem;
 
@@ -399,7 +400,7 @@ struct Trainer::Impl {
     net->to(device);  // before the optimizer takes the parameters
     reset_epoch_stats();
     if (opt.optimizer == "adamw")
-      optimizer = std::make_unique<torch::optim::AdamW>(
+      optimizer = std::make_unique<MultiTensorAdamW>(
           net->parameters(), torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
     else if (opt.optimizer == "sgd")
       optimizer = std::make_unique<torch::optim::SGD>(
@@ -492,7 +493,7 @@ struct Trainer::Impl {
     for (auto& group : optimizer->param_groups())
       group.options().set_lr(lr_at(step));
     net->train();
-    optimizer->zero_grad();
+    zero_gradients(*optimizer);
     auto logits = net->forward(inputs);
     auto loss = torch::nn::functional::cross_entropy(
         logits, target,
