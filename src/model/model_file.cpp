@@ -53,14 +53,20 @@ nlohmann::json tensor_table(const ModelFile& model) {
   return table;
 }
 
+// `values` rounded to the nearest half (CV_16F, 1 x n), as float16 storage writes them.
+cv::Mat to_float16(const std::vector<float>& values) {
+  cv::Mat half;
+  cv::Mat(1, static_cast<int>(values.size()), CV_32F, const_cast<float*>(values.data())).convertTo(half, CV_16F);
+  return half;
+}
+
 void write_tensors(std::ostream& out, const ModelFile& model, TensorStorage storage) {
   for (const auto& t : model.tensors) {
     if (storage == TensorStorage::Float32) {
       out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
       continue;
     }
-    cv::Mat half;
-    cv::Mat(1, static_cast<int>(t.data.size()), CV_32F, const_cast<float*>(t.data.data())).convertTo(half, CV_16F);
+    const cv::Mat half = to_float16(t.data);
     out.write(reinterpret_cast<const char*>(half.data), static_cast<std::streamsize>(half.total() * half.elemSize()));
   }
 }
@@ -182,9 +188,8 @@ void round_to_storage(ModelEnsemble& ensemble) {
   for (auto& member : ensemble.members)
     for (auto& t : member.tensors) {
       if (t.data.empty()) continue;
-      cv::Mat values(1, static_cast<int>(t.data.size()), CV_32F, t.data.data()), half;
-      values.convertTo(half, CV_16F);
-      half.convertTo(values, CV_32F);  // back into t.data: same size and type, so no reallocation
+      cv::Mat values(1, static_cast<int>(t.data.size()), CV_32F, t.data.data());
+      to_float16(t.data).convertTo(values, CV_32F);  // back into t.data: same size and type, so no reallocation
     }
 }
 

@@ -1,6 +1,7 @@
 #include "train/multi_tensor_adamw.hpp"
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -35,10 +36,15 @@ MultiTensorAdamW::MultiTensorAdamW(std::vector<torch::Tensor> params, torch::opt
 
 torch::Tensor MultiTensorAdamW::step(LossClosure /*closure*/) {
   torch::NoGradGuard no_grad;
+  // The tensors one multi-tensor update takes: the parameters that reach the same step count.
+  // Parameters that joined together step together, so there is one bucket; a parameter whose
+  // state came from elsewhere or that sat out steps gets a bucket of its own bias correction.
+  struct Bucket {
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs;
+  };
   for (auto& group : param_groups_) {
     auto& options = static_cast<torch::optim::AdamWOptions&>(group.options());
-    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs;
-    std::vector<torch::optim::AdamWParamState*> states;
+    std::map<std::int64_t, Bucket> buckets;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       // The key and the lazy initialisation are AdamW's own, so either class reads the other's state.
@@ -51,43 +57,28 @@ torch::Tensor MultiTensorAdamW::step(LossClosure /*closure*/) {
         state->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
         found = state_.emplace(key, std::move(state)).first;
       }
-      auto* state = static_cast<torch::optim::AdamWParamState*>(found->second.get());
-      params.push_back(p);
-      grads.push_back(p.grad());
-      exp_avgs.push_back(state->exp_avg());
-      exp_avg_sqs.push_back(state->exp_avg_sq());
-      states.push_back(state);
-    }
-    if (params.empty()) continue;
-    // Parameters joined the optimizer together and step together, so they share a step count;
-    // one that did not (a state loaded from elsewhere) takes the per-parameter path below.
-    const std::int64_t next_step = states.front()->step() + 1;
-    bool same_step = true;
-    for (auto* s : states) {
-      same_step = same_step && s->step() + 1 == next_step;
-      s->step(s->step() + 1);
+      auto& state = static_cast<torch::optim::AdamWParamState&>(*found->second);
+      state.step(state.step() + 1);
+      Bucket& bucket = buckets[state.step()];
+      bucket.params.push_back(p);
+      bucket.grads.push_back(p.grad());
+      bucket.exp_avgs.push_back(state.exp_avg());
+      bucket.exp_avg_sqs.push_back(state.exp_avg_sq());
     }
     const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
     const double lr = options.lr(), eps = options.eps();
-    if (options.weight_decay() != 0) at::_foreach_mul_(params, 1 - lr * options.weight_decay());
-    at::_foreach_mul_(exp_avgs, beta1);
-    at::_foreach_add_(exp_avgs, grads, 1 - beta1);
-    at::_foreach_mul_(exp_avg_sqs, beta2);
-    at::_foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2);
-    if (same_step) {
-      const double bias_correction1 = 1 - std::pow(beta1, double(next_step));
-      const double bias_correction2 = 1 - std::pow(beta2, double(next_step));
-      auto denominators = at::_foreach_sqrt(exp_avg_sqs);
+    for (auto& [step, b] : buckets) {
+      if (options.weight_decay() != 0) at::_foreach_mul_(b.params, 1 - lr * options.weight_decay());
+      at::_foreach_mul_(b.exp_avgs, beta1);
+      at::_foreach_add_(b.exp_avgs, b.grads, 1 - beta1);
+      at::_foreach_mul_(b.exp_avg_sqs, beta2);
+      at::_foreach_addcmul_(b.exp_avg_sqs, b.grads, b.grads, 1 - beta2);
+      const double bias_correction1 = 1 - std::pow(beta1, double(step));
+      const double bias_correction2 = 1 - std::pow(beta2, double(step));
+      auto denominators = at::_foreach_sqrt(b.exp_avg_sqs);
       at::_foreach_div_(denominators, std::sqrt(bias_correction2));
       at::_foreach_add_(denominators, eps);
-      at::_foreach_addcdiv_(params, exp_avgs, denominators, -lr / bias_correction1);
-    } else {
-      for (std::size_t i = 0; i < params.size(); ++i) {
-        const double step = double(states[i]->step());
-        const double bias_correction1 = 1 - std::pow(beta1, step), bias_correction2 = 1 - std::pow(beta2, step);
-        auto denominator = (exp_avg_sqs[i].sqrt() / std::sqrt(bias_correction2)).add_(eps);
-        params[i].addcdiv_(exp_avgs[i], denominator, -lr / bias_correction1);
-      }
+      at::_foreach_addcdiv_(b.params, b.exp_avgs, denominators, -lr / bias_correction1);
     }
   }
   return {};

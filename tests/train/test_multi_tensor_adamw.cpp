@@ -53,6 +53,24 @@ TEST(MultiTensorAdamW, GivesLibTorchAdamWsWeightsBitForBit) {
   EXPECT_FALSE(torch::equal(before, net->parameters()[0])) << "the steps must move the weights";
 }
 
+TEST(MultiTensorAdamW, AParameterThatSatOutStepsKeepsItsOwnBiasCorrection) {
+  auto reference_net = small_net(6), net = small_net(6);
+  torch::optim::AdamW reference(reference_net->parameters(), options());
+  MultiTensorAdamW optimizer(net->parameters(), options());
+  // The last layer's bias sits out the first two steps, so its step count trails the others'.
+  for (auto* n : {&reference_net, &net}) (*n)->parameters().back().set_requires_grad(false);
+  for (int s = 0; s < 2; ++s) {
+    train_step(reference_net, reference, 400 + s, 0.01);
+    train_step(net, optimizer, 400 + s, 0.01);
+  }
+  for (auto* n : {&reference_net, &net}) (*n)->parameters().back().set_requires_grad(true);
+  for (int s = 2; s < 5; ++s) {
+    train_step(reference_net, reference, 400 + s, 0.01);
+    train_step(net, optimizer, 400 + s, 0.01);
+  }
+  expect_same_weights(reference_net, net);
+}
+
 TEST(MultiTensorAdamW, StateIsInterchangeableWithLibTorchAdamWThroughACheckpoint) {
   auto a_net = small_net(2);
   MultiTensorAdamW a(a_net->parameters(), options());
