@@ -3,6 +3,7 @@
 // zeroing.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -32,6 +33,17 @@ void train_step(torch::nn::Sequential& net, torch::optim::Optimizer& optimizer, 
   optimizer.step();
 }
 
+// Steps both nets through the same batches (seeds first_seed, first_seed + 1, ...) at the same
+// learning rates: lr_of_step(k) for the k-th of these steps.
+void train_both(torch::nn::Sequential& a, torch::optim::Optimizer& a_optimizer, torch::nn::Sequential& b,
+                torch::optim::Optimizer& b_optimizer, std::uint64_t first_seed, int steps,
+                const std::function<double(int)>& lr_of_step = [](int) { return 0.01; }) {
+  for (int k = 0; k < steps; ++k) {
+    train_step(a, a_optimizer, first_seed + k, lr_of_step(k));
+    train_step(b, b_optimizer, first_seed + k, lr_of_step(k));
+  }
+}
+
 void expect_same_weights(torch::nn::Sequential& a, torch::nn::Sequential& b) {
   const auto pa = a->parameters(), pb = b->parameters();
   ASSERT_EQ(pa.size(), pb.size());
@@ -44,11 +56,8 @@ TEST(MultiTensorAdamW, GivesLibTorchAdamWsWeightsBitForBit) {
   torch::optim::AdamW reference(reference_net->parameters(), options());
   MultiTensorAdamW optimizer(net->parameters(), options());
   const auto before = net->parameters()[0].clone();
-  for (int s = 0; s < 6; ++s) {
-    const double lr = 0.01 / (1 + s);  // a schedule, as the trainer sets one each step
-    train_step(reference_net, reference, 100 + s, lr);
-    train_step(net, optimizer, 100 + s, lr);
-  }
+  // A schedule, as the trainer sets one each step.
+  train_both(reference_net, reference, net, optimizer, 100, 6, [](int k) { return 0.01 / (1 + k); });
   expect_same_weights(reference_net, net);
   EXPECT_FALSE(torch::equal(before, net->parameters()[0])) << "the steps must move the weights";
 }
@@ -59,15 +68,9 @@ TEST(MultiTensorAdamW, AParameterThatSatOutStepsKeepsItsOwnBiasCorrection) {
   MultiTensorAdamW optimizer(net->parameters(), options());
   // The last layer's bias sits out the first two steps, so its step count trails the others'.
   for (auto* n : {&reference_net, &net}) (*n)->parameters().back().set_requires_grad(false);
-  for (int s = 0; s < 2; ++s) {
-    train_step(reference_net, reference, 400 + s, 0.01);
-    train_step(net, optimizer, 400 + s, 0.01);
-  }
+  train_both(reference_net, reference, net, optimizer, 400, 2);
   for (auto* n : {&reference_net, &net}) (*n)->parameters().back().set_requires_grad(true);
-  for (int s = 2; s < 5; ++s) {
-    train_step(reference_net, reference, 400 + s, 0.01);
-    train_step(net, optimizer, 400 + s, 0.01);
-  }
+  train_both(reference_net, reference, net, optimizer, 402, 3);
   expect_same_weights(reference_net, net);
 }
 
@@ -91,10 +94,7 @@ TEST(MultiTensorAdamW, StateIsInterchangeableWithLibTorchAdamWThroughACheckpoint
   b_net->load(net_in);
   b.load(opt_in);
 
-  for (int s = 3; s < 5; ++s) {
-    train_step(a_net, a, 200 + s, 0.01);
-    train_step(b_net, b, 200 + s, 0.01);
-  }
+  train_both(a_net, a, b_net, b, 203, 2);
   expect_same_weights(a_net, b_net);
 }
 
