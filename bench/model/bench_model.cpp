@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,7 +56,11 @@ int main(int argc, char** argv) {
   std::string data = std::getenv("MOODTUNES_DATA") ? std::string(std::getenv("MOODTUNES_DATA")) : MOODTUNES_DATA_DIR;
   int iters = 300;
   bool no_train = false;
+  std::string baseline_model;
   app.add_option("--model", model, "Model (.mtm)");
+  app.add_option("--baseline-model", baseline_model,
+                 "Another model (.mtm), timed at batch 1 in the same rounds on its default engine (e.g. the "
+                 "accurate model against the fast one)");
   app.add_option("--data", data, "Data root holding fer2013/{train,val}");
   app.add_option("--iters", iters, "Timed calls per figure");
   app.add_flag("--no-train", no_train, "Skip the LibTorch training-throughput figures");
@@ -77,17 +82,28 @@ int main(int argc, char** argv) {
   const std::string default_label = "engine (" + std::string(engine_name(clf.engine())) + ")";
   const std::pair<std::string, const EmotionClassifier*> engines[] = {
       {default_label, &clf}, {"baseline: XNNPACK float", &fp32}, {"baseline: OpenCV DNN", &reference}};
-  std::vector<double> batch1_ms[3];
+  std::vector<std::pair<std::string, const EmotionClassifier*>> batch1 = {std::begin(engines), std::end(engines)};
+  std::optional<EmotionClassifier> other;
+  if (!baseline_model.empty()) {
+    other.emplace(EmotionClassifier::load(baseline_model));
+    std::printf("baseline model %s: %zu network(s), %.3f GFLOP/face; engine %s\n", baseline_model.c_str(),
+                other->network_count(), other->gflops(), std::string(engine_name(other->engine())).c_str());
+    batch1.emplace_back("baseline model (" + std::string(engine_name(other->engine())) + ")", &*other);
+  }
+  std::vector<std::vector<double>> batch1_ms(batch1.size());
   cv::setNumThreads(1);
   for (int round = 0; round < 2; ++round)
-    for (std::size_t e = 0; e < 3; ++e) {
-      const auto ms = time_calls(iters, [&] { engines[e].second->classify(face); });
-      report((engines[e].first + ", batch 1, 1 core").c_str(), ms, 1);
+    for (std::size_t e = 0; e < batch1.size(); ++e) {
+      const auto ms = time_calls(iters, [&] { batch1[e].second->classify(face); });
+      report((batch1[e].first + ", batch 1, 1 core").c_str(), ms, 1);
       batch1_ms[e].insert(batch1_ms[e].end(), ms.begin(), ms.end());
     }
   std::printf("engine at batch 1, 1 core (p50 of both rounds): %.2fx faster than XNNPACK float, %.2fx faster than OpenCV DNN\n",
               percentile(batch1_ms[1], 0.5) / percentile(batch1_ms[0], 0.5),
               percentile(batch1_ms[2], 0.5) / percentile(batch1_ms[0], 0.5));
+  if (other)
+    std::printf("this model at batch 1, 1 core (p50 of both rounds): %.2fx faster than the baseline model\n",
+                percentile(batch1_ms[3], 0.5) / percentile(batch1_ms[0], 0.5));
   for (int threads : {1, -1})
     for (const auto& [name, c] : engines) {
       cv::setNumThreads(threads);

@@ -20,11 +20,17 @@
 
 namespace moodtunes::cli {
 
-std::string default_model_path() {
-  if (const char* env = std::getenv("MOODTUNES_MODEL"); env && *env) return env;
-  const std::filesystem::path shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models/moodtunes-fer.mtm";
+std::string model_path(const std::string& given) {
+  std::string name = given;
+  if (name.empty()) {
+    const char* env = std::getenv("MOODTUNES_MODEL");
+    name = env && *env ? env : "accurate";
+  }
+  const char* file = name == "accurate" ? "moodtunes-fer.mtm" : name == "fast" ? "moodtunes-fer-fast.mtm" : nullptr;
+  if (file == nullptr) return name;
+  const std::filesystem::path shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models" / file;
   if (std::filesystem::exists(shipped)) return shipped.string();
-  return "models/moodtunes-fer.mtm";
+  return (std::filesystem::path("models") / file).string();
 }
 
 namespace {
@@ -59,7 +65,7 @@ void add_eval_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Accuracy, macro-F1, per-class precision/recall and confusion of a model on labelled faces");
   cmd->add_option("data", a->data, "FER folder layout (<root>/<class>/*.jpg) or fer2013.csv")->required();
-  cmd->add_option("-m,--model", a->model, "Model file (.mtm); default: $MOODTUNES_MODEL or the shipped model");
+  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
   cmd->add_option("--usage", a->usage, "fer2013.csv rows to use")->capture_default_str()->check(CLI::IsMember({"Training", "PublicTest", "PrivateTest"}));
   cmd->add_option("--tta", a->tta, "Test-time augmentation: none | flip (average with the mirror image) | ten-crop (5 crops x mirror)")
       ->capture_default_str()
@@ -71,7 +77,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print one JSON object (accuracy, macro_f1, per_class, confusion, count)");
   cmd->callback([a] {
     if (a->threads > 0) cv::setNumThreads(a->threads);
-    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model,
+    const auto clf = EmotionClassifier::load(model_path(a->model),
                                              a->engine.empty() ? std::nullopt : std::optional(parse_engine(a->engine)));
     const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
     std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
@@ -222,9 +228,9 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
 void add_model_card_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("model-card", "Print a Markdown model card from the metadata stored in a .mtm model");
-  cmd->add_option("model", *model, "Model file (.mtm); default: the shipped model");
+  cmd->add_option("model", *model, "Model file (.mtm) or shipped name (accurate | fast); default: $MOODTUNES_MODEL or accurate");
   cmd->callback([model] {
-    const std::string path = model->empty() ? default_model_path() : *model;
+    const std::string path = model_path(*model);
     std::cout << model_card(path, EmotionClassifier::load(path));
   });
 }
@@ -345,10 +351,10 @@ void add_classify_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("classify", "Emotion of already-cropped face images (no detection); one JSON line each");
   cmd->add_option("images", a->images, "Face crops (any size; gray or colour)")->required();
-  cmd->add_option("-m,--model", a->model, "Model file (.mtm)");
+  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
   cmd->add_option("--tta", a->tta, "none | flip | ten-crop")->capture_default_str()->check(CLI::IsMember(tta_names()));
   cmd->callback([a] {
-    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model);
+    const auto clf = EmotionClassifier::load(model_path(a->model));
     int failures = 0;
     for (const auto& path : a->images) {
       nlohmann::json j{{"image", path}};

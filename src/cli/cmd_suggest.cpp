@@ -118,7 +118,7 @@ std::string spotify_search_link(const music::Track& t) {
 void run_suggest(const SuggestOptions& o) {
   if (o.images.empty() && o.camera < 0 && o.video.empty())
     throw CliExit(kExitUsage, "give one or more images, --camera N or --input VIDEO");
-  const auto clf = EmotionClassifier::load(o.model.empty() ? default_model_path() : o.model,
+  const auto clf = EmotionClassifier::load(model_path(o.model),
                                            o.images.empty() ? std::nullopt : std::optional(kPhotoEngine));
   Reading r = o.images.empty() ? read_stream(o, clf) : read_images(o, clf);
   if (r.weight <= 0) throw CliExit(kExitNoFace, "no face found");
@@ -186,7 +186,7 @@ void add_suggest_command(CLI::App& app) {
   auto* cam = cmd->add_option("--camera", o->camera, "Read the camera with this index for --seconds");
   cmd->add_option("--input", o->video, "Read a video file for --seconds")->excludes(cam);
   cmd->add_option("--seconds", o->seconds, "How long to watch a camera or video")->capture_default_str();
-  cmd->add_option("-m,--model", o->model, "Emotion model (.mtm)");
+  cmd->add_option("-m,--model", o->model, kModelOptionHelp);
   cmd->add_option("--catalog", o->catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite)");
   cmd->add_option("--strategy", o->strategy, "match | uplift | calm | energize")->capture_default_str()
       ->check(CLI::IsMember({"match", "uplift", "calm", "energize"}));

@@ -31,12 +31,13 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", opt->device, "cpu | cuda | auto (CUDA when this LibTorch has it and a GPU is visible)")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--arch", *arch_name, "Architecture: standard | deep | tiny")
+  cmd->add_option("--arch", *arch_name, "Architecture: standard | deep | fast | tiny")
       ->capture_default_str()
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kArchNames), std::end(kArchNames))));
   cmd->add_option("--init", *init,
                   "Warm start (weights only, new schedule) from a run's checkpoint.pt, whose architecture may be a "
-                  "sub-network of --arch (e.g. standard -> deep: added blocks start as identity), or from a .mtm")
+                  "sub-network of --arch (e.g. standard -> deep: added blocks start as identity), or from a .mtm of "
+                  "--arch or of a wider one (deep -> fast: its strongest channels are kept)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-per-class", opt->max_per_class, "Use at most N images per class (quick trials)");
   cmd->add_option("--max-steps", opt->max_steps, "Stop after N optimizer steps");

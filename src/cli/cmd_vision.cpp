@@ -102,7 +102,7 @@ void add_detect_command(CLI::App& app) {
   auto a = std::make_shared<DetectArgs>();
   auto* cmd = app.add_subcommand("detect", "Find every face in images and read its emotion; one JSON line per image");
   cmd->add_option("images", a->images, "Image files (JPEG, PNG, BMP, WebP, PNM, TIFF)")->required();
-  cmd->add_option("-m,--model", a->model, "Model file (.mtm); default: $MOODTUNES_MODEL or the shipped model");
+  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
   cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
   cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower two-stage detector)");
   cmd->add_option("--detector", a->detector, "Detector (default " + std::string(kDefaultDetector) + "): " + joined_detector_names(", ") + ", hog@SCALE; "
@@ -112,7 +112,7 @@ void add_detect_command(CLI::App& app) {
       ->check(CLI::IsMember(tta_names()));
   cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this (checked before decoding)")->capture_default_str();
   cmd->callback([a] {
-    const auto clf = EmotionClassifier::load(a->model.empty() ? default_model_path() : a->model, kPhotoEngine);
+    const auto clf = EmotionClassifier::load(model_path(a->model), kPhotoEngine);
     const std::string name = !a->detector.empty() ? a->detector : std::string(a->small_faces ? kSmallFacesDetector : kDefaultDetector);
     std::unique_ptr<FaceDetector> det;
     try {
@@ -185,7 +185,7 @@ void run_live(const LiveArgs& a) {
   if (!a.no_window && !has_display()) throw CliExit(kExitUsage, "no display available; use --no-window for JSON output");
   if (a.threads > 0) cv::setNumThreads(a.threads);
   cv::VideoCapture cap = open_source(a);  // bad input fails before the (slower) model load
-  const auto clf = EmotionClassifier::load(a.model.empty() ? default_model_path() : a.model);
+  const auto clf = EmotionClassifier::load(model_path(a.model));
   PipelineParams params;
   if (a.small_faces) params.detector = std::string(kSmallFacesLiveDetector);
   params.full_detect_every = a.detect_every;
@@ -237,7 +237,7 @@ void add_live_command(CLI::App& app) {
   auto* in = cmd->add_option("--input", a->input, "Video file instead of a camera");
   cam->excludes(in);
   cmd->add_flag("--no-window", a->no_window, "No window: print one JSON line per frame");
-  cmd->add_option("-m,--model", a->model, "Model file (.mtm)");
+  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
   cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower full detections)");
   cmd->add_option("--max-frames", a->max_frames, "Stop after this many frames (0 = no limit)");
   cmd->add_option("--detect-every", a->detect_every, "Frames between full detections while tracking")->capture_default_str()->check(CLI::Range(1, 1000));

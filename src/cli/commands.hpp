@@ -33,7 +33,12 @@ void add_vision_commands(CLI::App& app);
 // Needs both the vision and the music libraries.
 void add_suggest_command(CLI::App& app);
 
-// The model used when --model is not given: $MOODTUNES_MODEL, else the installed/shipped one.
-std::string default_model_path();
+// The model file a command reads. `given` is a .mtm path or a shipped model's name: "accurate"
+// (models/moodtunes-fer.mtm, the default) or "fast" (models/moodtunes-fer-fast.mtm, one narrow
+// network for the 2 ms budget). Empty: $MOODTUNES_MODEL (either form), else "accurate".
+std::string model_path(const std::string& given = {});
+// Help text of the --model options.
+inline constexpr const char* kModelOptionHelp =
+    "Emotion model: a .mtm file, or a shipped one by name: accurate | fast; default: $MOODTUNES_MODEL or accurate";
 
 }  // namespace moodtunes::cli

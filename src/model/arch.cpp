@@ -11,13 +11,16 @@ ArchSpec ArchSpec::standard() { return ArchSpec{32, {{32, 1}, {64, 1}, {128, 1},
 
 ArchSpec ArchSpec::deep() { return ArchSpec{32, {{32, 1}, {64, 1}, {128, 2}, {256, 2}}, 256, 0.3f}; }
 
+ArchSpec ArchSpec::fast() { return ArchSpec{16, {{16, 1}, {48, 1}, {96, 2}, {192, 2}}, 256, 0.3f}; }
+
 ArchSpec ArchSpec::tiny() { return ArchSpec{8, {{8, 1}, {16, 1}, {16, 1}}, 32, 0.1f}; }
 
 ArchSpec ArchSpec::by_name(const std::string& name) {
   if (name == "standard") return standard();
   if (name == "deep") return deep();
+  if (name == "fast") return fast();
   if (name == "tiny") return tiny();
-  throw std::invalid_argument("unknown architecture '" + name + "' (standard | deep | tiny)");
+  throw std::invalid_argument("unknown architecture '" + name + "' (standard | deep | fast | tiny)");
 }
 
 std::string block_name(std::size_t stage, int block) {

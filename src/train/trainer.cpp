@@ -23,6 +23,7 @@
 #endif
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
+#include "model/slim.hpp"
 #include "train/multi_tensor_adamw.hpp"
 
 namespace fs = std::filesystem;
@@ -617,10 +618,18 @@ struct Trainer::Impl {
   // A .mtm holds BatchNorm folded into the convs, restored here as conv + identity BN. Batch
   // statistics in training then differ from the folded ones, so the first steps lose much of
   // what the model knew: prefer a checkpoint.
+  // A wider network's file (deep -> fast) is narrowed first, keeping its strongest channels
+  // (model/slim.hpp).
   void warm_start_from_model(const fs::path& mtm) {
-    const ModelFile m = load_model_file(mtm);
-    if (m.arch.to_json() != opt.arch.to_json())
-      throw std::invalid_argument("--init model has a different architecture than this run");
+    ModelFile m = load_model_file(mtm);
+    const bool narrowed = m.arch.to_json() != opt.arch.to_json();
+    if (narrowed) {
+      try {
+        m = slim_model(m, opt.arch);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("--init model " + mtm.string() + " does not fit --arch: " + e.what());
+      }
+    }
     torch::NoGradGuard no_grad;
     auto load = [&](torch::Tensor dst, const std::string& name) {
       const auto& t = m.tensor(name);
@@ -640,7 +649,7 @@ struct Trainer::Impl {
     load(net->fc2->weight, "fc2.weight");
     load(net->fc2->bias, "fc2.bias");
     calibrate_batch_norm();
-    spdlog::info("warm start from {}", mtm.string());
+    spdlog::info("warm start from {}{}", mtm.string(), narrowed ? " (narrowed to this architecture: its strongest channels)" : "");
   }
 
   // Folded weights under an identity BatchNorm reproduce the model in eval mode only: in training

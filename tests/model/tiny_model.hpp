@@ -1,5 +1,5 @@
-// A random model of the tiny architecture with every tensor the inference graph needs; another
-// seed gives other weights.
+// A random model of an architecture (the tiny one by default) with every tensor the inference
+// graph needs; another seed gives other weights.
 #pragma once
 
 #include <random>
@@ -8,10 +8,9 @@
 
 namespace moodtunes::test {
 
-inline ModelFile random_tiny_model(unsigned seed = 3) {
-  using namespace moodtunes;
+inline ModelFile random_model(const ArchSpec& arch, unsigned seed = 3) {
   ModelFile m;
-  m.arch = ArchSpec::tiny();
+  m.arch = arch;
   std::mt19937 rng(seed);
   std::normal_distribution<float> n(0.f, 0.1f);
   auto add = [&](const std::string& name, std::vector<int> shape) {
@@ -33,6 +32,8 @@ inline ModelFile random_tiny_model(unsigned seed = 3) {
   m.info = {{"note", "test"}};
   return m;
 }
+
+inline ModelFile random_tiny_model(unsigned seed = 3) { return random_model(ArchSpec::tiny(), seed); }
 
 
 }  // namespace moodtunes::test

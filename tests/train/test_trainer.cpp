@@ -7,6 +7,7 @@
 #include "core/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
+#include "model/slim.hpp"
 #include "test_util.hpp"
 #include "train/trainer.hpp"
 
@@ -127,6 +128,43 @@ TEST(Trainer, WarmStartFromAModelFileKeepsItsReadingInTrainingMode) {
   // (measured: 7e-5 apart; an identity BatchNorm instead of the calibrated one: 0.023).
   const double training_loss = started.evaluate_in_training_mode(started.val_data()).loss;
   EXPECT_NEAR(training_loss, source_training.loss, 0.005) << "source " << source_training.loss << ", warm start " << training_loss;
+}
+
+TEST(Trainer, WarmStartFromAWiderModelFileNarrowsItFirst) {
+  if (!have_data()) GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions o = small_run(dir.path() / "wide");
+  o.arch = ArchSpec{12, {{12, 1}, {24, 1}, {24, 1}}, 40, 0.1f};
+  {
+    Trainer wide(o);
+    for (int i = 0; i < 10; ++i) wide.step();
+    wide.export_model(dir / "wide.mtm", {});
+  }
+  // The trainer's narrowing is slim_model()'s: starting from the wide file reads as starting from
+  // the file slim_model() makes of it.
+  save_model_file(slim_model(load_model_file(dir / "wide.mtm"), ArchSpec::tiny()), dir / "slim.mtm");
+  TrainOptions narrowed = small_run(dir.path() / "narrowed");
+  narrowed.init_model = dir / "wide.mtm";
+  TrainOptions sliced = small_run(dir.path() / "sliced");
+  sliced.init_model = dir / "slim.mtm";
+  TrainOptions fresh = small_run(dir.path() / "fresh");
+  Trainer from_wide(narrowed);
+  const double narrowed_loss = from_wide.evaluate(from_wide.val_data()).loss;
+  Trainer from_slice(sliced);
+  EXPECT_NEAR(narrowed_loss, from_slice.evaluate(from_slice.val_data()).loss, 1e-6);
+  Trainer from_scratch(fresh);
+  EXPECT_NE(narrowed_loss, from_scratch.evaluate(from_scratch.val_data()).loss);
+
+  // A file that cannot be narrowed to --arch says so.
+  TrainOptions wider = small_run(dir.path() / "wider");
+  wider.arch = ArchSpec{16, {{16, 1}, {32, 1}, {32, 1}}, 40, 0.1f};
+  wider.init_model = dir / "wide.mtm";
+  try {
+    Trainer t(wider);
+    FAIL() << "a narrower file warm-started a wider net";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("does not fit --arch"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
