@@ -13,6 +13,7 @@
 #include "test_util.hpp"
 
 using namespace moodtunes;
+using moodtunes::test::max_difference;
 
 namespace {
 
@@ -34,28 +35,12 @@ std::vector<cv::Mat> varied_faces(int n) {
   return faces;
 }
 
-float max_difference(const std::vector<EmotionProbs>& a, const std::vector<EmotionProbs>& b) {
-  float worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    for (std::size_t c = 0; c < kNumEmotions; ++c)
-      worst = std::max(worst, std::abs(a[i][c] - b[i][c]));
-  return worst;
-}
-
-// The tiny random model with larger weights than the helper's, so activations do not fade and
-// the logits spread out.
-ModelFile spread_tiny_model() {
-  ModelFile model = test::random_tiny_model();
-  for (auto& t : model.tensors)
-    for (auto& v : t.data) v *= 4;
-  return model;
-}
 
 }  // namespace
 
 TEST(InferenceEngines, XnnpackReadsLikeOpenCvDnnForAnyBatchSizeAndThreadCount) {
   test::TempDir dir;
-  save_model_file(spread_tiny_model(), dir / "m.mtm");
+  save_model_file(test::spread_model(ArchSpec::tiny()), dir / "m.mtm");
   const auto xnnpack = EmotionClassifier::load(dir / "m.mtm");
   const auto reference = EmotionClassifier::load(dir / "m.mtm", InferenceEngine::OpenCvDnn);
   ASSERT_EQ(xnnpack.engine(), InferenceEngine::Xnnpack) << "XNNPACK did not initialise on this CPU";
@@ -93,7 +78,7 @@ TEST(InferenceEngines, XnnpackReadsLikeOpenCvDnnForAnyBatchSizeAndThreadCount) {
 // Int8: calibrated on some faces, read on others; close to the float reading, never identical.
 TEST(InferenceEngines, Int8ReadsLikeFloatAfterCalibration) {
   test::TempDir dir;
-  ModelFile model = spread_tiny_model();
+  ModelFile model = test::spread_model(ArchSpec::tiny());
   save_model_file(model, dir / "float.mtm");
   EXPECT_THROW(EmotionClassifier::load(dir / "float.mtm", InferenceEngine::XnnpackInt8),
                ModelError);

@@ -13,6 +13,7 @@
 #include "test_util.hpp"
 
 using namespace moodtunes;
+using moodtunes::test::noise_faces;
 using moodtunes::test::random_tiny_model;
 using moodtunes::test::TempDir;
 
@@ -24,17 +25,6 @@ ModelEnsemble pair_of_tiny_models(TensorStorage storage) {
   e.members[1].info["note"] = "second";
   e.info = {{"members", {"a.mtm", "b.mtm"}}};
   return e;
-}
-
-std::vector<cv::Mat> noise_faces(int n) {
-  std::vector<cv::Mat> faces;
-  cv::RNG rng(9);
-  for (int i = 0; i < n; ++i) {
-    cv::Mat f(48, 48, CV_8UC1);
-    rng.fill(f, cv::RNG::UNIFORM, 0, 256);
-    faces.push_back(f);
-  }
-  return faces;
 }
 
 float largest_relative_change(const ModelFile& a, const ModelFile& b) {

@@ -6,13 +6,12 @@
 #include <numeric>
 #include <random>
 
-#include <opencv2/core.hpp>
-
 #include "model/classifier.hpp"
 #include "model/slim.hpp"
 #include "model/tiny_model.hpp"
 
 using namespace moodtunes;
+using moodtunes::test::max_difference;
 
 namespace {
 
@@ -113,14 +112,6 @@ ModelFile widen(const ModelFile& narrow, const ArchSpec& wide_arch, unsigned see
   return wide;
 }
 
-// Larger weights than the helper's, so activations do not fade and readings differ.
-ModelFile spread_model(const ArchSpec& arch, unsigned seed) {
-  ModelFile m = test::random_model(arch, seed);
-  for (auto& t : m.tensors)
-    for (auto& v : t.data) v *= 4;
-  return m;
-}
-
 std::vector<EmotionProbs> read(const ModelFile& m, const std::vector<cv::Mat>& faces) {
   ModelEnsemble e;
   e.members.push_back(m);
@@ -128,34 +119,16 @@ std::vector<EmotionProbs> read(const ModelFile& m, const std::vector<cv::Mat>& f
   return EmotionClassifier::from_model(std::move(e), InferenceEngine::Xnnpack, "test").classify_batch(faces);
 }
 
-std::vector<cv::Mat> faces(int n) {
-  std::vector<cv::Mat> out;
-  cv::RNG rng(11);
-  for (int i = 0; i < n; ++i) {
-    cv::Mat face(48, 48, CV_8UC1);
-    rng.fill(face, cv::RNG::UNIFORM, 0, 256);
-    out.push_back(face);
-  }
-  return out;
-}
-
-float max_difference(const std::vector<EmotionProbs>& a, const std::vector<EmotionProbs>& b) {
-  float worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    for (std::size_t c = 0; c < kNumEmotions; ++c) worst = std::max(worst, std::abs(a[i][c] - b[i][c]));
-  return worst;
-}
-
 }  // namespace
 
 TEST(SlimModel, AWidenedNetworkNarrowsBackToExactlyTheOriginal) {
-  const ModelFile narrow = spread_model(kNarrow, 5);
+  const ModelFile narrow = test::spread_model(kNarrow, 5);
   const ModelFile wide = widen(narrow, kWide, 9);
   // The test means something only if the wide network computes what the narrow one does, and
   // another network reads differently.
-  const auto some = faces(6);
+  const auto some = test::noise_faces(6, 11);
   EXPECT_LT(max_difference(read(wide, some), read(narrow, some)), 1e-5f);
-  EXPECT_GT(max_difference(read(spread_model(kNarrow, 6), some), read(narrow, some)), 1e-2f);
+  EXPECT_GT(max_difference(read(test::spread_model(kNarrow, 6), some), read(narrow, some)), 1e-2f);
 
   const ModelFile slim = slim_model(wide, kNarrow);
   EXPECT_EQ(slim.arch.to_json(), kNarrow.to_json());
@@ -177,7 +150,7 @@ TEST(SlimModel, TheSameArchitectureKeepsEveryTensor) {
 TEST(SlimModel, AStemNarrowerThanItsStageGetsAPassThroughProjection) {
   // In the source the stem feeds stage 0 unchanged (12 = 12); here the stem keeps 8 channels and
   // stage 0 keeps 10, so the target projects, and the projection must pass the 8 through.
-  const ModelFile narrow = spread_model(kNarrow, 5);
+  const ModelFile narrow = test::spread_model(kNarrow, 5);
   const ModelFile wide = widen(narrow, kWide, 9);
   ArchSpec target = kNarrow;
   target.stages[0].channels = 10;
@@ -185,7 +158,7 @@ TEST(SlimModel, AStemNarrowerThanItsStageGetsAPassThroughProjection) {
   const NamedTensor& proj = slim.tensor("s0b0.proj.weight");
   EXPECT_EQ(proj.shape, (std::vector<int>{10, 8, 1, 1}));
   EXPECT_EQ(std::accumulate(proj.data.begin(), proj.data.end(), 0.f), 8.f);
-  const auto some = faces(6);
+  const auto some = test::noise_faces(6, 11);
   EXPECT_LT(max_difference(read(slim, some), read(narrow, some)), 1e-5f);
 }
 

@@ -1,9 +1,16 @@
-// A random model of an architecture (the tiny one by default) with every tensor the inference
-// graph needs; another seed gives other weights.
+// Helpers of the model tests: random models of any architecture with every tensor the inference
+// graph needs (another seed gives other weights), noise faces, and how far two readings differ.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <random>
+#include <vector>
 
+#include <opencv2/core.hpp>
+
+#include "core/emotion.hpp"
 #include "model/model_file.hpp"
 
 namespace moodtunes::test {
@@ -34,6 +41,34 @@ inline ModelFile random_model(const ArchSpec& arch, unsigned seed = 3) {
 }
 
 inline ModelFile random_tiny_model(unsigned seed = 3) { return random_model(ArchSpec::tiny(), seed); }
+
+// random_model() with larger weights, so activations do not fade and the logits spread out.
+inline ModelFile spread_model(const ArchSpec& arch, unsigned seed = 3) {
+  ModelFile m = random_model(arch, seed);
+  for (auto& t : m.tensors)
+    for (auto& v : t.data) v *= 4;
+  return m;
+}
+
+// 48x48 faces of uniform noise.
+inline std::vector<cv::Mat> noise_faces(int n, std::uint64_t seed = 9) {
+  std::vector<cv::Mat> faces;
+  cv::RNG rng(seed);
+  for (int i = 0; i < n; ++i) {
+    cv::Mat f(48, 48, CV_8UC1);
+    rng.fill(f, cv::RNG::UNIFORM, 0, 256);
+    faces.push_back(f);
+  }
+  return faces;
+}
+
+// The largest difference of any class probability between two readings of the same faces.
+inline float max_difference(const std::vector<EmotionProbs>& a, const std::vector<EmotionProbs>& b) {
+  float worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t c = 0; c < kNumEmotions; ++c) worst = std::max(worst, std::abs(a[i][c] - b[i][c]));
+  return worst;
+}
 
 
 }  // namespace moodtunes::test
