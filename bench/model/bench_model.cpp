@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -50,7 +51,8 @@ void report(const char* what, const std::vector<double>& ms, int batch) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+// A missing or corrupt model file is a message and exit status 1, not an abort.
+int main(int argc, char** argv) try {
   CLI::App app{"moodtunes emotion-model benchmark"};
   std::string model = std::string(MOODTUNES_SOURCE_DIR) + "/models/moodtunes-fer.mtm";
   std::string data = std::getenv("MOODTUNES_DATA") ? std::string(std::getenv("MOODTUNES_DATA")) : MOODTUNES_DATA_DIR;
@@ -159,4 +161,7 @@ int main(int argc, char** argv) {
   }
 #endif
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_model: %s\n", e.what());
+  return 1;
 }

@@ -38,3 +38,18 @@ TEST(ModelCard, NamesTheTeacherOfADistilledModel) {
             std::string::npos)
       << card;
 }
+
+// --model (and model-card's argument) takes a shipped model's name as well as a path.
+TEST(ModelCard, ShippedModelsAreNamedAccurateAndFast) {
+  int status = -1;
+  const auto by_default = run_cli("model-card", &status);
+  ASSERT_EQ(status, 0) << by_default;
+  EXPECT_EQ(run_cli("model-card accurate", &status), by_default);
+  EXPECT_NE(by_default.find("# Model card: moodtunes-fer.mtm"), std::string::npos) << by_default;
+  const auto fast = run_cli("model-card fast", &status);
+  ASSERT_EQ(status, 0) << fast;
+  EXPECT_NE(fast.find("# Model card: moodtunes-fer-fast.mtm"), std::string::npos) << fast;
+  EXPECT_NE(fast.find("0.225 GFLOP"), std::string::npos) << fast;
+  run_cli("model-card no-such-model", &status);
+  EXPECT_EQ(status, 1);
+}
