@@ -35,17 +35,26 @@ std::vector<double> filter_l1(const NamedTensor& weight) {
   return l1;
 }
 
-NamedTensor slice_conv(const NamedTensor& weight, const Keep& out, const Keep& in) {
-  const int source_in = weight.shape.at(1), k = weight.shape.at(2);
-  const std::size_t kk = static_cast<std::size_t>(k) * k;
-  NamedTensor t{weight.name, {static_cast<int>(out.size()), static_cast<int>(in.size()), k, k}, {}};
-  t.data.reserve(out.size() * in.size() * kk);
-  for (int o : out)
-    for (int i : in) {
-      const auto first = weight.data.begin() + static_cast<std::ptrdiff_t>((std::size_t(o) * source_in + i) * kk);
-      t.data.insert(t.data.end(), first, first + static_cast<std::ptrdiff_t>(kk));
+// Of a tensor laid out [rows][columns][block], the rows `rows` and in each the column blocks `columns`:
+// a conv weight [out][in][k x k] (block k*k), fc1 [hidden][channel][side x side] (block side*side),
+// fc2 [class][hidden] (block 1).
+std::vector<float> slice_blocks(const std::vector<float>& data, std::size_t column_count, std::size_t block,
+                                const Keep& rows, const Keep& columns) {
+  std::vector<float> out;
+  out.reserve(rows.size() * columns.size() * block);
+  for (int r : rows)
+    for (int c : columns) {
+      const auto first = data.begin() + static_cast<std::ptrdiff_t>((std::size_t(r) * column_count + std::size_t(c)) * block);
+      out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(block));
     }
-  return t;
+  return out;
+}
+
+NamedTensor slice_conv(const NamedTensor& weight, const Keep& out, const Keep& in) {
+  const int k = weight.shape.at(2);
+  return {weight.name,
+          {static_cast<int>(out.size()), static_cast<int>(in.size()), k, k},
+          slice_blocks(weight.data, static_cast<std::size_t>(weight.shape.at(1)), static_cast<std::size_t>(k) * k, out, in)};
 }
 
 NamedTensor slice_vector(const NamedTensor& vector, const Keep& keep) {
@@ -65,6 +74,10 @@ NamedTensor selection(const std::string& name, const Keep& out, const Keep& in) 
 // Channels of trunk position p: the stem's output (p = 0) or stage p-1's output.
 int trunk_width(const ArchSpec& arch, std::size_t p) { return p == 0 ? arch.stem : arch.stages[p - 1].channels; }
 
+// Whether stage s's first block reaches its input through a 1x1 projection (as ArchSpec::convs()
+// lays it out: the channel count changes) rather than adding it unchanged.
+bool projects(const ArchSpec& arch, std::size_t s) { return trunk_width(arch, s) != trunk_width(arch, s + 1); }
+
 void require_narrower(const ArchSpec& source, const ArchSpec& target) {
   auto fail = [](const std::string& why) { throw std::invalid_argument("cannot narrow the network: " + why); };
   if (target.stages.size() != source.stages.size())
@@ -76,9 +89,7 @@ void require_narrower(const ArchSpec& source, const ArchSpec& target) {
     const std::string stage = "stage " + std::to_string(s);
     if (target.stages[s].channels > source.stages[s].channels) fail(stage + " is wider in the target");
     if (target.stages[s].blocks > source.stages[s].blocks) fail(stage + " has more blocks in the target");
-    const bool source_projects = trunk_width(source, s) != trunk_width(source, s + 1);
-    const bool target_projects = trunk_width(target, s) != trunk_width(target, s + 1);
-    if (source_projects && !target_projects)
+    if (projects(source, s) && !projects(target, s))
       fail(stage + " projects its input in the source but adds it unchanged in the target");
   }
 }
@@ -89,7 +100,6 @@ ModelFile slim_model(const ModelFile& source, const ArchSpec& target) {
   const ArchSpec& arch = source.arch;
   require_narrower(arch, target);
   const std::size_t stages = arch.stages.size();
-  auto projects = [](const ArchSpec& a, std::size_t s) { return trunk_width(a, s) != trunk_width(a, s + 1); };
 
   // Trunk positions joined by an identity shortcut carry the same channels: one importance each.
   std::vector<std::size_t> group(stages + 1, 0);
@@ -141,28 +151,23 @@ ModelFile slim_model(const ModelFile& source, const ArchSpec& target) {
   const NamedTensor& fc1 = source.tensor("fc1.weight");
   const NamedTensor& fc2 = source.tensor("fc2.weight");
   const std::size_t area = static_cast<std::size_t>(arch.final_spatial()) * arch.final_spatial();
-  const std::size_t flat = fc1.data.size() / static_cast<std::size_t>(arch.fc_hidden);
-  std::vector<double> unit_weight(static_cast<std::size_t>(arch.fc_hidden), 0.0);
-  for (std::size_t h = 0; h < unit_weight.size(); ++h) {
-    double in = 0, outgoing = 0;
-    for (std::size_t i = 0; i < flat; ++i) in += std::fabs(fc1.data[h * flat + i]);
-    for (std::size_t k = 0; k < kNumEmotions; ++k) outgoing += std::fabs(fc2.data[k * unit_weight.size() + h]);
-    unit_weight[h] = in * outgoing;
+  const std::size_t source_hidden = static_cast<std::size_t>(arch.fc_hidden);
+  std::vector<double> unit_weight = filter_l1(fc1);  // |fc1 row|, then times |fc2 column|
+  for (std::size_t h = 0; h < source_hidden; ++h) {
+    double outgoing = 0;
+    for (std::size_t k = 0; k < kNumEmotions; ++k) outgoing += std::fabs(fc2.data[k * source_hidden + h]);
+    unit_weight[h] *= outgoing;
   }
   const Keep hidden = strongest(unit_weight, target.fc_hidden);
   const Keep& last = trunk[stages];
-  NamedTensor fc1_out{"fc1.weight", {static_cast<int>(hidden.size()), static_cast<int>(last.size() * area)}, {}};
-  for (int h : hidden)
-    for (int c : last) {
-      const auto first = fc1.data.begin() + static_cast<std::ptrdiff_t>(std::size_t(h) * flat + std::size_t(c) * area);
-      fc1_out.data.insert(fc1_out.data.end(), first, first + static_cast<std::ptrdiff_t>(area));
-    }
-  out.tensors.push_back(std::move(fc1_out));
+  Keep classes(kNumEmotions);
+  std::iota(classes.begin(), classes.end(), 0);
+  out.tensors.push_back({"fc1.weight",
+                         {static_cast<int>(hidden.size()), static_cast<int>(last.size() * area)},
+                         slice_blocks(fc1.data, static_cast<std::size_t>(arch.final_channels()), area, hidden, last)});
   out.tensors.push_back(slice_vector(source.tensor("fc1.bias"), hidden));
-  NamedTensor fc2_out{"fc2.weight", {kNumEmotions, static_cast<int>(hidden.size())}, {}};
-  for (std::size_t k = 0; k < kNumEmotions; ++k)
-    for (int h : hidden) fc2_out.data.push_back(fc2.data[k * unit_weight.size() + std::size_t(h)]);
-  out.tensors.push_back(std::move(fc2_out));
+  out.tensors.push_back({"fc2.weight", {kNumEmotions, static_cast<int>(hidden.size())},
+                         slice_blocks(fc2.data, source_hidden, 1, classes, hidden)});
   out.tensors.push_back(source.tensor("fc2.bias"));
   return out;
 }
