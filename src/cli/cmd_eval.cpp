@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -17,6 +19,11 @@
 #include "model/metrics.hpp"
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
+#if MOODTUNES_WITH_VISION
+#include "vision/face_detector.hpp"
+#include "vision/image_io.hpp"
+#include "vision/pipeline.hpp"
+#endif
 
 namespace moodtunes::cli {
 
@@ -34,65 +41,220 @@ std::string model_path(const std::string& given) {
 }
 
 namespace {
-void print_report(const ConfusionMatrix& cm) {
-  std::printf("accuracy  %.2f%%   macro-F1 %.4f   (%lld images)\n", 100 * cm.accuracy(), cm.macro_f1(),
-              static_cast<long long>(cm.count()));
+// One group of eval results: a confusion matrix over the faces read, and per class the images in
+// which no face was found (end-to-end mode), which count as wrong.
+struct Tally {
+  ConfusionMatrix cm;
+  std::array<std::int64_t, kNumEmotions> missed{};
+
+  void add(int truth, std::optional<int> predicted) {
+    if (predicted) cm.add(truth, *predicted);
+    else ++missed[static_cast<std::size_t>(truth)];
+  }
+  std::int64_t missed_total() const { return std::accumulate(missed.begin(), missed.end(), std::int64_t{0}); }
+  std::int64_t images() const { return cm.count() + missed_total(); }
+  std::int64_t support(int c) const {
+    std::int64_t n = missed[static_cast<std::size_t>(c)];
+    for (std::size_t p = 0; p < kNumEmotions; ++p) n += cm.at(c, static_cast<int>(p));
+    return n;
+  }
+  double accuracy() const {
+    std::int64_t right = 0;
+    for (int c = 0; c < static_cast<int>(kNumEmotions); ++c) right += cm.at(c, c);
+    return images() ? double(right) / double(images()) : 0.0;
+  }
+  double recall(int c) const { return support(c) ? double(cm.at(c, c)) / double(support(c)) : 0.0; }
+  double f1(int c) const {
+    const double p = cm.precision(c), r = recall(c);
+    return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+  }
+  // Over the classes that occur (a source may lack some: realfaces' lfw_ has no fear or disgust).
+  double macro_f1() const {
+    double sum = 0;
+    int present = 0;
+    for (int c = 0; c < static_cast<int>(kNumEmotions); ++c)
+      if (support(c) > 0) {
+        sum += f1(c);
+        ++present;
+      }
+    return present ? sum / present : 0.0;
+  }
+  // ConfusionMatrix::to_json()'s shape, with missed faces counted wrong, plus "missed".
+  nlohmann::json to_json() const {
+    nlohmann::json j = cm.to_json();
+    j["accuracy"] = accuracy();
+    j["macro_f1"] = macro_f1();
+    j["count"] = images();
+    for (std::size_t c = 0; c < kNumEmotions; ++c) {
+      auto& pc = j["per_class"][std::string(kEmotionNames[c])];
+      pc["recall"] = recall(static_cast<int>(c));
+      pc["f1"] = f1(static_cast<int>(c));
+      pc["support"] = support(static_cast<int>(c));
+    }
+    if (missed_total() > 0) j["missed"] = missed;
+    return j;
+  }
+};
+
+void print_report(const Tally& t) {
+  const ConfusionMatrix& cm = t.cm;
+  const bool misses = t.missed_total() > 0;
+  std::printf("accuracy  %.2f%%   macro-F1 %.4f   (%lld images%s)\n", 100 * t.accuracy(), t.macro_f1(),
+              static_cast<long long>(t.images()),
+              misses ? (", no face found in " + std::to_string(t.missed_total()) + ": counted wrong").c_str() : "");
   std::printf("%-9s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
   for (std::size_t c = 0; c < kNumEmotions; ++c) {
-    std::int64_t support = 0;
-    for (std::size_t p = 0; p < kNumEmotions; ++p) support += cm.at(static_cast<int>(c), static_cast<int>(p));
     const int ci = static_cast<int>(c);
     std::printf("%-9s %8.2f%% %8.2f%% %9.4f %8lld\n", std::string(kEmotionNames[c]).c_str(), 100 * cm.precision(ci),
-                100 * cm.recall(ci), cm.f1(ci), static_cast<long long>(support));
+                100 * t.recall(ci), t.f1(ci), static_cast<long long>(t.support(ci)));
   }
   std::printf("confusion (rows true, columns predicted):\n%9s", "");
   for (auto n : kEmotionNames) std::printf(" %8.8s", std::string(n).c_str());
+  if (misses) std::printf(" %8s", "no face");
   std::printf("\n");
-  for (std::size_t t = 0; t < kNumEmotions; ++t) {
-    std::printf("%-9s", std::string(kEmotionNames[t]).c_str());
-    for (std::size_t p = 0; p < kNumEmotions; ++p) std::printf(" %8lld", static_cast<long long>(cm.at(static_cast<int>(t), static_cast<int>(p))));
+  for (std::size_t t_ = 0; t_ < kNumEmotions; ++t_) {
+    std::printf("%-9s", std::string(kEmotionNames[t_]).c_str());
+    for (std::size_t p = 0; p < kNumEmotions; ++p) std::printf(" %8lld", static_cast<long long>(cm.at(static_cast<int>(t_), static_cast<int>(p))));
+    if (misses) std::printf(" %8lld", static_cast<long long>(t.missed[t_]));
     std::printf("\n");
   }
 }
+
+// The predicted class of each labelled file: the crop read as a face (crops), or the largest face
+// the photo path finds in it (end to end; nullopt when it finds none).
+using Predictions = std::vector<std::optional<int>>;
+
+Predictions predict_crops(const EmotionClassifier& clf, const FerDataset& data, TestTimeAugmentation tta) {
+  const auto probs = clf.classify_batch(data.images, tta);  // batched in bounded chunks inside
+  Predictions out;
+  for (const auto& p : probs) out.push_back(static_cast<int>(argmax(p)));
+  return out;
+}
+
+#if MOODTUNES_WITH_VISION
+// As `moodtunes detect` reads a photo: the guarded decoder, the default photo detector, the FER
+// crop and the photo engine with `tta`; the largest face is the photo's reading.
+Predictions predict_end_to_end(const std::string& model, const std::vector<LabelledFile>& files, TestTimeAugmentation tta) {
+  const auto clf = EmotionClassifier::load(model, kPhotoEngine);
+  const auto detector = vision::make_detector(vision::kDefaultDetector);
+  vision::ImageAnalysisOptions options;
+  options.tta = tta;
+  Predictions out;
+  std::size_t done = 0;
+  for (const auto& f : files) {
+    std::optional<int> predicted;
+    try {
+      const vision::FrameReading r = vision::analyse_image(vision::read_image(f.path).bgr, *detector, clf, options);
+      const auto largest = std::max_element(r.faces.begin(), r.faces.end(),
+                                            [](const auto& a, const auto& b) { return a.box.area() < b.box.area(); });
+      if (largest != r.faces.end()) predicted = static_cast<int>(largest->emotion);
+    } catch (const vision::ImageError& e) {
+      std::fprintf(stderr, "%s: %s (counted as no face)\n", f.path.string().c_str(), e.what());
+    }
+    out.push_back(predicted);
+    if (++done % 200 == 0) std::fprintf(stderr, "end to end: %zu/%zu images\n", done, files.size());
+  }
+  return out;
+}
+#endif
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
   struct Args {
-    std::string data, model, usage = "PublicTest", tta = "none", png, engine;
-    bool json = false;
+    std::string data, model, usage = "PublicTest", tta, png, engine;
+    bool json = false, end_to_end = false;
     int threads = 0;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "Accuracy, macro-F1, per-class precision/recall and confusion of a model on labelled faces");
-  cmd->add_option("data", a->data, "FER folder layout (<root>/<class>/*.jpg) or fer2013.csv")->required();
+  cmd->add_option("data", a->data,
+                  "Folder layout <root>/<class>/*.jpg (FER-2013, or real photos such as realfaces/val: classes other "
+                  "than the 7 are left out, and file-name prefixes before '_' are reported as sources), or fer2013.csv")
+      ->required();
   cmd->add_option("-m,--model", a->model, kModelOptionHelp);
   cmd->add_option("--usage", a->usage, "fer2013.csv rows to use")->capture_default_str()->check(CLI::IsMember({"Training", "PublicTest", "PrivateTest"}));
-  cmd->add_option("--tta", a->tta, "Test-time augmentation: none | flip (average with the mirror image) | ten-crop (5 crops x mirror)")
-      ->capture_default_str()
+  cmd->add_option("--tta", a->tta,
+                  "Test-time augmentation: none | flip (average with the mirror image) | ten-crop (5 crops x mirror); "
+                  "default none, or with --end-to-end the photo path's (ten-crop)")
       ->check(CLI::IsMember(tta_names()));
+  cmd->add_flag("--end-to-end", a->end_to_end,
+                "Read each image as `moodtunes detect` reads a photo (detect, FER crop, classify the largest face); "
+                "an image with no face found counts wrong");
   cmd->add_option("--confusion-png", a->png, "Also write the confusion matrix as a PNG");
   cmd->add_option("--threads", a->threads, "CPU threads for inference (0 = OpenCV default)");
   cmd->add_option("--engine", a->engine, "Inference engine (default: the fastest this model and CPU allow)")
       ->check(CLI::IsMember(engine_names()));
-  cmd->add_flag("--json", a->json, "Print one JSON object (accuracy, macro_f1, per_class, confusion, count)");
+  cmd->add_flag("--json", a->json, "Print one JSON object (accuracy, macro_f1, per_class, confusion, count, sources)");
   cmd->callback([a] {
     if (a->threads > 0) cv::setNumThreads(a->threads);
-    const auto clf = EmotionClassifier::load(model_path(a->model),
-                                             a->engine.empty() ? std::nullopt : std::optional(parse_engine(a->engine)));
-    const FerDataset data = load_fer(a->data, FerLoadOptions{a->usage, 0});
-    std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
-                 data.resized ? (", " + std::to_string(data.resized) + " resized to 48x48").c_str() : "");
-    const ConfusionMatrix cm = score(clf, data.images, data.labels, parse_tta(a->tta));
-    if (!a->png.empty()) plot_confusion(cm, "confusion: " + a->data, a->png);
+    const std::string model = model_path(a->model);
+    const FerLoadOptions load{a->usage, 0, /*skip_unknown_classes=*/true};
+    std::vector<std::string> skipped;
+    std::vector<int> labels;
+    std::vector<std::string> sources;
+    Predictions predicted;
+    std::string engine, tta = a->tta;
+    std::size_t networks = 0;
+    if (a->end_to_end) {
+#if MOODTUNES_WITH_VISION
+      if (a->data.ends_with(".csv")) throw CliExit(kExitUsage, "--end-to-end reads photos: give a folder, not a CSV");
+      if (!a->engine.empty()) throw CliExit(kExitUsage, "--end-to-end uses the photo engine, as detect does: drop --engine");
+      if (tta.empty()) tta = tta_name(vision::ImageAnalysisOptions{}.tta);
+      const auto files = list_labelled_files(a->data, load, &skipped);
+      std::fprintf(stderr, "end to end: %zu images\n", files.size());
+      predicted = predict_end_to_end(model, files, parse_tta(tta));
+      for (const auto& f : files) {
+        labels.push_back(f.label);
+        sources.push_back(source_prefix(f.path));
+      }
+      engine = engine_name(kPhotoEngine);
+      networks = EmotionClassifier::load(model, kPhotoEngine).network_count();
+#else
+      throw CliExit(kExitUsage, "--end-to-end needs the vision library, which this build lacks");
+#endif
+    } else {
+      if (tta.empty()) tta = "none";
+      const auto clf = EmotionClassifier::load(model, a->engine.empty() ? std::nullopt : std::optional(parse_engine(a->engine)));
+      const FerDataset data = load_fer(a->data, load);
+      skipped = data.skipped;
+      std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
+                   data.resized ? (", " + std::to_string(data.resized) + " resized to 48x48").c_str() : "");
+      predicted = predict_crops(clf, data, parse_tta(tta));
+      labels = data.labels;
+      for (const auto& src : data.sources) sources.push_back(source_prefix(src));
+      engine = engine_name(clf.engine());
+      networks = clf.network_count();
+    }
+    for (const auto& s : skipped) std::fprintf(stderr, "left out: %s (the model reads 7 classes)\n", s.c_str());
+
+    Tally all;
+    std::map<std::string, Tally> by_source;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      all.add(labels[i], predicted[i]);
+      by_source[sources[i]].add(labels[i], predicted[i]);
+    }
+    // Per source only where the names carry more than one (realfaces' web_ and lfw_).
+    if (by_source.size() < 2) by_source.clear();
+    if (!a->png.empty()) plot_confusion(all.cm, "confusion: " + a->data, a->png);
     if (a->json) {
-      auto j = cm.to_json();
+      auto j = all.to_json();
       j["data"] = a->data;
-      j["tta"] = a->tta;
-      j["engine"] = engine_name(clf.engine());
-      j["networks"] = clf.network_count();
+      j["tta"] = tta;
+      j["engine"] = engine;
+      j["networks"] = networks;
+      j["mode"] = a->end_to_end ? "end-to-end" : "crops";
+      if (!skipped.empty()) j["skipped"] = skipped;
+      if (!by_source.empty()) {
+        j["sources"] = nlohmann::json::object();
+        for (const auto& [name, t] : by_source) j["sources"][name] = t.to_json();
+      }
       std::cout << j.dump() << std::endl;
     } else {
-      print_report(cm);
+      print_report(all);
+      for (const auto& [name, t] : by_source) {
+        std::printf("\nsource %s:\n", name.empty() ? "(no prefix)" : name.c_str());
+        print_report(t);
+      }
     }
   });
 }

@@ -18,6 +18,17 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train the emotion CNN on FER-2013 (LibTorch, CPU or CUDA)");
   cmd->add_option("--train", *train_path, "Training data: FER folder layout or fer2013.csv (default $MOODTUNES_DATA/fer2013/train)");
   cmd->add_option("--val", *val_path, "Validation data used for model selection (default $MOODTUNES_DATA/fer2013/val)");
+  cmd->add_option("--mix", opt->mix_dir,
+                  "A second training set in the folder layout (e.g. $MOODTUNES_DATA/realfaces/train), trained on beside "
+                  "--train; class folders other than the 7 emotions are left out")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--mix-repeat", opt->mix_repeat, "Times each epoch sees the --mix set (oversampling a small set)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  cmd->add_option("--extra-val", opt->extra_val_dir,
+                  "A second validation set (e.g. $MOODTUNES_DATA/realfaces/val): scored every epoch; best.mtm is then "
+                  "selected on the mean of both accuracies")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("-o,--out", *out, "Run folder: checkpoint.pt, best.mtm, metrics.jsonl, plots")->capture_default_str();
   cmd->add_option("--epochs", opt->epochs, "Epochs (the LR schedule spans them)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", opt->batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);

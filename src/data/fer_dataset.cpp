@@ -48,16 +48,28 @@ void add_image(FerDataset& ds, cv::Mat gray, int label, std::string source) {
 
 }  // namespace
 
-FerDataset load_fer_folder(const fs::path& root, const FerLoadOptions& options) {
+std::vector<LabelledFile> list_labelled_files(const fs::path& root, const FerLoadOptions& options,
+                                              std::vector<std::string>* skipped) {
   std::error_code ec;
   if (!fs::exists(root, ec)) throw DatasetError("data folder not found: " + root.string());
   if (!fs::is_directory(root, ec)) throw DatasetError("not a folder: " + root.string());
 
+  auto images_in = [](const fs::path& dir) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());  // deterministic order regardless of file system
+    return files;
+  };
   std::vector<fs::path> class_dirs;
   for (const auto& entry : fs::directory_iterator(root)) {
     if (!entry.is_directory()) continue;
     const std::string name = entry.path().filename().string();
     if (!emotion_from_name(name)) {
+      if (options.skip_unknown_classes) {
+        if (skipped) skipped->push_back(name + " (" + std::to_string(images_in(entry.path()).size()) + " images)");
+        continue;
+      }
       std::string expected;
       for (auto n : kEmotionNames) expected += std::string(expected.empty() ? "" : ", ") + std::string(n);
       throw DatasetError("unknown class folder '" + name + "' in " + root.string() +
@@ -69,22 +81,32 @@ FerDataset load_fer_folder(const fs::path& root, const FerLoadOptions& options) 
     throw DatasetError("no class folders in " + root.string() +
                        " (expected <root>/<class>/*.jpg with classes angry, disgust, ...)");
   std::sort(class_dirs.begin(), class_dirs.end());
+  if (skipped) std::sort(skipped->begin(), skipped->end());
 
-  FerDataset ds;
+  std::vector<LabelledFile> out;
   for (const auto& dir : class_dirs) {
     const int label = static_cast<int>(*emotion_from_name(dir.filename().string()));
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(dir))
-      if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path());
-    std::sort(files.begin(), files.end());  // deterministic order regardless of file system
+    std::vector<fs::path> files = images_in(dir);
     if (options.max_per_class && files.size() > options.max_per_class) files.resize(options.max_per_class);
-    for (const auto& file : files) {
-      cv::Mat img = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);
-      if (img.empty()) throw DatasetError("unreadable or corrupt image: " + file.string());
-      add_image(ds, std::move(img), label, file.string());
-    }
+    for (auto& file : files) out.push_back({std::move(file), label});
   }
-  if (ds.size() == 0) throw DatasetError("no images found under " + root.string());
+  if (out.empty()) throw DatasetError("no images found under " + root.string());
+  return out;
+}
+
+std::string source_prefix(const fs::path& file) {
+  const std::string name = file.filename().string();
+  const auto cut = name.find('_');
+  return cut == std::string::npos ? std::string() : name.substr(0, cut);
+}
+
+FerDataset load_fer_folder(const fs::path& root, const FerLoadOptions& options) {
+  FerDataset ds;
+  for (const auto& [file, label] : list_labelled_files(root, options, &ds.skipped)) {
+    cv::Mat img = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);
+    if (img.empty()) throw DatasetError("unreadable or corrupt image: " + file.string());
+    add_image(ds, std::move(img), label, file.string());
+  }
   return ds;
 }
 

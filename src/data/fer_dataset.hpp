@@ -31,6 +31,8 @@ struct FerDataset {
   std::vector<int> labels;      // index into kEmotionNames
   std::vector<std::string> sources;  // file path or "fer2013.csv:LINE"
   std::size_t resized = 0;
+  // Class folders left out by FerLoadOptions::skip_unknown_classes, as "contempt (140 images)".
+  std::vector<std::string> skipped;
 
   std::size_t size() const { return images.size(); }
   std::array<std::size_t, kNumEmotions> class_counts() const;
@@ -43,7 +45,26 @@ struct FerLoadOptions {
   std::string usage = "PublicTest";
   // Keep at most this many images per class (0 = all); for quick tests.
   std::size_t max_per_class = 0;
+  // Folder layout: leave out class folders that are not one of the 7 emotions (realfaces' optional
+  // `contempt`) and list them in FerDataset::skipped, instead of refusing the folder.
+  bool skip_unknown_classes = false;
 };
+
+// One labelled image of a folder layout, not yet decoded.
+struct LabelledFile {
+  std::filesystem::path path;
+  int label = 0;  // index into kEmotionNames
+};
+
+// The image files of a folder layout, sorted by class then name (the order load_fer_folder
+// loads them in), with the same checks and errors; `skipped` (optional) receives the class
+// folders left out by options.skip_unknown_classes.
+std::vector<LabelledFile> list_labelled_files(const std::filesystem::path& root, const FerLoadOptions& options = {},
+                                              std::vector<std::string>* skipped = nullptr);
+
+// The source of a file: its name up to the first '_' ("web", "lfw", "Training", "PublicTest"),
+// or "" when the name has none. realfaces names its two sources this way.
+std::string source_prefix(const std::filesystem::path& file);
 
 // `path` is a folder in the class layout or a .csv file in the fer2013.csv format.
 FerDataset load_fer(const std::filesystem::path& path, const FerLoadOptions& options = {});

@@ -234,6 +234,12 @@ torch::Device pick_device(const std::string& name) {
   return torch::kCPU;
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
 std::string format_duration(double seconds) {
   const long s = std::lround(std::max(0.0, seconds));
   char buf[32];
@@ -325,15 +331,16 @@ torch::Tensor teacher_targets(const FerDataset&, const fs::path&, const std::str
 struct Trainer::Impl {
   TrainOptions opt;
   torch::Device device{torch::kCPU};
-  FerDataset train, val;
+  FerDataset train, val, extra_val;
   torch::Tensor val_inputs, val_labels, class_weights;
+  torch::Tensor extra_val_inputs, extra_val_labels;  // undefined without TrainOptions::extra_val_dir
   torch::Tensor teacher_probs;  // N x 7 on the CPU; undefined without distillation
   EmotionNet net{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<ThreadGovernor> governor;
   std::int64_t step = 0;
   std::int64_t steps_per_epoch = 0;
-  double best_val_acc = 0;
+  double best_val_acc = 0;  // the selection score of best.mtm (see selection_score)
   int best_epoch = 0;
   double train_seconds = 0;  // wall time spent training, across resumes, less suspensions
   PauseClock pause_clock;    // a SIGSTOPped run must not report the pause as training time
@@ -375,6 +382,23 @@ struct Trainer::Impl {
     FerLoadOptions val_load{"PublicTest", opt.max_per_class};
     train = load_fer(opt.train_dir, train_load);
     val = load_fer(opt.val_dir, val_load);
+    if (opt.mix_repeat < 1) throw std::invalid_argument("the mix repeat must be at least 1");
+    if (!opt.mix_dir.empty()) {
+      const FerDataset mix = load_fer_folder(opt.mix_dir, {"Training", opt.max_per_class, /*skip_unknown_classes=*/true});
+      spdlog::info("mix: {} images x {} per epoch ({}){}", mix.size(), opt.mix_repeat, mix.counts_summary(),
+                   mix.skipped.empty() ? "" : "; left out: " + join(mix.skipped));
+      for (int r = 0; r < opt.mix_repeat; ++r) {  // cv::Mat headers: the pixels are shared, not copied
+        train.images.insert(train.images.end(), mix.images.begin(), mix.images.end());
+        train.labels.insert(train.labels.end(), mix.labels.begin(), mix.labels.end());
+        train.sources.insert(train.sources.end(), mix.sources.begin(), mix.sources.end());
+      }
+    }
+    if (!opt.extra_val_dir.empty()) {
+      extra_val = load_fer_folder(opt.extra_val_dir, {"PublicTest", opt.max_per_class, /*skip_unknown_classes=*/true});
+      spdlog::info("extra val: {} images ({})", extra_val.size(), extra_val.counts_summary());
+      extra_val_inputs = inference_inputs(extra_val);
+      extra_val_labels = label_tensor(extra_val);
+    }
     spdlog::info("train: {} images ({}){}", train.size(), train.counts_summary(),
                  train.resized ? fmt::format(", {} resized to {}x{}", train.resized, kFaceSize, kFaceSize) : "");
     spdlog::info("val:   {} images ({}){}", val.size(), val.counts_summary(),
@@ -783,6 +807,7 @@ struct Trainer::Impl {
                    {"label_smoothing", opt.label_smoothing}, {"class_weight_power", opt.class_weight_power},
                    {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter},
                    {"resample_prob", opt.resample_prob}}}};
+    if (!opt.mix_dir.empty()) info["hyper"]["mix_repeat"] = opt.mix_repeat;
     if (!opt.teacher_model.empty())
       info["distillation"] = {{"teacher", opt.teacher_model.filename().string()},
                               {"teacher_tta", opt.teacher_tta},
@@ -846,13 +871,24 @@ struct Trainer::Impl {
 
   // `model`, which scored `result` on val, becomes the run's best: best.mtm, its confusion plot
   // (titled with `what`) and best_eval.json.
-  void record_best(const ModelFile& model, int epoch, const EvalResult& result, const std::string& what) {
-    best_val_acc = result.confusion.accuracy();
+  void record_best(const ModelFile& model, int epoch, const EvalResult& result, double score, const std::string& what) {
+    best_val_acc = score;
     best_epoch = epoch;
     save_model_file(model, opt.out_dir / "best.mtm");
-    plot_confusion(result.confusion, fmt::format("val confusion, {} (acc {:.2f}%)", what, 100 * best_val_acc),
+    plot_confusion(result.confusion, fmt::format("val confusion, {} (acc {:.2f}%)", what, 100 * result.confusion.accuracy()),
                    opt.out_dir / "confusion.png");
     std::ofstream(opt.out_dir / "best_eval.json") << result.confusion.to_json().dump(2) << '\n';
+  }
+
+  // What best.mtm is selected on: val accuracy, or with an extra val set the mean of both
+  // accuracies (recorded in `row` under `prefix`extra_val_*).
+  double selection_score(const EvalResult& v, nlohmann::json& row, const std::string& prefix) {
+    if (!extra_val_inputs.defined()) return v.confusion.accuracy();
+    const EvalResult x = evaluate(extra_val_inputs, extra_val_labels);
+    row[prefix + "extra_val_acc"] = x.confusion.accuracy();
+    row[prefix + "extra_val_macro_f1"] = x.confusion.macro_f1();
+    spdlog::info("{}extra val: acc {:.2f}% macro-F1 {:.4f}", prefix, 100 * x.confusion.accuracy(), x.confusion.macro_f1());
+    return 0.5 * (v.confusion.accuracy() + x.confusion.accuracy());
   }
 
   void end_of_epoch(int epoch, double seconds, double images_per_s) {
@@ -869,12 +905,14 @@ struct Trainer::Impl {
                           {"epoch_seconds", seconds},
                           {"threads", governor->threads()},
                           {"device", device_name(device)}};
+    const double score = selection_score(v, row, "");
     fs::create_directories(opt.out_dir);
     if (is_swa_epoch(epoch)) {
       accumulate_swa();
       EmotionNet averaged = swa_net();
       std::swap(net, averaged);  // evaluate() runs `net`
       const EvalResult sv = evaluate(val_inputs, val_labels);
+      const double swa_score = selection_score(sv, row, "swa_");
       std::swap(net, averaged);
       row["swa_models"] = swa_count;
       row["swa_val_acc"] = sv.confusion.accuracy();
@@ -883,8 +921,8 @@ struct Trainer::Impl {
                    100 * sv.confusion.accuracy(), sv.confusion.macro_f1());
       const ModelFile swa_model = to_model_file(averaged, model_info(epoch, sv, swa_count));
       save_model_file(swa_model, opt.out_dir / "swa.mtm");
-      if (sv.confusion.accuracy() > std::max(best_val_acc, v.confusion.accuracy()))
-        record_best(swa_model, epoch, sv, fmt::format("SWA of epochs {}-{}", epoch - swa_count + 1, epoch));
+      if (swa_score > std::max(best_val_acc, score))
+        record_best(swa_model, epoch, sv, swa_score, fmt::format("SWA of epochs {}-{}", epoch - swa_count + 1, epoch));
     }
     history.push_back(row);
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}% | val loss {:.4f} acc {:.2f}% macro-F1 {:.4f} | {:.0f} img/s, {}",
@@ -892,8 +930,8 @@ struct Trainer::Impl {
                  100 * v.confusion.accuracy(), v.confusion.macro_f1(), images_per_s, format_duration(seconds));
     reset_epoch_stats();
 
-    if (v.confusion.accuracy() > best_val_acc)
-      record_best(to_model_file(net, model_info(epoch, v)), epoch, v, fmt::format("epoch {}", epoch));
+    if (score > best_val_acc)
+      record_best(to_model_file(net, model_info(epoch, v)), epoch, v, score, fmt::format("epoch {}", epoch));
     write_metrics();
     save_checkpoint(checkpoint_path());
   }
@@ -966,7 +1004,8 @@ struct Trainer::Impl {
       train_seconds += seconds;
       if (step % steps_per_epoch == 0) end_of_epoch(epoch, seconds, double((step - first) * opt.batch_size) / seconds);
     }
-    spdlog::info("done: best val accuracy {:.2f}% at epoch {}; model {}", 100 * best_val_acc, best_epoch,
+    spdlog::info("done: best {} {:.2f}% at epoch {}; model {}",
+                 extra_val_inputs.defined() ? "mean of val and extra val accuracy" : "val accuracy", 100 * best_val_acc, best_epoch,
                  (opt.out_dir / "best.mtm").string());
     return best_val_acc;
   }

@@ -30,6 +30,14 @@ struct TrainOptions {
   std::filesystem::path train_dir;  // FER folder layout or fer2013.csv (usage Training)
   std::filesystem::path val_dir;    // FER folder layout or fer2013.csv (usage PublicTest)
   std::filesystem::path out_dir;    // checkpoint.pt, best.mtm, metrics.jsonl, *.png
+  // A second training set in the folder layout (realfaces/train: faces of the domain users bring),
+  // its class folders other than the 7 emotions left out; each epoch sees it `mix_repeat` times
+  // beside train_dir once. Empty = off.
+  std::filesystem::path mix_dir;
+  int mix_repeat = 1;
+  // A second validation set (realfaces/val). When given, each epoch is also scored on it, and the
+  // run selects best.mtm on the mean of the two accuracies, so that neither domain is traded away.
+  std::filesystem::path extra_val_dir;
   ArchSpec arch = ArchSpec::standard();
   int epochs = 30;
   int batch_size = 64;

@@ -70,19 +70,38 @@ std::vector<FaceBox> detect_bounded(FaceDetector& detector, const cv::Mat& gray,
   return boxes;
 }
 
+namespace {
+// A tight face crop (a cropped selfie, a face photo cut to the face) leaves the detector no margin
+// around the face, and HOG's window needs one. With no face found, look again in the image framed
+// by a plain border of its mean grey, and keep only faces that fill most of the image, as a crop's
+// face does: a false face would have to be as large as that. `framed` receives the framed image
+// (the boxes are in its coordinates) and `offset` the border's width.
+std::vector<FaceBox> detect_in_framed_crop(FaceDetector& detector, const cv::Mat& gray, cv::Mat& framed, int& offset) {
+  const int side = std::max(gray.cols, gray.rows), short_side = std::min(gray.cols, gray.rows);
+  offset = side / 2;
+  cv::copyMakeBorder(gray, framed, offset, offset, offset, offset, cv::BORDER_CONSTANT, cv::mean(gray));
+  auto boxes = detect_bounded(detector, framed, kCropRetryDetectSide);
+  std::erase_if(boxes, [&](const FaceBox& b) { return std::min(b.box.width, b.box.height) < kCropRetryMinShare * short_side; });
+  return boxes;
+}
+}  // namespace
+
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
                            const ImageAnalysisOptions& options) {
   const cv::Mat gray = to_gray(image);
-  const auto boxes = detect_bounded(detector, gray, options.max_detect_side);
+  auto boxes = detect_bounded(detector, gray, options.max_detect_side);
+  cv::Mat source = gray;  // what faces are cropped from: the image, or the framed crop
+  int offset = 0;
+  if (boxes.empty() && options.retry_as_crop) boxes = detect_in_framed_crop(detector, gray, source, offset);
   std::vector<cv::Mat> inputs;
   for (const auto& b : boxes)
-    inputs.push_back(preprocess_face(crop_fer_face(gray, b.box, detector.box_style(), options.level_crops ? b.angle : 0)));
+    inputs.push_back(preprocess_face(crop_fer_face(source, b.box, detector.box_style(), options.level_crops ? b.angle : 0)));
   const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs, options.tta);
   FrameReading r;
   r.full_detection = true;
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     FaceReading f;
-    f.box = boxes[i].box;
+    f.box = (boxes[i].box - cv::Point(offset, offset)) & cv::Rect(0, 0, gray.cols, gray.rows);
     f.probs = f.smoothed = probs[i];
     f.emotion = argmax(probs[i]);
     f.classified_now = true;

@@ -98,7 +98,14 @@ struct ImageAnalysisOptions {
   // framing error (crop gap 2.34 -> 0.94 points, docs/vision.md) for ~10x the classifier time.
   // The live pipeline spreads the views over a face's readings instead (PipelineParams::reading_views).
   TestTimeAugmentation tta = TestTimeAugmentation::TenCrop;
+  // With no face found, read the image as a tight face crop (a cropped selfie): detect again in it
+  // framed by a plain border, keeping only a face of at least kCropRetryMinShare of its short side.
+  bool retry_as_crop = true;
 };
+inline constexpr double kCropRetryMinShare = 0.4;
+// The framed crop is searched at this longest side: its faces are large, so this bounds the retry's
+// cost on a big photo with no face.
+inline constexpr int kCropRetryDetectSide = 800;
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
                            const ImageAnalysisOptions& options = {});
 

@@ -74,6 +74,33 @@ TEST(FerFolder, ClearErrors) {
   EXPECT_NE(error_of([&] { load_fer(dir.path()); }).find("broken.jpg"), std::string::npos);
 }
 
+TEST(FerFolder, RealFacesLayoutLeavesOutUnknownClassesWhenAsked) {
+  TempDir dir;
+  write_face(dir / "happy/web_a.jpg", 224);
+  write_face(dir / "happy/lfw_b.jpg", 350);
+  write_face(dir / "sad/web_c.jpg", 224);
+  write_face(dir / "contempt/web_d.jpg", 224);
+  write_face(dir / "contempt/web_e.jpg", 224);
+  EXPECT_NE(error_of([&] { load_fer(dir.path()); }).find("unknown class folder 'contempt'"), std::string::npos);
+  const FerDataset ds = load_fer(dir.path(), {"PublicTest", 0, /*skip_unknown_classes=*/true});
+  ASSERT_EQ(ds.size(), 3u);
+  EXPECT_EQ(ds.resized, 3u);
+  ASSERT_EQ(ds.skipped, std::vector<std::string>{"contempt (2 images)"});
+
+  std::vector<std::string> skipped;
+  const auto files = list_labelled_files(dir.path(), {"PublicTest", 0, true}, &skipped);
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(skipped, ds.skipped);
+  for (std::size_t i = 0; i < files.size(); ++i) {  // the order load_fer_folder loads in
+    EXPECT_EQ(files[i].path.string(), ds.sources[i]);
+    EXPECT_EQ(files[i].label, ds.labels[i]);
+  }
+  EXPECT_EQ(source_prefix(files[0].path), "lfw");
+  EXPECT_EQ(source_prefix(dir / "happy/web_a.jpg"), "web");
+  EXPECT_EQ(source_prefix("PublicTest_123.jpg"), "PublicTest");
+  EXPECT_EQ(source_prefix("face.jpg"), "");
+}
+
 TEST(FerFolder, EmptySplitIsAnError) {
   TempDir dir;
   std::filesystem::create_directories(dir / "happy");

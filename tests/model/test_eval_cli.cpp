@@ -51,6 +51,66 @@ TEST(EvalCli, JsonMetricsEqualThoseWorkedOutFromEachPrediction) {
   for (auto name : kEmotionNames) EXPECT_TRUE(j["per_class"].contains(std::string(name)));
 }
 
+TEST(EvalCli, ReportsEachSourceAndLeavesOutClassesTheModelLacks) {
+  TempDir dir;
+  save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");
+  const auto clf = EmotionClassifier::load(dir / "m.mtm");
+  cv::RNG rng(9);
+  ConfusionMatrix web, lfw, all;
+  for (std::size_t c = 0; c < kNumEmotions; ++c)
+    for (const std::string source : {"web", "lfw"}) {
+      cv::Mat img(96, 96, CV_8UC1);
+      rng.fill(img, cv::RNG::UNIFORM, 0, 60 + 25 * static_cast<int>(c) + (source == "web" ? 0 : 30));
+      const auto path = dir / "faces" / std::string(kEmotionNames[c]) / (source + "_" + std::to_string(c) + ".png");
+      std::filesystem::create_directories(path.parent_path());
+      ASSERT_TRUE(cv::imwrite(path.string(), img));
+      const int predicted = static_cast<int>(argmax(clf.classify(cv::imread(path.string(), cv::IMREAD_GRAYSCALE))));
+      (source == "web" ? web : lfw).add(static_cast<int>(c), predicted);
+      all.add(static_cast<int>(c), predicted);
+    }
+  std::filesystem::create_directories(dir / "faces/contempt");
+  ASSERT_TRUE(cv::imwrite((dir / "faces/contempt/web_x.png").string(), cv::Mat(96, 96, CV_8UC1, cv::Scalar(80))));
+  int status = -1;
+  const auto out = run("eval " + (dir / "faces").string() + " --json -m " + (dir / "m.mtm").string(), &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["count"], 14);
+  EXPECT_EQ(j["mode"], "crops");
+  EXPECT_EQ(j["skipped"], nlohmann::json::array({"contempt (1 images)"}));
+  EXPECT_DOUBLE_EQ(j["accuracy"].get<double>(), all.accuracy());
+  ASSERT_TRUE(j.contains("sources"));
+  EXPECT_EQ(j["sources"]["web"]["count"], 7);
+  EXPECT_DOUBLE_EQ(j["sources"]["web"]["accuracy"].get<double>(), web.accuracy());
+  EXPECT_EQ(j["sources"]["lfw"]["confusion"], lfw.to_json()["confusion"]);
+}
+
+TEST(EvalCli, EndToEndCountsImagesWithoutAFaceAsWrong) {
+  TempDir dir;
+  save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");
+  // Flat images hold no face: every one is missed, and accuracy is 0 rather than undefined.
+  for (auto name : {"happy", "sad"}) {
+    std::filesystem::create_directories(dir / "photos" / name);
+    for (int k = 0; k < 2; ++k)
+      ASSERT_TRUE(cv::imwrite((dir / "photos" / name / ("web_" + std::to_string(k) + ".png")).string(),
+                              cv::Mat(120, 160, CV_8UC3, cv::Scalar(40 + 50 * k, 90, 140))));
+  }
+  std::ofstream(dir / "photos/sad/web_broken.jpg") << "not a jpeg";
+  int status = -1;
+  const auto out =
+      run("eval " + (dir / "photos").string() + " --end-to-end --json -m " + (dir / "m.mtm").string(), &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["mode"], "end-to-end");
+  EXPECT_EQ(j["tta"], "ten-crop");  // the photo path's default, as detect reads
+  EXPECT_EQ(j["count"], 5);
+  EXPECT_EQ(j["accuracy"], 0.0);
+  EXPECT_EQ(j["missed"][static_cast<int>(Emotion::Happy)], 2);
+  EXPECT_EQ(j["missed"][static_cast<int>(Emotion::Sad)], 3);  // the unreadable file too
+  EXPECT_EQ(j["per_class"]["sad"]["support"], 3);
+  run("eval " + (dir / "photos").string() + " --end-to-end --engine opencv-dnn -m " + (dir / "m.mtm").string(), &status);
+  EXPECT_EQ(status, 2);
+}
+
 TEST(EvalCli, BadInputsFailWithAMessage) {
   TempDir dir;
   save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");
