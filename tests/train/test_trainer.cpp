@@ -257,6 +257,38 @@ TEST(Trainer, RunWritesCheckpointMetricsPlotsAndModel) {
   EXPECT_EQ(again.global_step(), 2 * 10);
 }
 
+TEST(Trainer, MixAddsASecondSetAndExtraValSelectsOnBothDomains) {
+  if (!have_data() || !std::filesystem::is_directory(moodtunes::test::data_dir() / "realfaces/train"))
+    GTEST_SKIP() << "shared data not present";
+  TempDir dir;
+  TrainOptions o = small_run(dir.path());
+  o.epochs = 3;
+  o.mix_dir = moodtunes::test::data_dir() / "realfaces/train";  // holds contempt/: left out
+  o.mix_repeat = 2;
+  o.extra_val_dir = moodtunes::test::data_dir() / "realfaces/val";
+  Trainer t(o);
+  t.run();
+  // 7 x 24 FER faces plus 7 x 24 real faces twice, in batches of 16.
+  EXPECT_EQ(t.global_step(), 3 * (7 * 24 * 3 / 16));
+  std::ifstream in(dir / "metrics.jsonl");
+  std::string line;
+  int best_epoch = 0;
+  double best = -1;
+  while (std::getline(in, line)) {
+    const auto row = nlohmann::json::parse(line);
+    ASSERT_TRUE(row.contains("extra_val_acc")) << line;
+    const double score = 0.5 * (row["val_acc"].get<double>() + row["extra_val_acc"].get<double>());
+    if (score > best) best = score, best_epoch = row["epoch"].get<int>();
+  }
+  const ModelFile model = load_model_file(dir / "best.mtm");
+  EXPECT_EQ(model.info["trained_epochs"], best_epoch);
+  EXPECT_EQ(model.info["hyper"]["mix_repeat"], 2);
+
+  TrainOptions bad = o;
+  bad.mix_repeat = 0;
+  EXPECT_THROW(Trainer{bad}, std::invalid_argument);
+}
+
 TEST(Trainer, DeviceIsCheckedAndRecordedInTheModel) {
   if (!have_data()) GTEST_SKIP() << "shared data not present";
   TempDir dir;
