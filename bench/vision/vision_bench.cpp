@@ -1,5 +1,6 @@
 // vision_bench: the measurements behind docs/vision.md. Prints tables; run it niced, e.g.
 //   vision_bench detectors --per-size 50 --no-face 200
+//   vision_bench small-faces --scenes 40 --no-face 100
 //   vision_bench fit-crop --n 300
 //   vision_bench crop-gap --n 1000 --model M.mtm
 //   vision_bench fps --frames 600 --model M.mtm
@@ -182,6 +183,117 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
       std::printf("; by |angle| 0-5 %d/%d, 5-10 %d/%d, 10-15 %d/%d\n", per_angle[0][0], per_angle[0][1], per_angle[1][0],
                   per_angle[1][1], per_angle[2][0], per_angle[2][1]);
     }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// ---- small-faces -------------------------------------------------------------------------------
+// Group photos: real face photos pasted several to a 640x480 scene at face sizes min..max px
+// (synth::group_scene), plus no-face scenes of the detection set. Per detector: recall by face
+// size, false boxes on the face scenes and on the no-face scenes, and time per frame (also as a
+// ratio to the first detector, measured in the same run: absolute times vary with the load).
+int run_small_faces(int scene_count, int faces_per_scene, double min_side, double max_side, double max_angle, int no_face,
+                    std::uint64_t seed, const std::string& names, const std::string& dump_dir, bool all_photos, int photos, bool list) {
+  const auto t_locate = Clock::now();
+  // Every k-th photo of the sorted list, `photos` in all (all classes in proportion).
+  const auto all = synth::list_fer_faces(synth::realfaces_root(MOODTUNES_DATA_DIR) / "val");
+  synth::FerPool pool;
+  const std::size_t n_photos = photos > 0 ? std::min<std::size_t>(static_cast<std::size_t>(photos), all.files.size()) : all.files.size();
+  for (std::size_t k = 0; k < n_photos; ++k) {
+    const std::size_t i = k * all.files.size() / n_photos;
+    pool.files.push_back(all.files[i]);
+    pool.labels.push_back(all.labels[i]);
+  }
+  auto reference = make_detector("hog"), haar = make_detector("haar");
+  const auto located = synth::locate_faces(pool, *reference, all_photos ? nullptr : haar.get());
+  std::printf("realfaces val: %zu of %zu photos; one face found by HOG%s (upright, photo at its own size) in %zu (%.0f s)\n",
+              pool.files.size(), all.files.size(), all_photos ? "" : " and the Haar cascade", located.size(), ms_since(t_locate) / 1000);
+  const auto fer = val_pool();  // the no-face scenes are the detection set's (vision_bench detectors)
+  std::vector<synth::Scene> scenes;
+  std::vector<cv::Mat> grays;
+  int total_faces = 0;
+  for (int i = 0; i < scene_count; ++i) {
+    scenes.push_back(synth::group_scene(pool, located, seed, i, faces_per_scene, min_side, max_side, max_angle));
+    total_faces += static_cast<int>(scenes.back().faces.size());
+  }
+  for (int i = 0; i < no_face; ++i) scenes.push_back(synth::detection_scene(fer, seed, 1000000 + i, 0));
+  for (const auto& s : scenes) grays.push_back(to_gray(s.bgr));
+  if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
+  constexpr int kBins = 4;
+  const double bin_width = (max_side - min_side) / kBins;
+  std::printf("set: seed %llu, %d scenes 640x480 with %d faces of %.0f-%.0f px (roll +-%.0f deg), %d no-face scenes\n\n",
+              static_cast<unsigned long long>(seed), scene_count, total_faces, min_side, max_side, max_angle, no_face);
+  std::printf("%-28s", "detector");
+  for (int b = 0; b < kBins; ++b) {
+    char head[32];
+    std::snprintf(head, sizeof head, "%.0f-%.0f px", min_side + b * bin_width, min_side + (b + 1) * bin_width);
+    std::printf(" %12s", head);
+  }
+  std::printf(" %14s %10s %8s %10s %10s %7s\n", "recall", "FP(faces)", "FP/100", "ms(faces)", "ms(none)", "ratio");
+  double first_ms = 0;
+  for (const auto& name : split(names)) {
+    auto det = make_detector(name);
+    std::array<std::array<int, 2>, kBins> per{};
+    int found = 0, fp_face = 0, fp_none = 0;
+    double ms_face = 0, ms_none = 0;
+    for (std::size_t i = 0; i < scenes.size(); ++i) {
+      const auto t0 = Clock::now();
+      const auto boxes = det->detect(grays[i]);
+      const double ms = ms_since(t0);
+      const auto& faces = scenes[i].faces;
+      if (faces.empty()) {
+        ms_none += ms, fp_none += static_cast<int>(boxes.size());
+        if (list)
+          for (const auto& b : boxes)
+            std::printf("  false box, scene %zu (%s): %d,%d %dx%d score %.2f roll %.0f\n", i,
+                         synth::background_name(scenes[i].background), b.box.x, b.box.y, b.box.width, b.box.height, b.score, b.angle);
+        continue;
+      }
+      ms_face += ms;
+      std::vector<bool> used(boxes.size(), false);
+      bool missed = false;
+      for (const auto& f : faces) {
+        const int bin = std::clamp(static_cast<int>((f.fer_rect.width - min_side) / std::max(bin_width, 1e-9)), 0, kBins - 1);
+        ++per[static_cast<std::size_t>(bin)][1];
+        for (std::size_t k = 0; k < boxes.size(); ++k)
+          if (!used[k] && synth::matches(boxes[k].box, f)) {
+            used[k] = true, ++found, ++per[static_cast<std::size_t>(bin)][0];
+            break;
+          }
+        const bool this_missed = std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, f); });
+        if (this_missed && list) {
+          double best = 1e9, wr = 0;
+          for (const auto& b : boxes) {
+            const double d = std::hypot(b.box.x + b.box.width / 2.0 - (f.fer_rect.x + f.fer_rect.width / 2),
+                                        b.box.y + b.box.height / 2.0 - (f.fer_rect.y + f.fer_rect.height / 2)) / f.fer_rect.width;
+            if (d < best) best = d, wr = b.box.width / f.fer_rect.width;
+          }
+          std::printf("  missed, scene %zu: face %.0f px, roll %.0f; nearest box %.2f sides away, %.2f sides wide; %s\n", i,
+                      f.fer_rect.width, f.angle_deg, best, wr, f.source.c_str());
+        }
+        missed = missed || this_missed;
+      }
+      for (std::size_t k = 0; k < boxes.size(); ++k)
+        if (!used[k] && std::none_of(faces.begin(), faces.end(), [&](const auto& f) { return synth::matches(boxes[k].box, f); }))
+          ++fp_face;
+      if (missed && !dump_dir.empty()) {  // synthetic scenes only: inspect misses by eye
+        cv::Mat shown = scenes[i].bgr.clone();
+        for (const auto& f : faces) cv::rectangle(shown, f.fer_rect, cv::Scalar(0, 0, 255), 1);
+        for (const auto& b : boxes) cv::rectangle(shown, b.box, cv::Scalar(0, 255, 0), 1);
+        std::string file_name = name;
+        for (char& c : file_name)
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
+        cv::imwrite(dump_dir + "/" + file_name.substr(0, 60) + "_scene" + std::to_string(i) + ".png", shown);
+      }
+    }
+    const double frame_ms = (ms_face + ms_none) / std::max<std::size_t>(1, scenes.size());
+    if (first_ms == 0) first_ms = frame_ms;
+    std::printf("%-28s", name.size() > 28 ? (name.substr(0, 25) + "...").c_str() : name.c_str());
+    for (const auto& p : per) std::printf(" %5d/%-3d%3.0f%%", p[0], p[1], 100.0 * p[0] / std::max(1, p[1]));
+    std::printf(" %5d/%-4d%4.1f%% %10d %8.1f %10.1f %10.1f %6.2fx\n", found, total_faces, 100.0 * found / std::max(1, total_faces), fp_face,
+                100.0 * fp_none / std::max(1, no_face), ms_face / std::max(1, scene_count), ms_none / std::max(1, no_face),
+                frame_ms / first_ms);
     std::fflush(stdout);
   }
   return 0;
@@ -658,6 +770,24 @@ int main(int argc, char** argv) {
   d->add_flag("--breakdown", breakdown, "recall by background and angle too");
   std::string dump_dir;
   d->add_option("--dump-misses", dump_dir, "write frontal faces >= 80 px a detector missed as PNGs into this folder");
+  auto* small = app.add_subcommand("small-faces", "group photos: recall on several small real faces a scene, false boxes, time");
+  int group_scenes = 40, group_faces = 6, group_no_face = 100;
+  double group_min = 36, group_max = 80, group_angle = 10;
+  std::string group_names = "hog-confirmed-wide," + std::string(kDefaultDetector);
+  std::string group_dump;
+  small->add_option("--scenes", group_scenes, "scenes with faces")->capture_default_str();
+  small->add_option("--faces", group_faces, "faces per scene (fewer when they do not fit)")->capture_default_str();
+  small->add_option("--min-side", group_min, "smallest face, px (HOG box width)")->capture_default_str();
+  small->add_option("--max-side", group_max, "largest face, px")->capture_default_str();
+  small->add_option("--max-angle", group_angle, "roll of each face, uniform in +-this, degrees")->capture_default_str();
+  small->add_option("--no-face", group_no_face, "no-face scenes (the detection set's backgrounds)")->capture_default_str();
+  small->add_option("--detectors", group_names, "comma-separated; times are also given relative to the first")->capture_default_str();
+  bool group_all = false, group_list = false;
+  small->add_flag("--list", group_list, "print each missed face and each false box on the no-face scenes");
+  int group_photos = 400;
+  small->add_option("--photos", group_photos, "photos to draw faces from, spread over the sorted list (0 = all)")->capture_default_str();
+  small->add_flag("--any-hog-face", group_all, "use every photo HOG finds a face in, not only those Haar also finds (frontal)");
+  small->add_option("--dump-misses", group_dump, "write the face scenes with a missed face as PNGs into this folder");
   auto* fit = app.add_subcommand("fit-crop", "fit the FER framing relative to each detector's box");
   fit->add_option("--n", n);
   fit->add_option("--detectors", fit_names);
@@ -732,6 +862,8 @@ int main(int argc, char** argv) {
   params.first_reading_all_views = !single_view_first;
   if (*live_gap) return run_live_gap(n, clip_frames, seed, model, params);
   if (*d) return run_detectors(per_size, no_face, seed, names, sides, det_angle, breakdown, dump_dir);
+  if (*small)
+    return run_small_faces(group_scenes, group_faces, group_min, group_max, group_angle, group_no_face, seed, group_names, group_dump, group_all, group_photos, group_list);
   if (*fit) return run_fit_crop(n, seed, fit_names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));
   if (*fps) return run_fps(frames, model, seed, params, pipeline_only);

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@
 #include "vision/face_detector.hpp"
 #include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
+#include "vision/playback.hpp"
 
 namespace moodtunes::cli {
 namespace {
@@ -104,8 +106,9 @@ void add_detect_command(CLI::App& app) {
   cmd->add_option("images", a->images, "Image files (JPEG, PNG, BMP, WebP, PNM, TIFF)")->required();
   cmd->add_option("-m,--model", a->model, kModelOptionHelp);
   cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
-  cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower two-stage detector)");
-  cmd->add_option("--detector", a->detector, "Detector (default " + std::string(kDefaultDetector) + "): " + joined_detector_names(", ") + ", hog@SCALE; "
+  cmd->add_flag("--small-faces", a->small_faces,
+                "Also run the two-stage small-face detector (slower; mostly redundant: the default finds faces down to ~36 px)");
+  cmd->add_option("--detector", a->detector, "Detector (default " + std::string(kDefaultDetector) + "): " + joined_detector_names(", ") + ", hog@SCALE[:MAX_FACE_PX]; "
                   "combine with A|B (union), A^B (B confirms A's weak boxes), +rot (rotated passes), hog~T (HOG threshold); see docs/vision.md");
   cmd->add_option("--tta", a->tta, "Test-time augmentation: ten-crop absorbs the detector's framing error (docs/vision.md); none is ~10x faster")
       ->capture_default_str()
@@ -138,7 +141,7 @@ void add_detect_command(CLI::App& app) {
 struct LiveArgs {
   int camera = 0;
   std::string input, model;
-  bool no_window = false, small_faces = false;
+  bool no_window = false, small_faces = false, as_fast_as_possible = false;
   long max_frames = 0;
   int detect_every = PipelineParams{}.full_detect_every;
   int classify_every = PipelineParams{}.classify_every;
@@ -193,8 +196,11 @@ void run_live(const LiveArgs& a) {
   params.reading_views = parse_tta(a.reading_views);
   Pipeline pipeline(clf, params);
   const bool camera = a.input.empty();
-  double fps_in = cap.get(cv::CAP_PROP_FPS);
-  if (!(fps_in > 1 && fps_in < 1000)) fps_in = 30;
+  const double fps_in = playback_fps(cap.get(cv::CAP_PROP_FPS));
+  // A video file in a window plays at its own rate (a person watches it); JSON output, a camera
+  // (which delivers at its own rate) and --as-fast-as-possible go as fast as frames are read.
+  std::optional<FramePacer> pacer;
+  if (!camera && !a.no_window && !a.as_fast_as_possible) pacer.emplace(fps_in);
   const char* kWindow = "moodtunes live (q to quit)";
   if (!a.no_window) cv::namedWindow(kWindow, cv::WINDOW_AUTOSIZE);
 
@@ -220,8 +226,9 @@ void run_live(const LiveArgs& a) {
     }
     if (frame.type() != CV_8UC3) cv::cvtColor(to_gray(frame), frame, cv::COLOR_GRAY2BGR);
     annotate(frame, r, true, fps);
+    const int wait = pacer ? pacer->wait_ms(std::chrono::duration<double>(Clock::now() - start).count()) : 1;
     cv::imshow(kWindow, frame);
-    const int key = cv::waitKey(1);
+    const int key = cv::waitKey(wait);
     if (key == 'q' || key == 'Q' || key == 27) break;
     if (cv::getWindowProperty(kWindow, cv::WND_PROP_VISIBLE) < 1) break;  // window closed
   }
@@ -236,7 +243,9 @@ void add_live_command(CLI::App& app) {
   auto* cam = cmd->add_option("--camera", a->camera, "Camera index")->capture_default_str();
   auto* in = cmd->add_option("--input", a->input, "Video file instead of a camera");
   cam->excludes(in);
-  cmd->add_flag("--no-window", a->no_window, "No window: print one JSON line per frame");
+  cmd->add_flag("--no-window", a->no_window, "No window: print one JSON line per frame (as fast as frames can be read)");
+  cmd->add_flag("--as-fast-as-possible", a->as_fast_as_possible,
+                "Play a video file in the window as fast as it can be processed, not at its own frame rate");
   cmd->add_option("-m,--model", a->model, kModelOptionHelp);
   cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower full detections)");
   cmd->add_option("--max-frames", a->max_frames, "Stop after this many frames (0 = no limit)");

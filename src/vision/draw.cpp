@@ -16,14 +16,6 @@ void text(cv::Mat& img, const std::string& s, cv::Point at, double scale) {
   cv::putText(img, s, at, cv::FONT_HERSHEY_SIMPLEX, scale, kText, 1, cv::LINE_AA);
 }
 
-std::string label(const FaceReading& f) {
-  char buf[96];
-  const int pct = static_cast<int>(100 * f.smoothed[static_cast<int>(f.emotion)] + 0.5);
-  if (f.track_id) std::snprintf(buf, sizeof buf, "#%d %s %d%%", f.track_id, std::string(emotion_name(f.emotion)).c_str(), pct);
-  else std::snprintf(buf, sizeof buf, "%s %d%%", std::string(emotion_name(f.emotion)).c_str(), pct);
-  return buf;
-}
-
 void bars(cv::Mat& img, const FaceReading& f) {
   const double scale = std::clamp(f.box.height / 240.0, 0.35, 0.6);
   const int row = static_cast<int>(30 * scale) + 2, width = static_cast<int>(160 * scale);
@@ -42,12 +34,25 @@ void bars(cv::Mat& img, const FaceReading& f) {
 
 }  // namespace
 
+std::string face_label(const FaceReading& f) {
+  const auto shown = static_cast<std::size_t>(f.emotion);
+  const int pct = static_cast<int>(100 * f.smoothed[shown] + 0.5);
+  // Held: the smoother keeps the label while another class leads by less than its margin.
+  const bool held = f.smoothed[static_cast<std::size_t>(argmax(f.smoothed))] > f.smoothed[shown];
+  const std::string name(emotion_name(f.emotion));
+  const char* mark = held ? " (held)" : "";
+  char buf[96];
+  if (f.track_id) std::snprintf(buf, sizeof buf, "#%d %s%s %d%%", f.track_id, name.c_str(), mark, pct);
+  else std::snprintf(buf, sizeof buf, "%s%s %d%%", name.c_str(), mark, pct);
+  return buf;
+}
+
 void annotate(cv::Mat& bgr, const FrameReading& reading, bool show_bars, double fps) {
   CV_Assert(bgr.type() == CV_8UC3);
   const int thick = std::max(2, bgr.cols / 400);
   for (const auto& f : reading.faces) {
     cv::rectangle(bgr, f.box, kBox, thick);
-    text(bgr, label(f), cv::Point(f.box.x, std::max(14, f.box.y - 6)), std::clamp(f.box.width / 200.0, 0.45, 1.2));
+    text(bgr, face_label(f), cv::Point(f.box.x, std::max(14, f.box.y - 6)), std::clamp(f.box.width / 200.0, 0.45, 1.2));
     if (show_bars) bars(bgr, f);
   }
   int y = 22;

@@ -6,8 +6,9 @@
 //            looking at the same place. "hog-confirmed": HOG at a lowered threshold on the
 //            frame and its +-12 degree rotations, weak boxes confirmed by the Haar cascade or a
 //            stricter HOG on an uprighted crop. "hog-confirmed-zoom" adds the same on the
-//            frame enlarged 1.2x; the default ("hog-confirmed-wide") runs both at more rolls
-//            (docs/vision.md: measurements).
+//            frame enlarged 1.2x; "hog-confirmed-wide" runs both at more rolls; the default
+//            ("hog-confirmed-small") adds a small-face stage: confirmed HOG on the frame
+//            enlarged 2x, scanning only the sizes up to 80 px (docs/vision.md: measurements).
 //   cascade  an OpenCV Haar/LBP cascade (haarcascade_frontalface_default.xml = the seed's choice).
 //   two-stage a fast proposer (cascade) whose boxes are each verified (and re-boxed) by HOG on a
 //            padded crop rescaled to HOG's working size; finds small faces HOG alone misses.
@@ -80,8 +81,9 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
                                                       double verifier_face_px = 100);
 
 // Named configurations used by the CLI and benches (see detector_names()):
-//   hog-confirmed-wide (the default), hog-confirmed-zoom, hog-confirmed, hog, hog@SCALE (any frame scale), hog-half, hog-up, haar,
-//   haar-alt2, lbp, two-stage, two-stage-small, combined as follows (outermost first):
+//   hog-confirmed-small (the default), hog-confirmed-wide, hog-small, hog-confirmed-zoom, hog-confirmed, hog,
+//   hog@SCALE (any frame scale; hog@SCALE:MAX scans only the pyramid levels of faces up to MAX px of the
+//   input), hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small, combined as follows (outermost first):
 //   "A|B"     the union of A and B (same box style), overlapping boxes merged;
 //   "A^B"     A's boxes scoring below 0 kept only where B also finds a face; "A^B=T": below T;
 //             "A^B=T:R": below T, or below R for boxes from rotated passes; "A^B/C": B or C;
@@ -94,14 +96,18 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name);
 std::vector<std::string> detector_names();
 // detector_names() joined by `separator`.
 std::string joined_detector_names(std::string_view separator);
-// One-shot default (`detect`, `suggest`): "hog-confirmed-wide" =
+// One-shot default (`detect`, `suggest`, `eval --end-to-end`): "hog-confirmed-small" =
+// "hog-confirmed-wide|hog-small", faces from ~36 px. "hog-confirmed-wide" =
 // "hog~-0.4+rot=8:16^haar/hog~0.3=0:0.3|hog@1.2~-0.4+rot^haar/hog~0.3=0:0.3" (8 HOG passes: the
-// frame at rolls 0, +-8, +-16 and the frame enlarged 1.2x at 0, +-12; weak boxes confirmed).
-// "hog-confirmed-zoom" = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3" (the previous default, ~half
-// the time), where "hog-confirmed" = "hog~-0.4+rot^haar/hog~0.3=0:0.3".
-inline constexpr std::string_view kDefaultDetector = "hog-confirmed-wide";
-// --small-faces: the default for faces >= ~80 px plus the two-stage detector down to ~40 px.
-inline constexpr std::string_view kSmallFacesDetector = "hog-confirmed-wide|two-stage-small";
+// frame at rolls 0, +-8, +-16 and the frame enlarged 1.2x at 0, +-12; weak boxes confirmed),
+// faces from ~60-80 px. "hog-small" = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5" (one upright pass on
+// the frame enlarged 2x over the sizes up to 80 px; boxes under 0.5 confirmed): 1.3-1.7x the
+// time of hog-confirmed-wide alone. "hog-confirmed-zoom" = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3",
+// where "hog-confirmed" = "hog~-0.4+rot^haar/hog~0.3=0:0.3".
+inline constexpr std::string_view kDefaultDetector = "hog-confirmed-small";
+// --small-faces: the default plus the two-stage detector (a cascade proposes from 30 px, HOG
+// verifies). Mostly redundant since the default finds faces from ~36 px.
+inline constexpr std::string_view kSmallFacesDetector = "hog-confirmed-small|two-stage-small";
 inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small";
 
 // Finds an OpenCV cascade file by name: $MOODTUNES_CASCADES, then the opencv-data folders.

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -190,6 +192,96 @@ Scene detection_scene(const FerPool& pool, std::uint64_t seed, int index, int fa
   f.label = pool.labels[pick];
   f.source = pool.files[pick].string();
   scene.faces.push_back(f);
+  return scene;
+}
+
+std::filesystem::path realfaces_root(const std::filesystem::path& fallback_data_dir) {
+  if (const char* env = std::getenv("MOODTUNES_DATA"); env && *env) return std::filesystem::path(env) / "realfaces";
+  return fallback_data_dir / "realfaces";
+}
+
+std::vector<SourceFace> locate_faces(const FerPool& pool, FaceDetector& reference, FaceDetector* also, std::size_t max_count) {
+  std::vector<SourceFace> out;
+  for (std::size_t i = 0; i < pool.files.size() && (max_count == 0 || out.size() < max_count); ++i) {
+    cv::Mat photo = pool.load(i);
+    // At most 240 px (faces stay well above every detector's window; a 350 px photo costs half as
+    // much to scan), with a grey margin, so a face cut by its photo's edge is still seen whole.
+    const double shrink = std::min(1.0, 240.0 / std::max(photo.cols, photo.rows));
+    if (shrink < 1) cv::resize(photo, photo, cv::Size(), shrink, shrink, cv::INTER_AREA);
+    const int pad = photo.cols / 4;
+    cv::Mat padded;
+    cv::copyMakeBorder(photo, padded, pad, pad, pad, pad, cv::BORDER_CONSTANT, cv::Scalar(128));
+    const auto boxes = reference.detect(padded);
+    if (boxes.size() != 1) continue;
+    const cv::Rect& b = boxes[0].box;
+    if (also) {
+      const cv::Point2d c(b.x + b.width / 2.0, b.y + b.height / 2.0);
+      const auto second = also->detect(padded);
+      if (std::none_of(second.begin(), second.end(), [&](const FaceBox& o) {
+            return std::hypot(o.box.x + o.box.width / 2.0 - c.x, o.box.y + o.box.height / 2.0 - c.y) <= 0.25 * b.width;
+          }))
+        continue;
+    }
+    out.push_back({i, cv::Rect2d((b.x - pad) / shrink, (b.y - pad) / shrink, b.width / shrink, b.height / shrink)});
+  }
+  return out;
+}
+
+Scene group_scene(const FerPool& pool, const std::vector<SourceFace>& faces, std::uint64_t seed, int index, int count,
+                  double min_side, double max_side, double max_angle, cv::Size frame) {
+  if (faces.empty() || count < 0 || !(min_side > 0 && max_side >= min_side))
+    throw std::invalid_argument("group_scene: needs located faces, count >= 0 and 0 < min_side <= max_side");
+  Rng rng(seed * 0x100000001B3ull + static_cast<std::uint64_t>(index) * 104729 + static_cast<std::uint64_t>(count) * 31 + 0x5EED);
+  Scene scene;
+  scene.background = static_cast<Background>(rng.uniform_int(0, kBackgroundKinds - 1));
+  scene.bgr = make_background(frame, scene.background, rng);
+  std::vector<std::pair<cv::Point2d, double>> taken;  // centre and radius of each pasted photo
+  for (int k = 0; k < count; ++k) {
+    const SourceFace& source = faces[rng.next() % faces.size()];
+    const double side = rng.uniform(min_side, max_side), angle = rng.uniform(-max_angle, max_angle);
+    const cv::Mat photo = pool.load(source.index);
+    const double s = side / source.box.width;
+    // The photo's farthest corner from the face centre bounds what this face covers.
+    const cv::Point2d fc(source.box.x + source.box.width / 2, source.box.y + source.box.height / 2);
+    const double radius = s * std::max(std::hypot(fc.x, fc.y), std::hypot(photo.cols - fc.x, photo.rows - fc.y));
+    const double margin = side * 0.72;
+    std::optional<cv::Point2d> at;
+    for (int attempt = 0; attempt < 50 && !at; ++attempt) {
+      const cv::Point2d c(rng.uniform(margin, frame.width - margin), rng.uniform(margin, frame.height - margin));
+      if (std::all_of(taken.begin(), taken.end(), [&](const auto& t) { return std::hypot(c.x - t.first.x, c.y - t.first.y) > radius + t.second; }))
+        at = c;
+    }
+    if (!at) continue;
+    taken.emplace_back(*at, radius);
+    // Reduce with area averaging first (a photo shrinks 3-10x), then place rotated at scale 1.
+    cv::Mat small;
+    cv::resize(photo, small, cv::Size(), s, s, cv::INTER_AREA);
+    const double sx = double(small.cols) / photo.cols, sy = double(small.rows) / photo.rows;
+    const cv::Point2f sc(static_cast<float>(fc.x * sx), static_cast<float>(fc.y * sy));
+    cv::Mat m = cv::getRotationMatrix2D(sc, angle, 1.0);
+    m.at<double>(0, 2) += at->x - sc.x;
+    m.at<double>(1, 2) += at->y - sc.y;
+    // Soft edge: opacity ramps over the outer ~8% of the photo, so no straight seam frames the face.
+    cv::Mat alpha(small.size(), CV_32F);
+    const double ramp = std::max(2.0, 0.08 * std::min(small.cols, small.rows));
+    for (int y = 0; y < small.rows; ++y)
+      for (int x = 0; x < small.cols; ++x) {
+        const double d = std::min({x + 0.5, y + 0.5, small.cols - x - 0.5, small.rows - y - 0.5});
+        alpha.at<float>(y, x) = static_cast<float>(std::min(1.0, d / ramp));
+      }
+    cv::Mat warped, mask;
+    cv::warpAffine(small, warped, m, frame, cv::INTER_LINEAR, cv::BORDER_CONSTANT);
+    cv::warpAffine(alpha, mask, m, frame, cv::INTER_LINEAR, cv::BORDER_CONSTANT);
+    for (int y = 0; y < frame.height; ++y)
+      for (int x = 0; x < frame.width; ++x) {
+        const float a = mask.at<float>(y, x);
+        if (a <= 0) continue;
+        auto& p = scene.bgr.at<cv::Vec3b>(y, x);
+        for (int c = 0; c < 3; ++c) p[c] = cv::saturate_cast<uchar>(p[c] * (1 - a) + warped.at<uchar>(y, x) * a);
+      }
+    scene.faces.push_back({cv::Rect2d(at->x - side / 2, at->y - side / 2, side, side), angle, pool.labels[source.index],
+                           pool.files[source.index].string()});
+  }
   return scene;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <string_view>
 
@@ -176,6 +177,44 @@ TEST(Detect, DefaultFindsFacesTheEarlierDefaultsMissed) {
   EXPECT_EQ(found_by("hog-confirmed-zoom", missed_by_zoom), 0);
   EXPECT_EQ(found_by(kDefaultDetector, missed_by_confirmed), 6);
   EXPECT_EQ(found_by(kDefaultDetector, missed_by_zoom), 4);
+}
+
+// Group photos: five real faces of 38-44 px in each of four 640x480 scenes (synth::group_scene,
+// seed 11, scenes 0-3; faces of the shared realfaces photos that HOG and Haar both find at the
+// photo's own size; the same scenes as `vision_bench --seed 11 small-faces --photos 60 --faces 5
+// --min-side 38 --max-side 44 --max-angle 5`). The photo default finds every one (at this size
+// it finds ~90% of faces, docs/vision.md, so these scenes are fixed, not drawn);
+// hog-confirmed-wide, the default without the small-face stage, misses most of them.
+TEST(Detect, DefaultFindsEverySmallFaceOfAGroupPhoto) {
+  const auto dir = synth::realfaces_root(MOODTUNES_DATA_DIR) / "val";
+  if (!std::filesystem::is_directory(dir / "happy")) GTEST_SKIP() << "realfaces data not found at " << dir << " (set MOODTUNES_DATA)";
+  const auto all = synth::list_fer_faces(dir);
+  synth::FerPool pool;  // 60 photos spread over the sorted list (every class)
+  for (std::size_t k = 0; k < 60; ++k) {
+    pool.files.push_back(all.files[k * all.files.size() / 60]);
+    pool.labels.push_back(all.labels[k * all.files.size() / 60]);
+  }
+  auto hog = make_detector("hog"), haar = make_detector("haar");
+  const auto located = synth::locate_faces(pool, *hog, haar.get());
+  ASSERT_GE(located.size(), 30u);
+  auto found_by = [](FaceDetector& detector, const std::vector<synth::Scene>& scenes) {
+    int found = 0;
+    for (const auto& scene : scenes) {
+      const auto boxes = detector.detect(gray_of(scene.bgr));
+      for (const auto& f : scene.faces)
+        found += std::any_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, f); });
+    }
+    return found;
+  };
+  std::vector<synth::Scene> scenes;
+  int faces = 0;
+  for (int i = 0; i < 4; ++i) {
+    scenes.push_back(synth::group_scene(pool, located, 11, i, 5, 38, 44, 5));
+    faces += static_cast<int>(scenes.back().faces.size());
+  }
+  ASSERT_EQ(faces, 20);
+  EXPECT_EQ(found_by(*make_detector(kDefaultDetector), scenes), faces);
+  EXPECT_LE(found_by(*make_detector("hog-confirmed-wide"), scenes), faces / 2);
 }
 
 // The fitted framing must bring the crop much closer to the true FER square than the raw
@@ -380,5 +419,55 @@ TEST(Pipeline, LocalSearchKeepsAFaceThatApproachesAndRecedesFast) {
     }
     EXPECT_EQ(tracked, static_cast<int>(sides.size()));
     EXPECT_EQ(ids.size(), 1u);
+  }
+}
+
+// A tight face crop (the face is the whole image, as in a cropped selfie) leaves HOG no margin;
+// the photo path then reads it framed by a border, and reports boxes inside the image.
+TEST(Detect, PhotoPathReadsTightFaceCrops) {
+  REQUIRE_DATA();
+  const std::string model = model_path();
+  if (model.empty()) GTEST_SKIP() << "no model file";
+  const auto clf = EmotionClassifier::load(model);
+  const auto faces = frontal_faces(12);
+  ASSERT_EQ(faces.size(), 12u);
+  auto detector = make_detector(kDefaultDetector);
+  ImageAnalysisOptions without;
+  without.retry_as_crop = false;
+  without.tta = TestTimeAugmentation::None;
+  ImageAnalysisOptions with = without;
+  with.retry_as_crop = true;
+  int found_without = 0, found_with = 0;
+  for (const auto& face : faces) {
+    // Tighter than FER's framing: the middle 70% of the face, brows to chin.
+    const int margin = static_cast<int>(0.15 * face.cols);
+    cv::Mat crop;
+    cv::resize(face(cv::Rect(margin, margin, face.cols - 2 * margin, face.rows - 2 * margin)), crop, {224, 224}, 0, 0,
+               cv::INTER_CUBIC);
+    found_without += !analyse_image(crop, *detector, clf, without).faces.empty();
+    const auto r = analyse_image(crop, *detector, clf, with);
+    found_with += !r.faces.empty();
+    for (const auto& f : r.faces) {
+      EXPECT_EQ(f.box & cv::Rect(0, 0, 224, 224), f.box);
+      EXPECT_GE(f.box.width, 0.4 * 224);
+    }
+  }
+  std::printf("tight crops with a face found: %d of 12 without the retry, %d with it\n", found_without, found_with);
+  EXPECT_GE(found_with, 11);
+  EXPECT_GT(found_with, found_without);
+}
+
+// The retry keeps only faces that fill most of the image: a frame with no face stays empty.
+TEST(Detect, PhotoPathRetryAddsNoFacesToEmptyScenes) {
+  REQUIRE_DATA();
+  const std::string model = model_path();
+  if (model.empty()) GTEST_SKIP() << "no model file";
+  const auto clf = EmotionClassifier::load(model);
+  auto detector = make_detector(kDefaultDetector);
+  synth::Rng rng(21);
+  for (int k = 0; k < synth::kBackgroundKinds; ++k) {
+    const auto kind = static_cast<synth::Background>(k);
+    const cv::Mat scene = synth::make_background({640, 480}, kind, rng);
+    EXPECT_TRUE(analyse_image(scene, *detector, clf, {}).faces.empty());
   }
 }
