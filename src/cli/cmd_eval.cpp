@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "data/fer_dataset.hpp"
+#include "model/class_prior.hpp"
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
 #include "model/model_file.hpp"
@@ -394,6 +395,59 @@ void add_model_card_command(CLI::App& app) {
   cmd->callback([model] {
     const std::string path = model_path(*model);
     std::cout << model_card(path, EmotionClassifier::load(path));
+  });
+}
+
+void add_prior_command(CLI::App& app) {
+  struct Args {
+    std::string model, data, guard, out;
+    double max_guard_loss = 0.1;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "prior", "Fit a per-class weight on a model's readings (model/class_prior.hpp) that maximises macro-F1 on --data "
+               "while --guard keeps its accuracy, and store it in the model");
+  cmd->add_option("model", a->model, "Model file (.mtm)")->required();
+  cmd->add_option("--data", a->data, "Labelled faces to fit on (folder layout, e.g. realfaces/val; never the test set)")
+      ->required();
+  cmd->add_option("--guard", a->guard, "Labelled faces whose accuracy must hold (e.g. fer2013/val)")->required();
+  cmd->add_option("--max-guard-loss", a->max_guard_loss, "Accuracy points --guard may lose")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 5.0));
+  cmd->add_option("-o,--out", a->out, "Write the model with its class_bias here (default: replace MODEL)");
+  cmd->callback([a] {
+    ModelEnsemble model = load_ensemble_file(a->model);
+    ModelEnsemble plain = model;  // read without any bias the file already has
+    plain.info.erase("class_bias");
+    for (auto& member : plain.members) member.info.erase("class_bias");
+    const auto clf = EmotionClassifier::from_model(std::move(plain), std::nullopt, a->model);
+    auto read = [&](const std::string& path) {
+      const FerDataset data = load_fer(path, FerLoadOptions{"PublicTest", 0, /*skip_unknown_classes=*/true});
+      return LabelledReadings{clf.classify_batch(data.images), data.labels};
+    };
+    const ClassBiasFit fit = fit_class_bias(read(a->data), read(a->guard), {.max_guard_loss = a->max_guard_loss / 100});
+    nlohmann::json bias = nlohmann::json::array();
+    for (float b : fit.bias) bias.push_back(std::round(double(b) * 1000) / 1000);
+    const nlohmann::json record = {
+        {"data", a->data},
+        {"guard", a->guard},
+        {"engine", engine_name(clf.engine())},
+        {"data_before", {{"accuracy", fit.tune_before.accuracy()}, {"macro_f1", fit.tune_before.macro_f1()}}},
+        {"data_after", {{"accuracy", fit.tune_after.accuracy()}, {"macro_f1", fit.tune_after.macro_f1()}}},
+        {"guard_before", {{"accuracy", fit.guard_before.accuracy()}, {"macro_f1", fit.guard_before.macro_f1()}}},
+        {"guard_after", {{"accuracy", fit.guard_after.accuracy()}, {"macro_f1", fit.guard_after.macro_f1()}}}};
+    auto& info = model.single_network_file ? model.members.front().info : model.info;
+    info["class_bias"] = bias;
+    info["class_bias_fit"] = record;
+    const std::string out = a->out.empty() ? a->model : a->out;
+    if (model.single_network_file) save_model_file(model.members.front(), out);
+    else save_ensemble_file(model, out);
+    std::printf("class bias %s\n", bias.dump().c_str());
+    std::printf("%s: accuracy %.2f%% -> %.2f%%, macro-F1 %.4f -> %.4f\n", a->data.c_str(), 100 * fit.tune_before.accuracy(),
+                100 * fit.tune_after.accuracy(), fit.tune_before.macro_f1(), fit.tune_after.macro_f1());
+    std::printf("%s: accuracy %.2f%% -> %.2f%%, macro-F1 %.4f -> %.4f\n", a->guard.c_str(), 100 * fit.guard_before.accuracy(),
+                100 * fit.guard_after.accuracy(), fit.guard_before.macro_f1(), fit.guard_after.macro_f1());
+    std::fprintf(stderr, "wrote %s\n", out.c_str());
   });
 }
 

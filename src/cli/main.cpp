@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add_classify_command(app);
   add_model_card_command(app);
   add_quantize_command(app);
+  add_prior_command(app);
   add_ensemble_command(app);
   add_unpack_command(app);
   add_music_commands(app);

@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/preprocess.hpp"
+#include "model/class_prior.hpp"
 #include "model/model_file.hpp"
 #include "model/xnnpack_net.hpp"
 
@@ -213,6 +214,7 @@ struct EmotionClassifier::Impl {
   nlohmann::json info;  // a single network's own info, or the ensemble's
   mutable std::vector<NetworkEngine> networks;
   mutable std::mutex mutex;
+  std::optional<ClassBias> bias;  // info's class_bias (model/class_prior.hpp), applied to every reading
 
   // Probabilities for a batch of views from tta_views() (continuous CV_32FC1 kFaceSize x
   // kFaceSize): each network's softmax, averaged over the networks.
@@ -234,6 +236,8 @@ struct EmotionClassifier::Impl {
         for (std::size_t c = 0; c < kNumEmotions; ++c) out[static_cast<std::size_t>(r)][c] += share * p[c];
       }
     }
+    if (bias)
+      for (auto& p : out) p = apply_class_bias(p, *bias);
     return out;
   }
 };
@@ -293,6 +297,22 @@ EmotionClassifier EmotionClassifier::from_model(ModelEnsemble model, std::option
   impl->model = std::move(model);
   auto& members = impl->model.members;
   impl->info = members.size() == 1 ? members.front().info : impl->model.info;
+  if (impl->info.contains("class_bias")) {
+    try {
+      const auto values = impl->info.at("class_bias").get<std::vector<float>>();
+      if (values.size() != kNumEmotions) throw ModelError("expected " + std::to_string(kNumEmotions) + " numbers");
+      ClassBias bias{};
+      for (std::size_t c = 0; c < kNumEmotions; ++c) {
+        if (!std::isfinite(values[c]) || std::abs(values[c]) > 10) throw ModelError("a value outside -10..10");
+        bias[c] = values[c];
+      }
+      impl->bias = bias;
+    } catch (const nlohmann::json::exception& e) {
+      throw ModelError(name + ": corrupt class_bias: " + e.what());
+    } catch (const ModelError& e) {
+      throw ModelError(name + ": corrupt class_bias: " + e.what());
+    }
+  }
   std::vector<std::optional<std::vector<float>>> ranges;
   for (const auto& member : members) ranges.push_back(int8_ranges(member));
   const bool calibrated = std::all_of(ranges.begin(), ranges.end(), [](const auto& r) { return r.has_value(); });

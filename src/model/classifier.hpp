@@ -9,7 +9,9 @@
 // ensemble's probabilities are the mean of its networks' (each network one pass per view).
 // Inference runs from the .mtm file on XNNPACK (no LibTorch at run time), or on OpenCV's DNN
 // module, the reference engine and the fallback where XNNPACK cannot run (InferenceEngine);
-// every input goes through core/preprocess.hpp, the same function training used.
+// every input goes through core/preprocess.hpp, the same function training used. A model whose
+// info holds a `class_bias` (model/class_prior.hpp, fitted by `moodtunes prior`) has every
+// reading (each view's, after the networks' mean) weighted by it.
 // Contract: faces must be non-empty 8-bit/16-bit/float images with 1, 3 or 4 channels, else
 // std::invalid_argument. load() throws ModelError for a missing/corrupt/incompatible model.
 // Thread-safety: an instance may be shared between threads; calls on one instance are
