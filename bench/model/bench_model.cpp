@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <opencv2/core/utility.hpp>
 
+#include "app/model_path.hpp"
 #include "data/fer_dataset.hpp"
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
@@ -54,12 +55,12 @@ void report(const char* what, const std::vector<double>& ms, int batch) {
 // A missing or corrupt model file is a message and exit status 1, not an abort.
 int main(int argc, char** argv) try {
   CLI::App app{"moodtunes emotion-model benchmark"};
-  std::string model = std::string(MOODTUNES_SOURCE_DIR) + "/models/moodtunes-fer.mtm";
+  std::string model;
   std::string data = std::getenv("MOODTUNES_DATA") ? std::string(std::getenv("MOODTUNES_DATA")) : MOODTUNES_DATA_DIR;
   int iters = 300;
   bool no_train = false;
   std::string baseline_model;
-  app.add_option("--model", model, "Model (.mtm)");
+  app.add_option("--model", model, "Model: a .mtm file or a shipped name (accurate | fast); default $MOODTUNES_MODEL or accurate");
   app.add_option("--baseline-model", baseline_model,
                  "Another model (.mtm), timed at batch 1 in the same rounds on its default engine (e.g. the "
                  "accurate model against the fast one)");
@@ -67,6 +68,7 @@ int main(int argc, char** argv) try {
   app.add_option("--iters", iters, "Timed calls per figure");
   app.add_flag("--no-train", no_train, "Skip the LibTorch training-throughput figures");
   CLI11_PARSE(app, argc, argv);
+  model = moodtunes::app::model_path(model);
 
   const auto clf = EmotionClassifier::load(model);  // the default engine: int8 for a calibrated model
   const auto fp32 = EmotionClassifier::load(model, InferenceEngine::Xnnpack);

@@ -26,6 +26,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "app/model_path.hpp"
 #include "core/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "vision/face_detector.hpp"
@@ -756,7 +757,7 @@ int main(int argc, char** argv) {
   // fit-crop fits one framing per box style: HOG's and the cascades'.
   std::string fit_names = "hog,haar,haar-alt2,lbp";
   std::string sides = "40,56,72,88,112,144,192,240";
-  std::string model = std::getenv("MOODTUNES_MODEL") ? std::getenv("MOODTUNES_MODEL") : "models/moodtunes-fer.mtm";
+  std::string model;  // a .mtm file or a shipped name; default $MOODTUNES_MODEL or accurate
   std::string detector = std::string(kDefaultDetector);
   app.add_option("--seed", seed);
   auto* d = app.add_subcommand("detectors", "recall / false positives / time per detector and face size");
@@ -856,6 +857,7 @@ int main(int argc, char** argv) {
         }
       });
   CLI11_PARSE(app, argc, argv);
+  model = moodtunes::app::model_path(model);
   params.reading_views = parse_tta(reading_views);
   params.smoothing = smoothing;
   if (*stab) return run_stability(model, seconds, seed, params, parse_smoothing_list(sweep), !no_follow);

@@ -1,11 +1,10 @@
 // `moodtunes catalog import|setup|stats|search`, `moodtunes recommend` and
 // `moodtunes spotify login|logout|playlist`: the music side of the CLI (docs/music.md).
 //
-// Base URLs can be redirected (tests, proxies): MOODTUNES_DEEZER_API, MOODTUNES_SPOTIFY_ACCOUNTS,
-// MOODTUNES_SPOTIFY_API, MOODTUNES_DEEZER_MOOD_URL. Secrets never reach stdout/stderr.
+// The recommend sequence, provider wiring and JSON schema are src/app's; this file parses and
+// prints. Base URLs can be redirected (app/providers.hpp). Secrets never reach stdout/stderr.
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <cstdlib>
 #include <filesystem>
@@ -14,16 +13,16 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
+#include "app/json.hpp"
+#include "app/providers.hpp"
+#include "app/recommend.hpp"
 #include "cli/commands.hpp"
+#include "mood/mood.hpp"
 #include "music/catalog.hpp"
 #include "music/importers.hpp"
-#include "music/mood.hpp"
 #include "music/recommender.hpp"
-#include "providers/cache.hpp"
 #include "providers/dataset_download.hpp"
-#include "providers/deezer.hpp"
 #include "providers/enricher.hpp"
 #include "providers/spotify.hpp"
 #include "providers/spotify_auth.hpp"
@@ -37,24 +36,12 @@ using namespace moodtunes::providers;
 
 namespace {
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-SpotifyEndpoints spotify_endpoints() {
-  SpotifyEndpoints ep;
-  ep.accounts = env_or("MOODTUNES_SPOTIFY_ACCOUNTS", ep.accounts);
-  ep.api = env_or("MOODTUNES_SPOTIFY_API", ep.api);
-  return ep;
-}
-
-fs::path catalog_path(const std::string& flag) { return flag.empty() ? default_catalog_path() : fs::path(flag); }
+fs::path catalog_path(const std::string& flag) { return app::catalog_file(flag); }
 
 // JSON numbers from floats: 4 decimals, so -0.7f prints as -0.7 and not -0.699999988079071.
 double r4(float x) { return std::round(static_cast<double>(x) * 1e4) / 1e4; }
 
-std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) { return app::dump(j, 2); }
 
 char fmtbuf[256];
 template <typename... A>
@@ -128,67 +115,22 @@ void add_mood_options(CLI::App* cmd, MoodOptions& o) {
   cmd->add_option("--catalog", o.catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite)");
 }
 
-MoodPoint mood_of(const MoodOptions& o, std::string& from) {
-  if (!o.emotion.empty()) {
-    auto e = emotion_from_name(o.emotion);
-    if (!e) throw CliExit(kExitUsage, "unknown emotion '" + o.emotion + "' (angry, disgust, fear, happy, neutral, sad, surprise)");
-    from = "emotion " + o.emotion;
-    return mood_for_emotion(*e);
-  }
+app::Recommendations run_recommend(const MoodOptions& o, Catalog& catalog) {
+  app::MoodInput in;
+  in.emotion = o.emotion;
   if (!o.probs.empty()) {
     EmotionProbs p{};
     for (std::size_t i = 0; i < kNumEmotions; ++i) p[i] = o.probs[i];
-    from = "emotion probabilities";
-    try {
-      return mood_from_probs(p);
-    } catch (const std::invalid_argument& e) {
-      throw CliExit(kExitUsage, e.what());
-    }
+    in.probs = p;
   }
-  if (o.valence && o.arousal) {
-    from = "valence/arousal";
-    return {*o.valence, *o.arousal};
-  }
-  throw CliExit(kExitUsage, "give the mood: --emotion E, --probs P1..P7 or --valence V --arousal A");
-}
-
-struct Picked {
-  RecommendResult result;
-  std::vector<Track> tracks;  // same order as result.items
-  std::string from;
-};
-
-Picked run_recommend(const MoodOptions& o, Catalog& catalog) {
-  Picked out;
-  const MoodPoint mood = mood_of(o, out.from);
-  if (catalog.size() == 0)
-    throw CliExit(kExitError, "the catalog at " + catalog.path().string() + " is empty (run `moodtunes catalog setup`)");
-  auto index = std::make_shared<const MoodIndex>(catalog.load_index_entries());
-  Recommender rec(index);
-  std::unordered_set<std::int64_t> served;
-  if (!o.session.empty()) served = catalog.session_served(o.session);
-  RecommendRequest req;
-  req.mood = mood;
-  req.strategy = *parse_strategy(o.strategy);
-  req.count = o.count;
-  req.seed = o.seed;
-  req.allow_artist_repeats = o.allow_artist_repeats;
-  out.result = rec.recommend(req, o.session.empty() ? nullptr : &served);
-  std::vector<std::int64_t> ids;
-  for (const auto& r : out.result.items) ids.push_back(r.track_id);
-  out.tracks = catalog.get_many(ids);
-  if (!o.session.empty()) catalog.record_served(o.session, ids);
-  return out;
-}
-
-json track_json(const Track& t) {
-  json j = {{"id", t.id}, {"title", t.title}, {"artist", t.artist}, {"valence", r4(t.valence)}, {"arousal", r4(t.arousal)},
-            {"source", t.source}, {"source_id", t.source_id}};
-  if (t.deezer_id) j["deezer_id"] = *t.deezer_id;
-  if (!t.spotify_id.empty()) j["spotify_id"] = t.spotify_id;
-  if (!t.isrc.empty()) j["isrc"] = t.isrc;
-  if (!t.genre.empty()) j["genre"] = t.genre;
-  return j;
+  if (o.valence && o.arousal) in.point = MoodPoint{*o.valence, *o.arousal};
+  const app::ResolvedMood mood = app::resolve_mood(in);  // before the catalog: a bad mood is a usage error
+  return app::recommend(catalog, mood,
+                        {.strategy = *parse_strategy(o.strategy),
+                         .count = o.count,
+                         .seed = o.seed,
+                         .session = o.session,
+                         .allow_artist_repeats = o.allow_artist_repeats});
 }
 
 // ---- commands ------------------------------------------------------------------------------
@@ -221,7 +163,7 @@ void add_catalog_commands(CLI::App& app) {
       try {
         if (o->path.empty()) {
           if (o->format == "csv") throw CliExit(kExitUsage, "a generic CSV import needs a path");
-          r = download_and_import(catalog, o->url.empty() ? env_or("MOODTUNES_DEEZER_MOOD_URL", std::string(kDeezerMoodBaseUrl)) : o->url, o->strict);
+          r = download_and_import(catalog, app::deezer_mood_url(o->url), o->strict);
         } else {
           const fs::path p(o->path);
           const bool deezer = o->format == "deezer-mood" ||
@@ -268,7 +210,7 @@ void add_catalog_commands(CLI::App& app) {
           dir = fs::path(d) / "deezer-mood";
       try {
         ImportReport r = dir.empty()
-            ? download_and_import(catalog, o->url.empty() ? env_or("MOODTUNES_DEEZER_MOOD_URL", std::string(kDeezerMoodBaseUrl)) : o->url, false)
+            ? download_and_import(catalog, app::deezer_mood_url(o->url), false)
             : import_deezer_mood(catalog, deezer_mood_files(dir), {});
         print_report(r, false);
         std::cout << "catalog ready: " << catalog.path().string() << "\n";
@@ -329,7 +271,7 @@ void add_catalog_commands(CLI::App& app) {
       const auto found = catalog.search(q, o->limit);
       if (o->json) {
         json arr = json::array();
-        for (const auto& t : found) arr.push_back(track_json(t));
+        for (const auto& t : found) arr.push_back(app::track_json(t));
         std::cout << dump(arr) << "\n";
         return;
       }
@@ -352,58 +294,22 @@ void add_recommend_command(CLI::App& app) {
                                      "any failure falls back to the offline result");
   cmd->callback([o, json_out, enrich] {
     Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
-    Picked p = run_recommend(*o, catalog);
-    std::vector<std::optional<Enrichment>> extra(p.tracks.size());
-    if (*enrich) {
-      CurlHttpClient http;
-      EnrichmentCache cache(catalog);
-      DeezerClient deezer(http, env_or("MOODTUNES_DEEZER_API", "https://api.deezer.com"));
-      std::unique_ptr<SpotifyAccounts> accounts;
-      std::unique_ptr<AppTokenSource> tokens;
-      std::unique_ptr<SpotifyApi> spotify;
-      try {
-        const auto creds = CredentialStore(default_spotify_config_path()).load();
-        if (!creds.client_id.empty() && !creds.client_secret.empty()) {
-          accounts = std::make_unique<SpotifyAccounts>(http, spotify_endpoints());
-          tokens = std::make_unique<AppTokenSource>(*accounts, creds.client_id, creds.client_secret);
-          spotify = std::make_unique<SpotifyApi>(http, *tokens, spotify_endpoints());
-        }
-      } catch (const ProviderError& e) {
-        spdlog::warn("Spotify off: {}", e.what());
-      }
-      Enricher enricher(&cache, &deezer, spotify.get());
-      for (std::size_t i = 0; i < p.tracks.size(); ++i) extra[i] = enricher.enrich(p.tracks[i]);
-    }
+    const app::Recommendations p = run_recommend(*o, catalog);
+    std::vector<Enrichment> extra;
+    if (*enrich) extra = app::enrich(catalog, p.tracks);
     const auto& r = p.result;
     if (*json_out) {
-      json items = json::array();
-      for (std::size_t i = 0; i < p.tracks.size(); ++i) {
-        json j = track_json(p.tracks[i]);
-        j["position"] = r.items[i].step;
-        j["target"] = {{"valence", r4(r.items[i].target.valence)}, {"arousal", r4(r.items[i].target.arousal)}};
-        j["distance"] = r4(r.items[i].distance);
-        j["reason"] = r.items[i].reason;
-        if (extra[i]) j["links"] = extra[i]->to_json();
-        items.push_back(std::move(j));
-      }
-      json out = {{"mood", {{"valence", r4(r.mood.valence)}, {"arousal", r4(r.mood.arousal)}, {"from", p.from},
-                            {"description", describe_mood(r.mood)}}},
-                  {"strategy", strategy_name(r.strategy)},
-                  {"goal", {{"valence", r4(r.goal.valence)}, {"arousal", r4(r.goal.arousal)}}},
-                  {"seed", o->seed}, {"tracks", items}};
-      if (!o->session.empty()) out["session"] = o->session;
-      if (!r.note.empty()) out["note"] = r.note;
-      std::cout << dump(out) << "\n";
+      std::cout << dump(app::recommendation_json(p, extra)) << "\n";
       return;
     }
     std::cout << fmt("mood %+.2f valence, %+.2f arousal (", double(r.mood.valence), double(r.mood.arousal))
-              << describe_mood(r.mood) << ") from " << p.from << "; strategy " << strategy_name(r.strategy);
+              << describe_mood(r.mood) << ") from " << p.mood.from << "; strategy " << strategy_name(r.strategy);
     if (r.strategy != Strategy::kMatch) std::cout << fmt(" toward (%+.2f, %+.2f)", double(r.goal.valence), double(r.goal.arousal));
     std::cout << "\n";
     for (std::size_t i = 0; i < p.tracks.size(); ++i) {
       std::cout << fmt("%2zu. ", i + 1) << p.tracks[i].artist << " - " << p.tracks[i].title << "\n     " << r.items[i].reason << "\n";
-      if (extra[i]) {
-        const auto& e = *extra[i];
+      if (i < extra.size()) {
+        const auto& e = extra[i];
         if (!e.preview_url.empty()) std::cout << "     preview " << e.preview_url << "\n";
         if (!e.deezer_link.empty()) std::cout << "     deezer  " << e.deezer_link << "\n";
         if (!e.spotify_url.empty()) std::cout << "     spotify " << e.spotify_url << "\n";
@@ -434,7 +340,7 @@ void add_spotify_commands(CLI::App& app) {
       const PkcePair pkce = make_pkce();
       const std::string state = random_token(32);
       LoopbackCallback callback(o->port, state);
-      const SpotifyEndpoints ep = spotify_endpoints();
+      const SpotifyEndpoints ep = app::spotify_endpoints();
       std::cout << "Open this address in a browser and allow access:\n  "
                 << authorize_url(ep, creds.client_id, callback.redirect_uri(), pkce.challenge, state) << "\n"
                 << "Waiting for the redirect to " << callback.redirect_uri() << " ..." << std::endl;
@@ -471,44 +377,11 @@ void add_spotify_commands(CLI::App& app) {
     cmd->add_flag("--public", *is_public, "Make the playlist public (default private)");
     cmd->callback([o, name, is_public] {
       Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
-      CredentialStore store(default_spotify_config_path());
-      SpotifyCredentials creds = store.load();
-      if (creds.refresh_token.empty() && creds.access_token.empty())
-        throw CliExit(kExitError, "not logged in to Spotify: run `moodtunes spotify login` first");
-      Picked p = run_recommend(*o, catalog);
-      CurlHttpClient http;
-      const SpotifyEndpoints ep = spotify_endpoints();
-      SpotifyAccounts accounts(http, ep);
-      UserTokenSource tokens(accounts, creds, &store);
-      SpotifyApi api(http, tokens, ep);
-      EnrichmentCache cache(catalog);
-      Enricher enricher(&cache, nullptr, &api);
-      std::vector<std::string> uris;
-      std::size_t missing = 0;
-      for (const auto& t : p.tracks) {
-        Enrichment e = enricher.enrich(t);
-        if (!e.spotify_uri.empty()) uris.push_back(e.spotify_uri);
-        else ++missing;
-        if (!enricher.spotify_enabled()) break;  // Spotify became unusable: stop asking
-      }
-      if (uris.empty()) throw CliExit(kExitError, "no recommended track could be found on Spotify; no playlist created");
-      std::string title = *name;
-      if (title.empty()) {
-        std::time_t now = std::time(nullptr);
-        char day[16];
-        std::strftime(day, sizeof day, "%Y-%m-%d", std::localtime(&now));
-        title = "moodtunes " + std::string(strategy_name(p.result.strategy)) + " " + day;
-      }
-      try {
-        const SpotifyPlaylist pl = api.create_playlist(
-            title, "moodtunes: " + describe_mood(p.result.mood) + ", strategy " + std::string(strategy_name(p.result.strategy)),
-            *is_public);
-        api.add_items(pl.id, uris);
-        std::cout << "playlist \"" << title << "\" with " << uris.size() << " tracks: " << pl.url << "\n";
-        if (missing) std::cout << missing << " recommended track(s) were not found on Spotify\n";
-      } catch (const ProviderError& e) {
-        throw CliExit(kExitError, std::string("Spotify playlist export failed: ") + e.what());
-      }
+      app::require_spotify_login();
+      const app::Recommendations p = run_recommend(*o, catalog);
+      const app::PlaylistExport pl = app::export_playlist(catalog, p, *name, *is_public);
+      std::cout << "playlist \"" << pl.title << "\" with " << pl.added << " tracks: " << pl.url << "\n";
+      if (pl.missing) std::cout << pl.missing << " recommended track(s) were not found on Spotify\n";
     });
   }
 }

@@ -1,6 +1,6 @@
 // `moodtunes detect` (faces + emotions in still images) and `moodtunes live` (camera or video,
 // tracked and smoothed). The work lives in src/vision; this file parses flags, reads input,
-// prints JSON and draws.
+// prints JSON (the schema of app/json.hpp) and draws.
 //
 // detect exit codes: 0 every image had a face; 3 (kExitNoFace) some image had none (its result
 // says "no face found"); 1 some image could not be read (its result carries "error"; takes
@@ -26,6 +26,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "app/json.hpp"
 #include "model/classifier.hpp"
 #include "vision/draw.hpp"
 #include "vision/face_detector.hpp"
@@ -38,19 +39,8 @@ namespace {
 
 using nlohmann::json;
 using namespace moodtunes::vision;
-
-json probs_json(const EmotionProbs& p) {
-  json j = json::object();
-  for (std::size_t c = 0; c < kNumEmotions; ++c) j[std::string(kEmotionNames[c])] = p[c];
-  return j;
-}
-
-json box_json(const cv::Rect& r) { return {{"x", r.x}, {"y", r.y}, {"w", r.width}, {"h", r.height}}; }
-
-json group_json(const std::optional<GroupReading>& g) {
-  if (!g) return nullptr;
-  return {{"emotion", emotion_name(g->emotion)}, {"probabilities", probs_json(g->probs)}};
-}
+using app::face_json;
+using app::group_json;
 
 // ---- detect ----------------------------------------------------------------------------------
 struct DetectArgs {
@@ -71,7 +61,8 @@ std::filesystem::path annotate_path(const DetectArgs& a, const std::string& imag
 
 json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det, const EmotionClassifier& clf,
                 const ImageAnalysisOptions& options) {
-  json j{{"image", path}};
+  json j = app::schema_object();
+  j["image"] = path;
   DecodedImage img;
   try {
     img = read_image(path, DecodeLimits{.max_pixels = a.max_pixels});
@@ -85,8 +76,7 @@ json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det,
   j["height"] = img.bgr.rows;
   const FrameReading r = analyse_image(img.bgr, det, clf, options);
   j["faces"] = json::array();
-  for (const auto& f : r.faces)
-    j["faces"].push_back({{"box", box_json(f.box)}, {"emotion", emotion_name(f.emotion)}, {"probabilities", probs_json(f.probs)}});
+  for (const auto& f : r.faces) j["faces"].push_back(face_json(f));
   j["group"] = group_json(r.group);
   j["status"] = r.faces.empty() ? "no_face" : "ok";
   if (r.faces.empty()) j["message"] = "no face found";
@@ -151,10 +141,13 @@ struct LiveArgs {
 
 json frame_json(long index, double t, const FrameReading& r) {
   json faces = json::array();
-  for (const auto& f : r.faces)
-    faces.push_back({{"id", f.track_id}, {"box", box_json(f.box)}, {"emotion", emotion_name(f.emotion)},
-                     {"probabilities", probs_json(f.probs)}, {"smoothed", probs_json(f.smoothed)}});
-  return {{"frame", index}, {"time", std::round(t * 1000) / 1000}, {"faces", faces}, {"group", group_json(r.group)}};
+  for (const auto& f : r.faces) faces.push_back(face_json(f, /*tracked=*/true));
+  json j = app::schema_object();
+  j["frame"] = index;
+  j["time"] = std::round(t * 1000) / 1000;
+  j["faces"] = std::move(faces);
+  j["group"] = group_json(r.group);
+  return j;
 }
 
 cv::VideoCapture open_source(const LiveArgs& a) {

@@ -1,11 +1,14 @@
 // Subcommands of the `moodtunes` CLI. Each add_*_command() registers one subcommand (with
-// its own --help) on the app; the callback runs the command and throws CliExit to set the
-// process exit code. Commands print results on stdout and diagnostics on stderr.
+// its own --help) on the app; the callback parses, calls the use cases of src/app, and prints
+// results on stdout and diagnostics on stderr. It throws CliExit to set the process exit code;
+// main() maps the app's errors (app/errors.hpp) to exit codes in one place.
 #pragma once
 
 #include <stdexcept>
 
 #include <CLI/CLI.hpp>
+
+#include "app/model_path.hpp"
 
 namespace moodtunes::cli {
 
@@ -19,7 +22,7 @@ struct CliExit : std::runtime_error {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;       // runtime failure (I/O, model, network...)
 inline constexpr int kExitUsage = 2;       // bad command line
-inline constexpr int kExitNoFace = 3;      // detect: at least one image had no face
+inline constexpr int kExitNoFace = 3;      // detect: some image had no face; suggest: no face at all
 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
@@ -34,10 +37,8 @@ void add_vision_commands(CLI::App& app);
 // Needs both the vision and the music libraries.
 void add_suggest_command(CLI::App& app);
 
-// The model file a command reads. `given` is a .mtm path or a shipped model's name: "accurate"
-// (models/moodtunes-fer.mtm, the default) or "fast" (models/moodtunes-fer-fast.mtm, one narrow
-// network for the 2 ms budget). Empty: $MOODTUNES_MODEL (either form), else "accurate".
-std::string model_path(const std::string& given = {});
+// The model file a command reads: a .mtm path or a shipped model's name (app/model_path.hpp).
+using app::model_path;
 // Help text of the --model options.
 inline constexpr const char* kModelOptionHelp =
     "Emotion model: a .mtm file, or a shipped one by name: accurate | fast; default: $MOODTUNES_MODEL or accurate";

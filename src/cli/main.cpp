@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "app/errors.hpp"
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -39,6 +40,15 @@ int main(int argc, char** argv) {
   } catch (const CliExit& e) {
     if (*e.what()) std::fprintf(stderr, "moodtunes: %s\n", e.what());
     return e.code;
+  } catch (const moodtunes::app::InvalidInput& e) {
+    std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    return kExitUsage;
+  } catch (const moodtunes::app::NoFace& e) {
+    std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    return kExitNoFace;
+  } catch (const moodtunes::app::Unavailable& e) {
+    std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    return kExitError;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "moodtunes: error: %s\n", e.what());
     return kExitError;

@@ -1,6 +1,6 @@
 // Catalog importers: the Deezer Mood Detection dataset and a generic "bring your own library" CSV.
 //
-// Normalisation (every source ends on the [-1, 1] valence/arousal scale of mood.hpp):
+// Normalisation (every source ends on the [-1, 1] valence/arousal scale of mood/mood.hpp):
 //   * Deezer Mood Detection: valence/arousal are z-scores (mean 0, sd 1; observed range about
 //     -2.3..2.8). Stored as clamp(z / 2.5, -1, 1): linear, so distances keep their meaning,
 //     and +-2.5 sd (>98.7% of tracks) maps inside the scale without clipping. raw_scale "zscore/2.5".

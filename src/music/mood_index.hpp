@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "music/catalog.hpp"
-#include "music/mood.hpp"
+#include "mood/mood.hpp"
 
 namespace moodtunes::music {
 

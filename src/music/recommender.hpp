@@ -14,8 +14,8 @@
 // session give the same list (own RNG arithmetic, no std:: distributions, so it is portable).
 //
 // Sessions: `served` (optional) holds ids already played in the listening session; it is read
-// to exclude them and extended with the new picks. The CLI persists it in the catalog's
-// session_history table (Catalog::session_served / record_served).
+// to exclude them and extended with the new picks. app::recommend() (src/app) persists it in the
+// catalog's session_history table (Catalog::session_served / record_served).
 //
 // Thread-safety: recommend() is const and reads an immutable index, so concurrent calls are
 // safe as long as each caller passes its own `served` set.
@@ -29,7 +29,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "music/mood.hpp"
+#include "mood/mood.hpp"
 #include "music/mood_index.hpp"
 
 namespace moodtunes::music {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "app/model_path.hpp"
 #include "model/model_file.hpp"
 #include "test_util.hpp"
 
@@ -12,7 +13,7 @@ using moodtunes::test::TempDir;
 using moodtunes::test::run_cli;
 
 TEST(ModelCard, StatesTheRecordedAccuracyAndHowTheModelWasTrained) {
-  const auto shipped = moodtunes::test::source_dir() / "models/moodtunes-fer.mtm";
+  const std::filesystem::path shipped = moodtunes::app::model_path("accurate");
   const auto model = moodtunes::load_ensemble_file(shipped);  // its info: the network's, or the ensemble's
   int status = -1;
   const auto card = run_cli("model-card " + shipped.string(), &status);
@@ -27,7 +28,7 @@ TEST(ModelCard, StatesTheRecordedAccuracyAndHowTheModelWasTrained) {
 
 TEST(ModelCard, NamesTheTeacherOfADistilledModel) {
   TempDir dir;
-  auto model = moodtunes::load_ensemble_file(moodtunes::test::source_dir() / "models/moodtunes-fer.mtm").members.front();
+  auto model = moodtunes::load_ensemble_file(moodtunes::app::model_path("accurate")).members.front();
   model.info["distillation"] = {{"teacher", "teacher.mtm"}, {"teacher_tta", "ten-crop"}, {"weight", 0.7}};
   moodtunes::save_model_file(model, dir / "distilled.mtm");
   int status = -1;

@@ -46,7 +46,9 @@ TEST_F(Suggest, AFaceGivesAnEmotionAMoodAndTracksByDistinctArtists) {
   ASSERT_EQ(status, 0) << out;
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["faces"].size(), 1u);
-  EXPECT_TRUE(j["probabilities"].contains("happy"));
+  EXPECT_EQ(j["schema"], 1);
+  EXPECT_TRUE(j["group"]["probabilities"].contains("happy"));
+  EXPECT_EQ(j["faces"][0]["emotion"], j["group"]["emotion"]);
   const double v = j["mood"]["valence"], a = j["mood"]["arousal"];
   EXPECT_GE(v, -1.0);
   EXPECT_LE(v, 1.0);
@@ -57,7 +59,7 @@ TEST_F(Suggest, AFaceGivesAnEmotionAMoodAndTracksByDistinctArtists) {
   for (const auto& t : j["tracks"]) {
     artists.insert(t["artist"].get<std::string>());
     EXPECT_FALSE(t["reason"].get<std::string>().empty());
-    EXPECT_EQ(t["deezer"].get<std::string>().rfind("https://www.deezer.com/track/", 0), 0u);
+    EXPECT_EQ(t["links"]["deezer"].get<std::string>().rfind("https://www.deezer.com/track/", 0), 0u);
   }
   EXPECT_EQ(artists.size(), 8u);
 }

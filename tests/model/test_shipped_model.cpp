@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "app/model_path.hpp"
 #include "core/preprocess.hpp"
 #include "data/fer_dataset.hpp"
 #include "model/classifier.hpp"
@@ -17,10 +18,7 @@
 using namespace moodtunes;
 
 namespace {
-std::filesystem::path shipped_model() {
-  if (const char* env = std::getenv("MOODTUNES_MODEL"); env && *env) return env;
-  return moodtunes::test::source_dir() / "models/moodtunes-fer.mtm";
-}
+std::filesystem::path shipped_model() { return app::model_path(); }
 
 struct ValReading {
   ConfusionMatrix plain, flip;  // one view; the view and its mirror (--tta flip)
@@ -95,7 +93,7 @@ TEST(ShippedModel, ReadsValFacesTheSameOnEveryInferenceEngine) {
 TEST(ShippedFastModel, IsOneNetworkWithinTheLatencyBudgetAndScoresWhatItsCardRecords) {
   const auto val_dir = moodtunes::test::data_dir() / "fer2013/val";
   if (!std::filesystem::exists(val_dir)) GTEST_SKIP() << "shared data not present at " << val_dir;
-  const auto clf = EmotionClassifier::load(moodtunes::test::source_dir() / "models/moodtunes-fer-fast.mtm");
+  const auto clf = EmotionClassifier::load(app::model_path("fast"));
   EXPECT_EQ(clf.network_count(), 1u);
   EXPECT_LE(clf.gflops(), 0.25);
   EXPECT_EQ(clf.engine(), InferenceEngine::XnnpackInt8) << "the fast model is calibrated for int8";

@@ -11,6 +11,7 @@
 #include "music/recommender.hpp"
 
 using namespace moodtunes::music;
+using moodtunes::MoodPoint;
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
+#include "app/model_path.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/synth.hpp"
 
@@ -20,9 +21,8 @@ inline bool have_data() { return std::filesystem::is_directory(fer_val() / "happ
 
 // The model the CLI would use: $MOODTUNES_MODEL, else the shipped one. Empty when absent.
 inline std::string model_path() {
-  if (const char* env = std::getenv("MOODTUNES_MODEL"); env && *env) return std::filesystem::exists(env) ? env : "";
-  const auto shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models/moodtunes-fer.mtm";
-  return std::filesystem::exists(shipped) ? shipped.string() : "";
+  const std::string path = app::model_path();
+  return std::filesystem::exists(path) ? path : "";
 }
 
 inline cv::Mat gray_of(const cv::Mat& bgr) {

@@ -3,10 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include "music/mood.hpp"
+#include "mood/mood.hpp"
 
 using namespace moodtunes;
-using namespace moodtunes::music;
 
 TEST(Mood, OneHotGivesTheTableCoordinate) {
   for (std::size_t i = 0; i < kNumEmotions; ++i) {

@@ -1,9 +1,10 @@
-// Emotion -> mood: the ONE definition of where each of the 7 FER emotions sits in
-// valence-arousal space, and how a probability vector becomes a single mood point.
+// Emotion -> mood, a step of the data flow between the classifier and the recommender: the ONE
+// definition of where each of the 7 FER emotions sits in valence-arousal space, and how a
+// probability vector becomes a single mood point.
 //
 // Scale: valence and arousal both in [-1, 1] (-1 = most negative / calmest, +1 = most
 // positive / most aroused). Every catalog source is normalised to this same scale (see
-// importers.hpp), so a mood point and a track position are directly comparable.
+// music/importers.hpp), so a mood point and a track position are directly comparable.
 //
 // Coordinates: NRC Valence, Arousal, and Dominance Lexicon v1.0 (Saif M. Mohammad, "Obtaining
 // Reliable Human Ratings of Valence, Arousal, and Dominance for 20,000 English Words", ACL 2018,
@@ -20,7 +21,7 @@
 
 #include "core/emotion.hpp"
 
-namespace moodtunes::music {
+namespace moodtunes {
 
 struct MoodPoint {
   float valence = 0.0f;  // [-1, 1]
@@ -42,4 +43,4 @@ MoodPoint mood_from_probs(const EmotionProbs& probs);
 // Short human description of a point ("positive, energetic"), used in reasons.
 std::string describe_mood(MoodPoint p);
 
-}  // namespace moodtunes::music
+}  // namespace moodtunes

@@ -1,8 +1,8 @@
-#include "music/mood.hpp"
+#include "mood/mood.hpp"
 
 #include <cmath>
 
-namespace moodtunes::music {
+namespace moodtunes {
 
 namespace {
 // NRC VAD Lexicon v1.0 (Mohammad 2018), [0,1] valence / arousal for the word in the comment,
@@ -49,4 +49,4 @@ std::string describe_mood(MoodPoint p) {
          band(p.arousal, "calm", "moderate energy", "energetic");
 }
 
-}  // namespace moodtunes::music
+}  // namespace moodtunes
