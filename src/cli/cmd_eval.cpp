@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "data/fer_dataset.hpp"
+#include "model/blend.hpp"
 #include "model/class_prior.hpp"
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
@@ -149,7 +150,7 @@ Predictions predict_end_to_end(const std::string& model, const std::vector<Label
 
 void add_eval_command(CLI::App& app) {
   struct Args {
-    std::string data, model, usage = "PublicTest", tta, png, engine;
+    std::string data, model, usage = "PublicTest", tta, png, engine, record;
     bool json = false, end_to_end = false;
     int threads = 0;
   };
@@ -173,6 +174,10 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--engine", a->engine, "Inference engine (default: the fastest this model and CPU allow)")
       ->check(CLI::IsMember(engine_names()));
   cmd->add_flag("--json", a->json, "Print one JSON object (accuracy, macro_f1, per_class, confusion, count, sources)");
+  cmd->add_option("--record", a->record,
+                  "Store the result in the model file's info under this key (val, realfaces_val, "
+                  "realfaces_val_end_to_end: the model card's table of domains reads them)")
+      ->check(CLI::IsMember({"val", "realfaces_val", "realfaces_val_end_to_end"}));
   cmd->callback([a] {
     if (a->threads > 0) cv::setNumThreads(a->threads);
     const std::string model = model_path(a->model);
@@ -224,18 +229,30 @@ void add_eval_command(CLI::App& app) {
     // Per source only where the names carry more than one (realfaces' web_ and lfw_).
     if (by_source.size() < 2) by_source.clear();
     if (!a->png.empty()) plot_confusion(all.cm, "confusion: " + a->data, a->png);
+    auto j = all.to_json();
+    j["data"] = a->data;
+    j["tta"] = tta;
+    j["engine"] = engine;
+    j["networks"] = networks;
+    j["mode"] = a->end_to_end ? "end-to-end" : "crops";
+    if (!skipped.empty()) j["skipped"] = skipped;
+    if (!by_source.empty()) {
+      j["sources"] = nlohmann::json::object();
+      for (const auto& [name, t] : by_source) j["sources"][name] = t.to_json();
+    }
+    if (!a->record.empty()) {
+      if ((a->record == "realfaces_val_end_to_end") != a->end_to_end)
+        throw CliExit(kExitUsage, "--record " + a->record + (a->end_to_end ? " is not an end-to-end reading" : " needs --end-to-end"));
+      ModelEnsemble file = load_ensemble_file(model);
+      auto record = j;  // a data folder named by its last two parts, not by this machine's path
+      const std::filesystem::path folder = std::filesystem::path(a->data).lexically_normal();
+      record["data"] = (folder.parent_path().filename() / folder.filename()).string();
+      (file.single_network_file ? file.members.front().info : file.info)[a->record] = record;
+      if (file.single_network_file) save_model_file(file.members.front(), model);
+      else save_ensemble_file(file, model);
+      std::fprintf(stderr, "recorded as %s in %s\n", a->record.c_str(), model.c_str());
+    }
     if (a->json) {
-      auto j = all.to_json();
-      j["data"] = a->data;
-      j["tta"] = tta;
-      j["engine"] = engine;
-      j["networks"] = networks;
-      j["mode"] = a->end_to_end ? "end-to-end" : "crops";
-      if (!skipped.empty()) j["skipped"] = skipped;
-      if (!by_source.empty()) {
-        j["sources"] = nlohmann::json::object();
-        for (const auto& [name, t] : by_source) j["sources"][name] = t.to_json();
-      }
       std::cout << j.dump() << std::endl;
     } else {
       print_report(all);
@@ -293,6 +310,18 @@ void describe_network(std::ostringstream& md, const nlohmann::json& info, const 
                ? "each epoch one cosine cycle from `swa_lr` down to 1/100 of it"
                : "at the constant `swa_lr`")
        << "), BatchNorm statistics recomputed on training faces\n";
+  if (hyper.contains("mix_repeat"))
+    md << "- data: FER-2013 Training plus the `--mix` set of the command (real photos), seen " << hyper["mix_repeat"]
+       << " times per epoch; selected on the mean of the FER val and `--extra-val` accuracies\n";
+  if (info.contains("blend")) {
+    const auto& b = info["blend"];
+    std::snprintf(buf, sizeof buf,
+                  "- weights: blended in weight space (`moodtunes blend`), %.2f x `%s` + %.2f x `%s` (the run above)\n",
+                  1 - b.value("weight", 0.0), b.value("from", std::string("?")).c_str(), b.value("weight", 0.0),
+                  b.value("to", std::string("?")).c_str());
+    md << buf;
+  }
+  if (info.contains("class_bias")) md << "- class bias (`moodtunes prior`): `" << info["class_bias"].dump() << "`\n";
   if (info.contains("distillation")) {
     const auto& d = info["distillation"];
     std::snprintf(buf, sizeof buf,
@@ -338,6 +367,38 @@ void describe_validation(std::ostringstream& md, const nlohmann::json& v, const 
   md << "\n";
 }
 
+// One table of the readings `eval --record` stored: the FER domain and the real-photo domain.
+void describe_domains(std::ostringstream& md, const nlohmann::json& info) {
+  struct Row {
+    const char* key;
+    const char* what;
+    const char* command;
+  };
+  static constexpr Row kRows[] = {
+      {"val", "FER-2013 val (PublicTest), face crops", "moodtunes eval $MOODTUNES_DATA/fer2013/val -m M"},
+      {"realfaces_val", "realfaces val, face crops", "moodtunes eval $MOODTUNES_DATA/realfaces/val -m M"},
+      {"realfaces_val_end_to_end", "realfaces val, end to end (detect, FER crop, classify; no face = wrong)",
+       "moodtunes eval $MOODTUNES_DATA/realfaces/val --end-to-end -m M"}};
+  bool any = false;
+  for (const auto& r : kRows) any = any || (info.contains(r.key) && r.key != std::string("val"));
+  if (!any) return;
+  md << "## Readings by domain\n\n| set | views | accuracy | macro-F1 | lowest class recall | command |\n|---|---|---|---|---|---|\n";
+  char buf[512];
+  for (const auto& r : kRows) {
+    if (!info.contains(r.key)) continue;
+    const auto& v = info[r.key];
+    std::string lowest = "?";
+    double low = 2;
+    for (const auto& [name, c] : v["per_class"].items())
+      if (c.value("support", 0) > 0 && c["recall"].get<double>() < low) low = c["recall"].get<double>(), lowest = name;
+    std::snprintf(buf, sizeof buf, "| %s | %s (%s) | %.2f%% | %.4f | %s %.1f%% | `%s` |\n", r.what,
+                  v.value("tta", std::string("none")).c_str(), v.value("engine", std::string("?")).c_str(),
+                  100 * v["accuracy"].get<double>(), v["macro_f1"].get<double>(), lowest.c_str(), 100 * low, r.command);
+    md << buf;
+  }
+  md << "\n";
+}
+
 // Markdown model card from the metadata the trainer (and `moodtunes ensemble`) stored in the file.
 std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   std::ostringstream md;
@@ -349,6 +410,7 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
        << " networks trained apart, which each read the face; the classifier averages their probabilities";
   md << ". Trained with `moodtunes train` on the Training split (28,709 faces) and selected on "
         "PublicTest (\"val\", 3,589 faces). PrivateTest was never used.\n\n";
+  describe_domains(md, clf.info());
   if (networks == 1) {
     describe_network(md, clf.info(), clf.arch(), "##", clf.engine());
     if (clf.info().contains("val")) describe_validation(md, clf.info()["val"], "## Validation (FER-2013 PublicTest, 3,589 faces)");
@@ -518,6 +580,28 @@ void add_ensemble_command(CLI::App& app) {
     save_ensemble_file(ensemble, a->out);
     std::fprintf(stderr, "wrote %s: %zu networks, %s weights\n", a->out.c_str(), ensemble.members.size(),
                  a->float32 ? "float32" : "float16");
+  });
+}
+
+void add_blend_command(CLI::App& app) {
+  struct Args {
+    std::string from, to, out;
+    double weight = 0.5;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "blend", "Blend two single networks of one architecture in weight space: (1 - w) * FROM + w * TO (model/blend.hpp), "
+               "e.g. a network and its fine-tune on real photos");
+  cmd->add_option("from", a->from, "Network (.mtm) at weight 0")->required()->check(CLI::ExistingFile);
+  cmd->add_option("to", a->to, "Network (.mtm) at weight 1")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-w,--weight", a->weight, "Weight of TO")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("-o,--out", a->out, "Blended network (.mtm)")->required();
+  cmd->callback([a] {
+    const auto name = [](const std::string& p) { return std::filesystem::path(p).filename().string(); };
+    save_model_file(blend_models(load_model_file(a->from), load_model_file(a->to), a->weight, name(a->from), name(a->to)),
+                    a->out);
+    std::fprintf(stderr, "wrote %s (%.2f x %s + %.2f x %s)\n", a->out.c_str(), 1 - a->weight, a->from.c_str(), a->weight,
+                 a->to.c_str());
   });
 }
 

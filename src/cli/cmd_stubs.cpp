@@ -25,6 +25,7 @@ void add_classify_command(CLI::App&) {}
 void add_model_card_command(CLI::App&) {}
 void add_quantize_command(CLI::App&) {}
 void add_prior_command(CLI::App&) {}
+void add_blend_command(CLI::App&) {}
 void add_ensemble_command(CLI::App&) {}
 void add_unpack_command(CLI::App&) {}
 void add_music_commands(CLI::App&) {}

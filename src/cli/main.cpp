@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add_model_card_command(app);
   add_quantize_command(app);
   add_prior_command(app);
+  add_blend_command(app);
   add_ensemble_command(app);
   add_unpack_command(app);
   add_music_commands(app);
