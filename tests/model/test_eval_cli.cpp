@@ -111,6 +111,28 @@ TEST(EvalCli, EndToEndCountsImagesWithoutAFaceAsWrong) {
   EXPECT_EQ(status, 2);
 }
 
+TEST(EvalCli, RecordStoresTheReadingInTheModelForItsCard) {
+  TempDir dir;
+  save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");
+  for (auto name : {"happy", "sad"}) {
+    std::filesystem::create_directories(dir / "realfaces/val" / name);
+    ASSERT_TRUE(cv::imwrite((dir / "realfaces/val" / name / "web_1.png").string(), cv::Mat(64, 64, CV_8UC1, cv::Scalar(70))));
+  }
+  const std::string model = (dir / "m.mtm").string(), data = (dir / "realfaces/val").string();
+  int status = -1;
+  const auto out = run("eval " + data + " --json --record realfaces_val -m " + model, &status);
+  ASSERT_EQ(status, 0) << out;
+  const auto printed = nlohmann::json::parse(out);
+  const ModelFile stored = load_model_file(dir / "m.mtm");
+  ASSERT_TRUE(stored.info.contains("realfaces_val"));
+  EXPECT_EQ(stored.info["realfaces_val"]["accuracy"], printed["accuracy"]);
+  EXPECT_EQ(stored.info["realfaces_val"]["data"], "realfaces/val");  // not this machine's path
+  const auto card = run("model-card " + model, &status);
+  EXPECT_NE(card.find("| realfaces val, face crops |"), std::string::npos) << card;
+  run("eval " + data + " --record realfaces_val_end_to_end -m " + model, &status);
+  EXPECT_EQ(status, 2);  // an end-to-end record needs --end-to-end
+}
+
 TEST(EvalCli, BadInputsFailWithAMessage) {
   TempDir dir;
   save_model_file(moodtunes::test::random_tiny_model(), dir / "m.mtm");

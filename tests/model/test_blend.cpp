@@ -1,0 +1,31 @@
+// Weight-space blending: the weights move linearly from one network to the other, the result
+// keeps only metadata that still holds, and networks of different shapes are refused.
+#include <gtest/gtest.h>
+
+#include "model/blend.hpp"
+#include "model/tiny_model.hpp"
+
+using namespace moodtunes;
+
+TEST(Blend, WeightsMoveLinearlyFromOneNetworkToTheOther) {
+  ModelFile a = moodtunes::test::random_tiny_model(3), b = moodtunes::test::random_tiny_model(4);
+  a.info["val"] = {{"accuracy", 0.5}};
+  b.info["val"] = {{"accuracy", 0.6}};
+  b.info["int8"] = {{"faces", 10}};
+  b.info["command"] = "moodtunes train ...";
+  for (double w : {0.0, 0.25, 1.0}) {
+    const ModelFile m = blend_models(a, b, w, "a.mtm", "b.mtm");
+    ASSERT_EQ(m.tensors.size(), b.tensors.size());
+    for (std::size_t t = 0; t < m.tensors.size(); ++t)
+      for (std::size_t i = 0; i < m.tensors[t].data.size(); i += 97)
+        EXPECT_NEAR(m.tensors[t].data[i], (1 - w) * a.tensors[t].data[i] + w * b.tensors[t].data[i], 1e-6);
+    EXPECT_FALSE(m.info.contains("val"));   // the blend has not been read yet
+    EXPECT_FALSE(m.info.contains("int8"));  // ranges of other weights
+    EXPECT_EQ(m.info["command"], "moodtunes train ...");
+    EXPECT_EQ(m.info["blend"]["weight"], w);
+    EXPECT_EQ(m.info["blend"]["from"], "a.mtm");
+  }
+  EXPECT_THROW(blend_models(a, b, 1.5, "a", "b"), std::invalid_argument);
+  const ModelFile other = moodtunes::test::random_model(ArchSpec::fast());
+  EXPECT_THROW(blend_models(a, other, 0.5, "a", "fast"), ModelError);
+}
