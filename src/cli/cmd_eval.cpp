@@ -101,10 +101,10 @@ void print_report(const Tally& t) {
   for (auto n : kEmotionNames) std::printf(" %8.8s", std::string(n).c_str());
   if (misses) std::printf(" %8s", "no face");
   std::printf("\n");
-  for (std::size_t t_ = 0; t_ < kNumEmotions; ++t_) {
-    std::printf("%-9s", std::string(kEmotionNames[t_]).c_str());
-    for (std::size_t p = 0; p < kNumEmotions; ++p) std::printf(" %8lld", static_cast<long long>(cm.at(static_cast<int>(t_), static_cast<int>(p))));
-    if (misses) std::printf(" %8lld", static_cast<long long>(t.missed[t_]));
+  for (std::size_t row = 0; row < kNumEmotions; ++row) {
+    std::printf("%-9s", std::string(kEmotionNames[row]).c_str());
+    for (std::size_t p = 0; p < kNumEmotions; ++p) std::printf(" %8lld", static_cast<long long>(cm.at(static_cast<int>(row), static_cast<int>(p))));
+    if (misses) std::printf(" %8lld", static_cast<long long>(t.missed[row]));
     std::printf("\n");
   }
 }
@@ -113,18 +113,11 @@ void print_report(const Tally& t) {
 // the photo path finds in it (end to end; nullopt when it finds none).
 using Predictions = std::vector<std::optional<int>>;
 
-Predictions predict_crops(const EmotionClassifier& clf, const FerDataset& data, TestTimeAugmentation tta) {
-  const auto probs = clf.classify_batch(data.images, tta);  // batched in bounded chunks inside
-  Predictions out;
-  for (const auto& p : probs) out.push_back(static_cast<int>(argmax(p)));
-  return out;
-}
-
 #if MOODTUNES_WITH_VISION
 // As `moodtunes detect` reads a photo: the guarded decoder, the default photo detector, the FER
-// crop and the photo engine with `tta`; the largest face is the photo's reading.
-Predictions predict_end_to_end(const std::string& model, const std::vector<LabelledFile>& files, TestTimeAugmentation tta) {
-  const auto clf = EmotionClassifier::load(model, kPhotoEngine);
+// crop and `clf` (loaded on the photo engine) with `tta`; the largest face is the photo's reading.
+Predictions predict_end_to_end(const EmotionClassifier& clf, const std::vector<LabelledFile>& files,
+                               TestTimeAugmentation tta) {
   const auto detector = vision::make_detector(vision::kDefaultDetector);
   vision::ImageAnalysisOptions options;
   options.tta = tta;
@@ -195,13 +188,14 @@ void add_eval_command(CLI::App& app) {
       if (tta.empty()) tta = tta_name(vision::ImageAnalysisOptions{}.tta);
       const auto files = list_labelled_files(a->data, load, &skipped);
       std::fprintf(stderr, "end to end: %zu images\n", files.size());
-      predicted = predict_end_to_end(model, files, parse_tta(tta));
+      const auto clf = EmotionClassifier::load(model, kPhotoEngine);
+      predicted = predict_end_to_end(clf, files, parse_tta(tta));
       for (const auto& f : files) {
         labels.push_back(f.label);
         sources.push_back(source_prefix(f.path));
       }
-      engine = engine_name(kPhotoEngine);
-      networks = EmotionClassifier::load(model, kPhotoEngine).network_count();
+      engine = engine_name(clf.engine());
+      networks = clf.network_count();
 #else
       throw CliExit(kExitUsage, "--end-to-end needs the vision library, which this build lacks");
 #endif
@@ -212,7 +206,7 @@ void add_eval_command(CLI::App& app) {
       skipped = data.skipped;
       std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
                    data.resized ? (", " + std::to_string(data.resized) + " resized to 48x48").c_str() : "");
-      predicted = predict_crops(clf, data, parse_tta(tta));
+      for (const int p : predict(clf, data.images, parse_tta(tta))) predicted.push_back(p);
       labels = data.labels;
       for (const auto& src : data.sources) sources.push_back(source_prefix(src));
       engine = engine_name(clf.engine());

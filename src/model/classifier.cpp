@@ -426,9 +426,16 @@ ConfusionMatrix score(const EmotionClassifier& classifier, const std::vector<cv:
     throw std::invalid_argument("score: " + std::to_string(faces.size()) + " faces but " +
                                 std::to_string(labels.size()) + " labels");
   ConfusionMatrix cm;
-  const auto probs = classifier.classify_batch(faces, tta);  // batched in bounded chunks inside
-  for (std::size_t i = 0; i < probs.size(); ++i) cm.add(labels[i], static_cast<int>(argmax(probs[i])));
+  const auto predicted = predict(classifier, faces, tta);
+  for (std::size_t i = 0; i < predicted.size(); ++i) cm.add(labels[i], predicted[i]);
   return cm;
+}
+
+std::vector<int> predict(const EmotionClassifier& classifier, const std::vector<cv::Mat>& faces, TestTimeAugmentation tta) {
+  std::vector<int> out;
+  for (const auto& p : classifier.classify_batch(faces, tta))  // batched in bounded chunks inside
+    out.push_back(static_cast<int>(argmax(p)));
+  return out;
 }
 
 }  // namespace moodtunes

@@ -127,7 +127,11 @@ class EmotionClassifier {
   std::unique_ptr<Impl> impl_;
 };
 
-// Each face's predicted emotion (argmax of classify_batch(faces, tta)) against its label (an index
+// Each face's predicted emotion: the argmax of classify_batch(faces, tta), as an index into kEmotionNames.
+std::vector<int> predict(const EmotionClassifier& classifier, const std::vector<cv::Mat>& faces,
+                         TestTimeAugmentation tta = TestTimeAugmentation::None);
+
+// Each face's predicted emotion (predict()) against its label (an index
 // into kEmotionNames); faces and labels of the same length, else std::invalid_argument.
 ConfusionMatrix score(const EmotionClassifier& classifier, const std::vector<cv::Mat>& faces,
                       const std::vector<int>& labels, TestTimeAugmentation tta = TestTimeAugmentation::None);

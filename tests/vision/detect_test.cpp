@@ -24,6 +24,13 @@ using namespace moodtunes::vision::testing;
 #define REQUIRE_DATA() \
   if (!have_data()) GTEST_SKIP() << "FER data not found at " << fer_val() << " (set MOODTUNES_DATA)"
 
+// Declares `clf`, the model the CLI would use, or skips the test without data or a model.
+#define REQUIRE_MODEL(clf)                                      \
+  REQUIRE_DATA();                                               \
+  const std::string model_file = model_path();                  \
+  if (model_file.empty()) GTEST_SKIP() << "no model file";      \
+  const auto clf = EmotionClassifier::load(model_file)
+
 TEST(Detect, HogFindsFacesAtKnownPositionsOnVariedBackgrounds) {
   REQUIRE_DATA();
   const auto faces = frontal_faces(12);
@@ -339,10 +346,7 @@ TEST(Group, ReadingIsTheAreaWeightedMean) {
 // readings of a still face use each ten-crop view of its crop once; with no views, the plain crop.
 // A new face's first reading averages all views, when asked.
 TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
-  REQUIRE_DATA();
-  const std::string model = model_path();
-  if (model.empty()) GTEST_SKIP() << "no model file";
-  const auto clf = EmotionClassifier::load(model);
+  REQUIRE_MODEL(clf);
   const auto faces = frontal_faces(1);
   ASSERT_EQ(faces.size(), 1u);
   cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(128));
@@ -394,10 +398,7 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
 // must keep its track between full detections: 6% larger or smaller every frame is 2.4x in
 // half a second at 30 fps, faster than a person leans in.
 TEST(Pipeline, LocalSearchKeepsAFaceThatApproachesAndRecedesFast) {
-  REQUIRE_DATA();
-  const std::string model = model_path();
-  if (model.empty()) GTEST_SKIP() << "no model file";
-  const auto clf = EmotionClassifier::load(model);
+  REQUIRE_MODEL(clf);
   const auto faces = frontal_faces(3);
   ASSERT_EQ(faces.size(), 3u);
   synth::Rng rng(3);
@@ -425,10 +426,7 @@ TEST(Pipeline, LocalSearchKeepsAFaceThatApproachesAndRecedesFast) {
 // A tight face crop (the face is the whole image, as in a cropped selfie) leaves HOG no margin;
 // the photo path then reads it framed by a border, and reports boxes inside the image.
 TEST(Detect, PhotoPathReadsTightFaceCrops) {
-  REQUIRE_DATA();
-  const std::string model = model_path();
-  if (model.empty()) GTEST_SKIP() << "no model file";
-  const auto clf = EmotionClassifier::load(model);
+  REQUIRE_MODEL(clf);
   const auto faces = frontal_faces(12);
   ASSERT_EQ(faces.size(), 12u);
   auto detector = make_detector(kDefaultDetector);
@@ -459,10 +457,7 @@ TEST(Detect, PhotoPathReadsTightFaceCrops) {
 
 // The retry keeps only faces that fill most of the image: a frame with no face stays empty.
 TEST(Detect, PhotoPathRetryAddsNoFacesToEmptyScenes) {
-  REQUIRE_DATA();
-  const std::string model = model_path();
-  if (model.empty()) GTEST_SKIP() << "no model file";
-  const auto clf = EmotionClassifier::load(model);
+  REQUIRE_MODEL(clf);
   auto detector = make_detector(kDefaultDetector);
   synth::Rng rng(21);
   for (int k = 0; k < synth::kBackgroundKinds; ++k) {
