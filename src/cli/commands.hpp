@@ -23,6 +23,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;       // runtime failure (I/O, model, network...)
 inline constexpr int kExitUsage = 2;       // bad command line
 inline constexpr int kExitNoFace = 3;      // detect: some image had no face; suggest: no face at all
+inline constexpr int kExitPartial = 4;     // catalog import: some rows were bad and not imported
 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

@@ -58,10 +58,10 @@ std::optional<float> normalise_value(double x, ValueScale scale) {
 std::string ImportReport::to_json() const {
   nlohmann::json j = {{"source", source}, {"files", files},       {"rows", rows},
                       {"inserted", inserted}, {"updated", updated}, {"unchanged", unchanged},
-                      {"bad_rows", bad_rows.size()}, {"warnings", warnings},
+                      {"bad_rows", bad}, {"warnings", warnings}, {"duplicates", duplicates},
                       {"seconds", std::round(seconds * 1000.0) / 1000.0}};
   auto& list = j["bad_row_list"] = nlohmann::json::array();
-  for (std::size_t i = 0; i < bad_rows.size() && i < 100; ++i)
+  for (std::size_t i = 0; i < bad_rows.size() && i < kMaxListed; ++i)
     list.push_back({{"file", bad_rows[i].file}, {"line", bad_rows[i].line}, {"reason", bad_rows[i].reason}});
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -125,17 +125,28 @@ std::ifstream open_csv(const fs::path& file, ImportReport& report) {
   return in;
 }
 
+void note_bad(ImportReport& report, const std::string& file, std::size_t line, std::string why) {
+  if (++report.bad <= kMaxListed) report.bad_rows.push_back({file, line, std::move(why)});
+}
+
+void note_duplicate(ImportReport& report, std::string message) {
+  if (++report.duplicates <= kMaxListed) report.warnings.push_back(std::move(message));
+}
+
 // Finishes an import: strict check, meta summary, commit.
 void finish(Catalog::Import& tx, ImportReport& report, const ImportOptions& options,
             std::chrono::steady_clock::time_point t0) {
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (options.strict && !report.bad_rows.empty()) {
+  if (report.duplicates > kMaxListed)
+    report.warnings.push_back("... and " + std::to_string(report.duplicates - kMaxListed) +
+                              " more duplicate rows (last one kept each time)");
+  if (options.strict && report.bad > 0) {
     const auto& b = report.bad_rows.front();
-    throw ImportError(std::to_string(report.bad_rows.size()) + " bad row(s), first at " + b.file + ":" +
+    throw ImportError(std::to_string(report.bad) + " bad row(s), first at " + b.file + ":" +
                           std::to_string(b.line) + ": " + b.reason + " (strict: nothing imported)",
                       report);
   }
-  if (report.rows > 0 && report.bad_rows.size() == report.rows)
+  if (report.rows > 0 && report.bad == report.rows)
     throw ImportError("every row is bad (first at " + report.bad_rows.front().file + ":" +
                           std::to_string(report.bad_rows.front().line) + ": " + report.bad_rows.front().reason +
                           "); nothing imported",
@@ -225,7 +236,7 @@ ImportReport import_deezer_mood(Catalog& catalog, const std::vector<fs::path>& f
                         report);
     while (csv.next(rec)) {
       ++report.rows;
-      auto bad = [&](std::string why) { report.bad_rows.push_back({fname, rec.line, std::move(why)}); };
+      auto bad = [&](std::string why) { note_bad(report, fname, rec.line, std::move(why)); };
       if (auto why = record_problem(rec, h.count())) { bad(*why); continue; }
       const auto id = parse_positive_id(rec.fields[*c_id]);
       if (!id) { bad("dzr_sng_id '" + rec.fields[*c_id] + "' is not a positive integer"); continue; }
@@ -249,7 +260,7 @@ ImportReport import_deezer_mood(Catalog& catalog, const std::vector<fs::path>& f
       if (c_msd) t.msd_track_id = trim(rec.fields[*c_msd]);
       const std::string where = fname + ":" + std::to_string(rec.line);
       if (auto [it, fresh] = seen.try_emplace(*id, where); !fresh)
-        report.warnings.push_back(where + ": Deezer id " + t.source_id + " also at " + it->second + " (last one kept)");
+        note_duplicate(report, where + ": Deezer id " + t.source_id + " also at " + it->second + " (last one kept)");
       count(tx.upsert(t), report);
     }
   }
@@ -289,7 +300,7 @@ ImportReport import_generic_csv(Catalog& catalog, const fs::path& file, const Ge
   std::unordered_map<std::string, std::string> seen;
   while (csv.next(rec)) {
     ++report.rows;
-    auto bad = [&](std::string why) { report.bad_rows.push_back({fname, rec.line, std::move(why)}); };
+    auto bad = [&](std::string why) { note_bad(report, fname, rec.line, std::move(why)); };
     if (auto why = record_problem(rec, h.count())) { bad(*why); continue; }
     Track t;
     t.source = options.source;
@@ -323,7 +334,7 @@ ImportReport import_generic_csv(Catalog& catalog, const fs::path& file, const Ge
     else t.source_id = "name:" + fold_key(t.artist) + "|" + fold_key(t.title);
     const std::string where = fname + ":" + std::to_string(rec.line);
     if (auto [it, fresh] = seen.try_emplace(t.source_id, where); !fresh)
-      report.warnings.push_back(where + ": same track as " + it->second + " (" + t.source_id + "; last one kept)");
+      note_duplicate(report, where + ": same track as " + it->second + " (" + t.source_id + "; last one kept)");
     count(tx.upsert(t), report);
   }
   finish(tx, report, options.import, t0);

@@ -16,7 +16,7 @@
 // Every import runs in one Catalog::Import transaction: rows are upserted by (source,
 // source_id), so re-running adds nothing; any exception (I/O, SQLite, strict mode with bad rows)
 // rolls back and the previous catalog stays as it was. Bad rows are never dropped silently:
-// they come back in ImportReport::bad_rows with file and line (and in strict mode fail the import).
+// they are counted in ImportReport::bad and listed in bad_rows with file and line (and in strict mode fail the import).
 // Not thread-safe beyond Catalog's rules.
 #pragma once
 
@@ -61,13 +61,19 @@ struct BadRow {
   std::string reason;
 };
 
+// How many bad rows and duplicate warnings a report lists (all are counted): a file with one id
+// repeated a million times must not print or store a million lines.
+inline constexpr std::size_t kMaxListed = 100;
+
 struct ImportReport {
   std::string source;
   std::vector<std::string> files;
   std::size_t rows = 0;  // data rows read (good + bad)
   std::size_t inserted = 0, updated = 0, unchanged = 0;
-  std::vector<BadRow> bad_rows;
+  std::size_t bad = 0;           // bad rows seen
+  std::vector<BadRow> bad_rows;  // the first kMaxListed of them
   std::vector<std::string> warnings;  // checksum mismatches on local files, duplicate keys...
+  std::size_t duplicates = 0;         // rows whose key was seen before (the first kMaxListed are in warnings)
   double seconds = 0.0;
   std::string to_json() const;  // compact summary (at most 100 bad rows listed)
 };

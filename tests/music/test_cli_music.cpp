@@ -101,3 +101,19 @@ TEST_F(MusicCli, SearchAndSetupWhenPresent) {
   EXPECT_EQ(s.code, 0);
   EXPECT_NE(s.out.find("already has 18644"), std::string::npos);
 }
+
+TEST_F(MusicCli, AStrayQuoteCostsOneRowAndTheExitStatusSaysRowsWereLost) {
+  std::string text = "title,artist,valence,energy\n";
+  for (int i = 1; i <= 1002; ++i)
+    text += (i == 3 ? "\"Broken" : "Song " + std::to_string(i)) + ",Stray Quote Band,0.5,0.5\n";
+  const auto f = mt_test::write_file(dir_ / "stray.csv", text);
+  auto r = run(catalog(), "catalog import '" + f.string() + "' --source mine", err());
+  EXPECT_EQ(r.code, 4);
+  const std::string e = mt_test::read_file(err());
+  EXPECT_NE(e.find("stray.csv:4"), std::string::npos) << e;  // line 4: the header is line 1
+  EXPECT_NE(e.find("unterminated"), std::string::npos) << e;
+  EXPECT_NE(r.out.find("1002 rows, 1001 new"), std::string::npos) << r.out;
+  auto st = run(catalog(), "catalog stats --json", err());
+  ASSERT_EQ(st.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(st.out)["tracks"], 18644 + 1001);
+}

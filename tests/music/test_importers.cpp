@@ -194,3 +194,22 @@ TEST(GenericImport, OtherScalesAndBadHeaders) {
   EXPECT_FALSE(normalise_value(std::nan(""), ValueScale::kUnit));
   EXPECT_FLOAT_EQ(*normalise_value(-5.0, ValueScale::kZScore), -1.0f);  // clamped
 }
+
+TEST(DeezerImport, RepeatedIdsAndBadRowsAreCountedButListedOnlyUpToTheCap) {
+  mt_test::TempDir dir;
+  std::string text = kDeezerHeader;
+  for (int i = 0; i < 3000; ++i) text += "42,S,T,0.1,0.1,Artist,Same\n";
+  for (int i = 0; i < 500; ++i) text += "x,S,T,0.1,0.1,Artist,Bad\n";
+  const auto f = mt_test::write_file(dir / "dups.csv", text);
+  Catalog c(dir / "c.sqlite");
+  auto r = import_deezer_mood(c, {f});
+  EXPECT_EQ(r.rows, 3500u);
+  EXPECT_EQ(r.duplicates, 2999u);
+  EXPECT_EQ(r.bad, 500u);
+  EXPECT_EQ(r.bad_rows.size(), kMaxListed);
+  EXPECT_EQ(r.warnings.size(), kMaxListed + 1);  // + "... and 2899 more"
+  EXPECT_NE(r.warnings.back().find("2899 more"), std::string::npos);
+  // What the catalog stores about the import stays small too.
+  EXPECT_LT(r.to_json().size(), 40'000u);
+  EXPECT_EQ(c.size(), 1);
+}
