@@ -2,7 +2,9 @@
 
 #include <fstream>
 #include <functional>
+#include <map>
 #include <numeric>
+#include <optional>
 
 #include <opencv2/core.hpp>
 
@@ -22,6 +24,38 @@ constexpr std::uintmax_t kMaxModelBytes = 512ull << 20;
 std::size_t element_count(const std::vector<int>& shape) {
   return std::accumulate(shape.begin(), shape.end(), std::size_t{1},
                          [](std::size_t a, int b) { return a * static_cast<std::size_t>(b); });
+}
+
+// The element count of a shape read from a file, or nullopt when a dimension is not positive or
+// the product passes `limit` (checked before each multiplication, so it cannot wrap).
+std::optional<std::size_t> checked_count(const std::vector<int>& shape, std::size_t limit) {
+  std::size_t n = 1;
+  for (int d : shape) {
+    if (d <= 0 || n > limit / static_cast<std::size_t>(d)) return std::nullopt;
+    n *= static_cast<std::size_t>(d);
+  }
+  return n;
+}
+
+std::string shape_text(const std::vector<int>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Every tensor the architecture reads, with its shape (model_file.hpp names them).
+std::map<std::string, std::vector<int>> expected_shapes(const ArchSpec& arch) {
+  std::map<std::string, std::vector<int>> shapes;
+  for (const auto& c : arch.convs()) {
+    shapes[c.name + ".weight"] = {c.out, c.in, c.kernel, c.kernel};
+    shapes[c.name + ".bias"] = {c.out};
+  }
+  const int flat = arch.final_channels() * arch.final_spatial() * arch.final_spatial();
+  shapes["fc1.weight"] = {arch.fc_hidden, flat};
+  shapes["fc1.bias"] = {arch.fc_hidden};
+  shapes["fc2.weight"] = {kNumEmotions, arch.fc_hidden};
+  shapes["fc2.bias"] = {kNumEmotions};
+  return shapes;
 }
 
 const char* storage_name(TensorStorage storage) { return storage == TensorStorage::Float16 ? "float16" : "float32"; }
@@ -71,31 +105,45 @@ void write_tensors(std::ostream& out, const ModelFile& model, TensorStorage stor
   }
 }
 
-std::vector<NamedTensor> read_tensors(std::istream& in, const nlohmann::json& table, TensorStorage storage,
-                                      const std::string& path) {
+// Reads a member's tensors. Each table entry is checked against the architecture and against
+// the bytes left in the file BEFORE its buffer is allocated, so a hostile header cannot make the
+// loader allocate more than the file holds.
+std::vector<NamedTensor> read_tensors(std::istream& in, std::uintmax_t file_size, const nlohmann::json& table,
+                                      const ArchSpec& arch, TensorStorage storage, const std::string& path) {
   std::vector<NamedTensor> tensors;
   const std::size_t value_bytes = storage == TensorStorage::Float16 ? 2 : 4;
+  auto expected = expected_shapes(arch);
   for (const auto& entry : table) {
     NamedTensor t;
     t.name = entry.at("name").get<std::string>();
     t.shape = entry.at("shape").get<std::vector<int>>();
-    for (int d : t.shape)
-      if (d <= 0) throw ModelError(path + ": tensor " + t.name + " has a non-positive dimension");
-    const std::size_t n = element_count(t.shape);
-    if (n > kMaxModelBytes / value_bytes) throw ModelError(path + ": tensor too large");
-    t.data.resize(n);
+    const auto want = expected.find(t.name);
+    if (want == expected.end()) throw ModelError(path + ": tensor " + t.name + " is not part of the architecture");
+    if (t.shape != want->second)
+      throw ModelError(path + ": tensor " + t.name + " has shape " + shape_text(t.shape) + ", the architecture needs " +
+                       shape_text(want->second));
+    expected.erase(want);
+    const auto n = checked_count(t.shape, kMaxModelBytes / value_bytes);
+    if (!n) throw ModelError(path + ": tensor " + t.name + " is too large");
+    const auto at = in.tellg();
+    const std::uintmax_t left = at < 0 ? 0 : file_size - static_cast<std::uintmax_t>(at);
+    if (*n * value_bytes > left)
+      throw ModelError(path + ": truncated tensor data (" + t.name + " needs " + std::to_string(*n * value_bytes) +
+                       " bytes, " + std::to_string(left) + " left in the file)");
+    t.data.resize(*n);
     if (storage == TensorStorage::Float32) {
-      if (!in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(n * sizeof(float))))
+      if (!in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(*n * sizeof(float))))
         throw ModelError(path + ": truncated tensor data (" + t.name + ")");
     } else {
-      cv::Mat half(1, static_cast<int>(n), CV_16F);
-      if (!in.read(reinterpret_cast<char*>(half.data), static_cast<std::streamsize>(n * 2)))
+      cv::Mat half(1, static_cast<int>(*n), CV_16F);
+      if (!in.read(reinterpret_cast<char*>(half.data), static_cast<std::streamsize>(*n * 2)))
         throw ModelError(path + ": truncated tensor data (" + t.name + ")");
-      cv::Mat full(1, static_cast<int>(n), CV_32F, t.data.data());
+      cv::Mat full(1, static_cast<int>(*n), CV_32F, t.data.data());
       half.convertTo(full, CV_32F);  // into t.data: same size and type, so no reallocation
     }
     tensors.push_back(std::move(t));
   }
+  if (!expected.empty()) throw ModelError(path + ": model file lacks tensor " + expected.begin()->first);
   return tensors;
 }
 
@@ -117,16 +165,19 @@ void write_atomically(const fs::path& path, const std::string& magic, const std:
 // Opens `path`, checks its size, and reads the magic line and the JSON header.
 struct OpenedFile {
   std::ifstream in;
+  std::uintmax_t size = 0;
   std::string magic;
   nlohmann::json header;
 };
 
 OpenedFile open_model(const fs::path& path) {
   std::error_code ec;
+  if (fs::is_directory(path, ec)) throw ModelError(path.string() + " is a folder, not a model (.mtm) file");
   const auto file_size = fs::file_size(path, ec);
   if (ec) throw ModelError("model file not found: " + path.string());
   if (file_size > kMaxModelBytes) throw ModelError("model file too large: " + path.string());
   OpenedFile f;
+  f.size = file_size;
   f.in.open(path, std::ios::binary);
   if (!f.in) throw ModelError("cannot open model file: " + path.string());
   std::string length_line;
@@ -203,7 +254,7 @@ ModelEnsemble load_ensemble_file(const fs::path& path) {
       ModelFile model;
       model.arch = ArchSpec::from_json(f.header.at("arch"));
       model.info = f.header.value("info", nlohmann::json::object());
-      model.tensors = read_tensors(f.in, f.header.at("tensors"), TensorStorage::Float32, name);
+      model.tensors = read_tensors(f.in, f.size, f.header.at("tensors"), model.arch, TensorStorage::Float32, name);
       ensemble.info = model.info;
       ensemble.storage = TensorStorage::Float32;
       ensemble.single_network_file = true;
@@ -219,7 +270,7 @@ ModelEnsemble load_ensemble_file(const fs::path& path) {
       ModelFile model;
       model.arch = ArchSpec::from_json(entry.at("arch"));
       model.info = entry.value("info", nlohmann::json::object());
-      model.tensors = read_tensors(f.in, entry.at("tensors"), ensemble.storage, name);
+      model.tensors = read_tensors(f.in, f.size, entry.at("tensors"), model.arch, ensemble.storage, name);
       ensemble.members.push_back(std::move(model));
     }
     if (ensemble.members.empty()) throw ModelError(name + ": an ensemble without networks");

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <sys/resource.h>
 
 #include <opencv2/imgproc.hpp>
 
@@ -67,9 +69,72 @@ TEST(ModelFile, CorruptFilesGiveClearErrors) {
 
   EXPECT_NE(model_error(dir / "missing.mtm").find("not found"), std::string::npos);
   EXPECT_NE(model_error(dir / "truncated.mtm").find("truncated tensor data"), std::string::npos);
+  EXPECT_NE(model_error(dir / "truncated.mtm").find("left in the file"), std::string::npos);
   EXPECT_NE(model_error(dir / "magic.mtm").find("not a moodtunes model"), std::string::npos);
   EXPECT_NE(model_error(dir / "header.mtm").find("corrupt header"), std::string::npos);
   EXPECT_NE(model_error(dir / "length.mtm").find("corrupt header length"), std::string::npos);
+}
+
+namespace {
+// good.mtm with its header changed by `edit` (the tensor bytes stay as they are).
+std::filesystem::path rewrite_header(const std::filesystem::path& good, const std::filesystem::path& out,
+                                     const std::function<void(nlohmann::json&)>& edit) {
+  std::ifstream in(good, std::ios::binary);
+  std::string magic, length;
+  std::getline(in, magic);
+  std::getline(in, length);
+  std::string header(std::stoul(length), '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  std::string data(std::istreambuf_iterator<char>(in), {});
+  auto j = nlohmann::json::parse(header);
+  edit(j);
+  const std::string text = j.dump();
+  std::ofstream(out, std::ios::binary) << magic << '\n' << text.size() << '\n' << text << data;
+  return out;
+}
+
+long max_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+}  // namespace
+
+TEST(ModelFile, HostileTensorTablesAreRefusedBeforeAnythingIsAllocated) {
+  TempDir dir;
+  save_model_file(random_tiny_model(), dir / "good.mtm");
+  auto set_shape = [](std::string name, std::vector<int> shape) {
+    return [name, shape](nlohmann::json& j) {
+      for (auto& t : j["tensors"])
+        if (t["name"] == name) t["shape"] = shape;
+    };
+  };
+  const long rss_before = max_rss_kb();
+  // A ~1 GB tensor claimed by a small file: refused by its shape, nothing allocated.
+  const auto huge = rewrite_header(dir / "good.mtm", dir / "huge.mtm",
+                                   [](nlohmann::json& j) { j["tensors"][0]["shape"] = {256, 1024, 1024}; });
+  EXPECT_NE(model_error(huge).find("has shape [256,1024,1024], the architecture needs"), std::string::npos)
+      << model_error(huge);
+  // A shape whose element count wraps to 0 in 64 bits.
+  const auto wrap = rewrite_header(dir / "good.mtm", dir / "wrap.mtm", set_shape("fc2.bias", {65536, 65536, 65536, 65536}));
+  EXPECT_NE(model_error(wrap).find("has shape"), std::string::npos);
+  EXPECT_LT(max_rss_kb() - rss_before, 64 * 1024);  // KiB: well under the ~1 GB once allocated
+  // The same values in another order: accepted before, now refused.
+  const ModelFile good = load_model_file(dir / "good.mtm");
+  auto fc2 = good.tensor("fc2.weight").shape;
+  ASSERT_EQ(fc2.size(), 2u);
+  const auto permuted = rewrite_header(dir / "good.mtm", dir / "permuted.mtm", set_shape("fc2.weight", {fc2[1], fc2[0]}));
+  EXPECT_NE(model_error(permuted).find("fc2.weight has shape"), std::string::npos) << model_error(permuted);
+  // A tensor the architecture lacks, and one it needs missing.
+  const auto extra = rewrite_header(dir / "good.mtm", dir / "extra.mtm",
+                                    [](nlohmann::json& j) { j["tensors"][0]["name"] = "conv99.weight"; });
+  EXPECT_NE(model_error(extra).find("not part of the architecture"), std::string::npos) << model_error(extra);
+  const auto fewer = rewrite_header(dir / "good.mtm", dir / "fewer.mtm",
+                                    [](nlohmann::json& j) { j["tensors"].erase(j["tensors"].size() - 1); });
+  EXPECT_NE(model_error(fewer).find("lacks tensor"), std::string::npos) << model_error(fewer);
+  // A folder given as the model says so.
+  std::filesystem::create_directories(dir / "folder.mtm");
+  EXPECT_NE(model_error(dir / "folder.mtm").find("is a folder"), std::string::npos);
 }
 
 TEST(ModelFile, RefusesAModelWithOtherPreprocessing) {
