@@ -230,7 +230,7 @@ void add_catalog_commands(CLI::App& app) {
     cmd->add_option("--catalog", o->catalog, "Catalog file");
     cmd->add_flag("--json", o->json, "JSON output");
     cmd->callback([o] {
-      Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
+      Catalog catalog(catalog_path(o->catalog), OpenMode::kReadOnly);
       const CatalogStats s = catalog.stats();
       json sources = json::object();
       for (const auto& x : s.sources) sources[x.source] = x.tracks;
@@ -266,7 +266,7 @@ void add_catalog_commands(CLI::App& app) {
     cmd->add_option("--catalog", o->catalog, "Catalog file");
     cmd->add_flag("--json", o->json, "JSON output");
     cmd->callback([o] {
-      Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
+      Catalog catalog(catalog_path(o->catalog), OpenMode::kReadOnly);
       std::string q;
       for (const auto& w : o->words) q += (q.empty() ? "" : " ") + w;
       const auto found = catalog.search(q, o->limit);
@@ -294,7 +294,9 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_flag("--enrich", *enrich, "Add preview/cover/links from Deezer (and Spotify when credentials are set); "
                                      "any failure falls back to the offline result");
   cmd->callback([o, json_out, enrich] {
-    Catalog catalog(catalog_path(o->catalog), OpenMode::kMustExist);
+    // Only a session (history) or enrichment (its cache) writes: anything else reads, never locks.
+    Catalog catalog(catalog_path(o->catalog),
+                    o->session.empty() && !*enrich ? OpenMode::kReadOnly : OpenMode::kMustExist);
     const app::Recommendations p = run_recommend(*o, catalog);
     std::vector<Enrichment> extra;
     if (*enrich) extra = app::enrich(catalog, p.tracks);

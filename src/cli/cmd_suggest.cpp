@@ -47,7 +47,8 @@ void run_suggest(const SuggestOptions& o) {
   }
   if (!group) throw app::NoFace("no face found");
 
-  music::Catalog catalog(app::catalog_file(o.catalog), music::OpenMode::kMustExist);
+  music::Catalog catalog(app::catalog_file(o.catalog),
+                         o.session.empty() ? music::OpenMode::kReadOnly : music::OpenMode::kMustExist);
   const auto picks = app::recommend(catalog, app::mood_of_probs(group->probs),
                                     {.strategy = *music::parse_strategy(o.strategy),
                                      .count = o.count,

@@ -122,21 +122,52 @@ fs::path default_catalog_path() {
   throw CatalogError("cannot find a place for the catalog: set MOODTUNES_CATALOG or pass --catalog");
 }
 
-Catalog::Catalog(const fs::path& file, OpenMode mode) : path_(file) {
+Catalog::Catalog(const fs::path& file, OpenMode mode) : path_(file), read_only_(mode == OpenMode::kReadOnly) {
   std::error_code ec;
-  if (mode == OpenMode::kMustExist && !fs::exists(file, ec))
+  if (mode != OpenMode::kCreate && !fs::exists(file, ec))
     throw CatalogError("no catalog at " + file.string() + " (run `moodtunes catalog setup` or `moodtunes catalog import`)");
+  if (fs::is_directory(file, ec)) throw CatalogError(file.string() + " is a folder, not a catalog file");
   if (mode == OpenMode::kCreate && file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
-  int flags = SQLITE_OPEN_READWRITE | (mode == OpenMode::kCreate ? SQLITE_OPEN_CREATE : 0);
-  if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  auto open = [&](const std::string& name, int flags) {
+    if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) == SQLITE_OK) return std::string();
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
-    throw CatalogError("cannot open catalog " + file.string() + ": " + msg);
+    return msg;
+  };
+  std::string error;
+  if (read_only_) {
+    error = open(file.string(), SQLITE_OPEN_READONLY);
+    // A WAL catalog on read-only media cannot create its shared-memory file: read it as immutable.
+    if (error.empty() && sqlite3_exec(db_, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      error = "unreadable";
+    }
+    if (!error.empty()) {
+      char* uri = sqlite3_mprintf("file:%q?immutable=1", fs::absolute(file, ec).c_str());
+      error = open(uri ? uri : "", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+      sqlite3_free(uri);
+    }
+  } else {
+    error = open(file.string(), SQLITE_OPEN_READWRITE | (mode == OpenMode::kCreate ? SQLITE_OPEN_CREATE : 0));
   }
+  if (!error.empty()) throw CatalogError("cannot open catalog " + file.string() + ": " + error);
   sqlite3_busy_timeout(db_, 5000);
   try {
-    migrate();
+    const int version = schema_version();
+    check_is_catalog(version);
+    if (!read_only_) {
+      if (version < kSchemaVersion) migrate();
+      // WAL lets readers and one writer work at once; the mode is stored in the file, so this
+      // writes only the first time.
+      bool wal = false;
+      {
+        Stmt mode_now(db_, "PRAGMA journal_mode");  // finalised before the switch: no open statement
+        wal = mode_now.step() && mode_now.text(0) == "wal";
+      }
+      if (!wal) exec("PRAGMA journal_mode=WAL");
+    }
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -155,16 +186,30 @@ void Catalog::exec(const char* sql) {
   }
 }
 
-void Catalog::migrate() {
-  int version = 0;
-  {
+int Catalog::schema_version() {
+  // SQLite says "file is not a database" for a non-SQLite file: a clear error, and nothing written.
+  try {
     Stmt s(db_, "PRAGMA user_version");
-    if (s.step()) version = static_cast<int>(s.i64(0));
+    return s.step() ? static_cast<int>(s.i64(0)) : 0;
+  } catch (const CatalogError& e) {
+    throw CatalogError(path_.string() + " is not a moodtunes catalog (" + e.what() + ")");
   }
-  // Fails with "file is not a database" for a non-SQLite file: a clear error, not a crash.
+}
+
+void Catalog::check_is_catalog(int version) {
   if (version > kSchemaVersion)
-    throw CatalogError(path_.string() + " was written by a newer moodtunes (schema " +
-                       std::to_string(version) + ")");
+    throw CatalogError(path_.string() + " was written by a newer moodtunes (schema " + std::to_string(version) + ")");
+  Stmt tables(db_, "SELECT count(*), sum(name = 'tracks') FROM sqlite_master WHERE type = 'table'");
+  tables.step();
+  const std::int64_t count = tables.i64(0), has_tracks = tables.i64(1);
+  if (count > 0 && has_tracks == 0)
+    throw CatalogError(path_.string() + " is an SQLite database but not a moodtunes catalog (it has no tracks table)");
+  if (read_only_ && version < kSchemaVersion)
+    throw CatalogError(count == 0 ? "no catalog at " + path_.string() + " (the file is empty; run `moodtunes catalog setup`)"
+                                  : path_.string() + " has an older catalog schema: run `moodtunes catalog setup` to update it");
+}
+
+void Catalog::migrate() {
   exec("BEGIN IMMEDIATE");
   try {
     exec(kSchema);

@@ -12,8 +12,14 @@
 // source_id), so a re-run adds no duplicates and a failure (exception, or commit never called)
 // rolls back and leaves the previous catalog intact.
 //
+// Opening: a read-only open (OpenMode::kReadOnly: stats, search, a recommendation without a
+// session) never writes: no migration, no journal change; a catalog on read-only media opens as
+// immutable. A read-write open migrates only a catalog whose schema is older, and switches it to
+// WAL once, so readers never wait for an import and an import never waits for readers. A file
+// that is not a moodtunes catalog (not SQLite, or SQLite with other tables) is refused with
+// CatalogError and left untouched.
 // Thread-safety: a Catalog owns one SQLite connection; use one Catalog per thread. Several
-// processes may open the same file (SQLite locking; a busy timeout of 5 s applies).
+// processes may open the same file (SQLite locking; a busy timeout of 5 s applies to writers).
 #pragma once
 
 #include <cstdint>
@@ -75,6 +81,7 @@ struct CatalogStats {
 enum class OpenMode {
   kCreate,        // create the file (and parent folders) when absent
   kMustExist,     // throw CatalogError when the file does not exist
+  kReadOnly,      // kMustExist, and never write (see above)
 };
 
 // The catalog used when no --catalog flag is given: $MOODTUNES_CATALOG, else
@@ -92,6 +99,7 @@ class Catalog {
   Catalog& operator=(const Catalog&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  bool read_only() const { return read_only_; }
   sqlite3* handle() { return db_; }  // for providers/cache.hpp (same file, same connection)
 
   // A write transaction for one import. Destroying it without commit() rolls back.
@@ -132,6 +140,9 @@ class Catalog {
  private:
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
+  bool read_only_ = false;
+  int schema_version();
+  void check_is_catalog(int version);
   void migrate();
 };
 

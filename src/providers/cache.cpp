@@ -26,12 +26,18 @@ struct Stmt {
 }  // namespace
 
 EnrichmentCache::EnrichmentCache(music::Catalog& catalog) : catalog_(catalog) {
+  if (catalog_.read_only()) {
+    Stmt st(catalog_.handle(), "SELECT 1 FROM sqlite_master WHERE type='table' AND name='enrichment_cache'");
+    readable_ = st.step() == SQLITE_ROW;
+    return;
+  }
   catalog_.exec(
       "CREATE TABLE IF NOT EXISTS enrichment_cache(provider TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
       " fetched_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(provider, key))");
 }
 
 std::optional<nlohmann::json> EnrichmentCache::get(const std::string& provider, const std::string& key) {
+  if (!readable_) return std::nullopt;
   Stmt st(catalog_.handle(), "SELECT value FROM enrichment_cache WHERE provider=?1 AND key=?2 AND expires_at>?3");
   sqlite3_bind_text(st.s, 1, provider.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st.s, 2, key.c_str(), -1, SQLITE_TRANSIENT);
@@ -44,6 +50,7 @@ std::optional<nlohmann::json> EnrichmentCache::get(const std::string& provider, 
 
 void EnrichmentCache::put(const std::string& provider, const std::string& key, const nlohmann::json& value,
                           std::chrono::seconds ttl) {
+  if (catalog_.read_only()) return;
   Stmt st(catalog_.handle(),
           "INSERT INTO enrichment_cache(provider, key, value, fetched_at, expires_at) VALUES(?1,?2,?3,?4,?5)"
           " ON CONFLICT(provider, key) DO UPDATE SET value=excluded.value, fetched_at=excluded.fetched_at,"
@@ -55,10 +62,15 @@ void EnrichmentCache::put(const std::string& provider, const std::string& key, c
   sqlite3_bind_text(st.s, 3, text.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st.s, 4, t);
   sqlite3_bind_int64(st.s, 5, t + ttl.count());
-  st.step();
+  try {
+    st.step();
+  } catch (const music::CatalogError&) {
+    // Busy (an import holds the file) or full disk: the answer is still used, just not kept.
+  }
 }
 
 std::size_t EnrichmentCache::purge_expired() {
+  if (catalog_.read_only()) return 0;
   Stmt st(catalog_.handle(), "DELETE FROM enrichment_cache WHERE expires_at<=?1");
   sqlite3_bind_int64(st.s, 1, secs(now()));
   st.step();

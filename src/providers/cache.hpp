@@ -3,8 +3,10 @@
 //
 // Table enrichment_cache(provider, key, value JSON, fetched_at, expires_at), primary key
 // (provider, key). get() returns only unexpired entries; put() upserts. Negative answers
-// ("not on Spotify") are cached too, with a shorter TTL chosen by the caller. Borrows the
-// Catalog's connection: same thread rules as Catalog.
+// ("not on Spotify") are cached too, with a shorter TTL chosen by the caller. On a read-only
+// catalog the cache only reads (entries stored earlier) and put()/purge_expired() do nothing; a
+// write that fails (the file busy with an import) is skipped, since the cache only saves time.
+// Borrows the Catalog's connection: same thread rules as Catalog.
 #pragma once
 
 #include <chrono>
@@ -28,6 +30,7 @@ class EnrichmentCache {
 
  private:
   music::Catalog& catalog_;
+  bool readable_ = true;  // false: a read-only catalog without the table
 };
 
 }  // namespace moodtunes::providers

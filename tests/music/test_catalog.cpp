@@ -1,6 +1,9 @@
+#include <chrono>
 #include <cstdlib>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "music/catalog.hpp"
 #include "music_test_util.hpp"
@@ -130,4 +133,99 @@ TEST(Catalog, DefaultPathFollowsEnvironment) {
   ::unsetenv("XDG_DATA_HOME");
   ::setenv("HOME", "/home/u", 1);
   EXPECT_EQ(default_catalog_path(), "/home/u/.local/share/moodtunes/catalog.sqlite");
+}
+
+namespace {
+std::filesystem::path small_catalog(const mt_test::TempDir& dir) {
+  const auto file = dir / "catalog.sqlite";
+  Catalog c(file);
+  Catalog::Import tx(c);
+  tx.upsert(make("1", "Happy Song", "The Smiles", 0.8f, 0.5f));
+  tx.upsert(make("2", "Blue", "Sad Folk", -0.7f, -0.4f));
+  tx.commit();
+  return file;
+}
+}  // namespace
+
+TEST(Catalog, ReadersDoNotWaitForAnImportInProgress) {
+  mt_test::TempDir dir;
+  const auto file = small_catalog(dir);
+  Catalog writer(file);
+  Catalog::Import tx(writer);  // holds the write lock, as a long import does
+  tx.upsert(make("3", "Pending", "Someone", 0.0f, 0.0f));
+  const auto t0 = std::chrono::steady_clock::now();
+  Catalog reader(file, OpenMode::kReadOnly);  // once waited 5 s, then "database is locked"
+  EXPECT_EQ(reader.size(), 2);                // the import is not committed yet
+  EXPECT_EQ(reader.search("happy", 5).size(), 1u);
+  EXPECT_EQ(reader.load_index_entries().size(), 2u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  tx.commit();
+  EXPECT_EQ(Catalog(file, OpenMode::kReadOnly).size(), 3);
+}
+
+TEST(Catalog, AReadOnlyOpenLeavesTheFileAsItWas) {
+  mt_test::TempDir dir;
+  const auto file = small_catalog(dir);
+  const std::string before = mt_test::read_file(file);
+  const auto mtime = std::filesystem::last_write_time(file);
+  {
+    Catalog c(file, OpenMode::kReadOnly);
+    EXPECT_TRUE(c.read_only());
+    c.stats();
+    c.search("blue", 3);
+    EXPECT_THROW(c.record_served("s", std::vector<std::int64_t>{1}), CatalogError);
+  }
+  EXPECT_EQ(mt_test::read_file(file), before);
+  EXPECT_EQ(std::filesystem::last_write_time(file), mtime);
+}
+
+TEST(Catalog, FilesThatAreNotCatalogsAreRefusedAndLeftUntouched) {
+  mt_test::TempDir dir;
+  const auto text = mt_test::write_file(dir / "notes.sqlite", "just some text, not a database\n");
+  const auto other = dir / "other.sqlite";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE invoices(id INTEGER); INSERT INTO invoices VALUES(7);", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  const auto empty = mt_test::write_file(dir / "empty.sqlite", "");
+  for (const auto& f : {text, other}) {
+    const std::string before = mt_test::read_file(f);
+    for (auto mode : {OpenMode::kReadOnly, OpenMode::kMustExist, OpenMode::kCreate}) {
+      try {
+        Catalog c(f, mode);
+        ADD_FAILURE() << f << " opened as a catalog";
+      } catch (const CatalogError& e) {
+        EXPECT_NE(std::string(e.what()).find("not a moodtunes catalog"), std::string::npos) << e.what();
+      }
+    }
+    EXPECT_EQ(mt_test::read_file(f), before) << f;
+  }
+  try {
+    Catalog c(empty, OpenMode::kReadOnly);
+    ADD_FAILURE() << "an empty file read as a catalog";
+  } catch (const CatalogError& e) {
+    EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(std::filesystem::file_size(empty), 0u);
+  EXPECT_THROW(Catalog(dir.path(), OpenMode::kReadOnly), CatalogError);  // a folder
+}
+
+TEST(Catalog, ACatalogOnReadOnlyMediaCanBeRead) {
+  if (geteuid() == 0) GTEST_SKIP() << "root ignores file modes; run as a user to check read-only media";
+  mt_test::TempDir dir;
+  const auto file = small_catalog(dir);
+  namespace fs = std::filesystem;
+  fs::permissions(file, fs::perms::owner_read, fs::perm_options::replace);
+  fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec, fs::perm_options::replace);
+  std::int64_t n = -1;
+  try {
+    n = Catalog(file, OpenMode::kReadOnly).size();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  fs::permissions(dir.path(), fs::perms::owner_all, fs::perm_options::replace);
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  EXPECT_EQ(n, 2);
 }

@@ -1,5 +1,6 @@
 // End-to-end: the real `moodtunes` binary on a temp catalog built from the shared Deezer data.
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <sys/wait.h>
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "music/catalog.hpp"
 #include "music_test_util.hpp"
 
 namespace {
@@ -116,4 +118,43 @@ TEST_F(MusicCli, AStrayQuoteCostsOneRowAndTheExitStatusSaysRowsWereLost) {
   auto st = run(catalog(), "catalog stats --json", err());
   ASSERT_EQ(st.code, 0);
   EXPECT_EQ(nlohmann::json::parse(st.out)["tracks"], 18644 + 1001);
+}
+
+TEST_F(MusicCli, ReadingCommandsWorkWhileAnImportHoldsTheCatalogAndNeverWriteIt) {
+  using namespace moodtunes::music;
+  {
+    // The import commits and the last connection closes: the file settles (WAL folded back).
+    Catalog settle(catalog(), OpenMode::kMustExist);
+  }
+  const std::string before = mt_test::read_file(catalog());
+  for (const char* args : {"recommend --emotion sad -n 3 --json", "catalog stats --json", "catalog search blue --json"})
+    EXPECT_EQ(run(catalog(), args, err()).code, 0) << args << ": " << mt_test::read_file(err());
+  EXPECT_EQ(mt_test::read_file(catalog()), before) << "a reading command changed the catalog file";
+
+  Catalog writer(catalog());
+  Catalog::Import tx(writer);  // a long import in another process would hold this lock
+  Track t;
+  t.source = "test";
+  t.source_id = "pending";
+  t.title = "Pending";
+  t.artist = "Someone";
+  tx.upsert(t);
+  for (const char* args : {"recommend --emotion happy -n 3 --json", "catalog stats --json", "catalog search blue --json"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = run(catalog(), args, err());
+    EXPECT_EQ(r.code, 0) << args << ": " << mt_test::read_file(err());
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4)) << args << " waited for the import";
+  }
+  EXPECT_EQ(nlohmann::json::parse(run(catalog(), "catalog stats --json", err()).out)["tracks"], 18644);
+}
+
+TEST_F(MusicCli, ANonCatalogFileIsRefusedAndLeftAsItWas) {
+  const auto notes = mt_test::write_file(dir_ / "notes.txt", "shopping list: milk, eggs\n");
+  for (const char* args : {"recommend --emotion sad", "catalog stats", "catalog search milk", "catalog import /nonexistent.csv"}) {
+    const auto r = run(notes, args, err());
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_NE(mt_test::read_file(err()).find("not a moodtunes catalog"), std::string::npos)
+        << args << ": " << mt_test::read_file(err());
+  }
+  EXPECT_EQ(mt_test::read_file(notes), "shopping list: milk, eggs\n");
 }
