@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine: install the dependencies, build, prepare the music
 # catalog, then run moodtunes on real input:
+#   scripts/setup.sh --serve [ARGS]  the web app: `moodtunes serve ARGS`, then open the URL it prints
 #   scripts/setup.sh                 camera 0 if there is one, else a FER-2013 face from the data
 #   scripts/setup.sh photo.jpg ...   the faces in your photos
 #   scripts/setup.sh --camera 1      another camera
@@ -20,7 +21,11 @@ else
 fi
 
 echo
-if [ $# -gt 0 ]; then
+if [ "${1:-}" = "--serve" ]; then
+  shift
+  echo "Open the address below in a browser and allow the camera (Ctrl-C stops the server)."
+  exec "$mt" serve "$@"
+elif [ $# -gt 0 ]; then
   exec "$mt" suggest "$@"
 elif [ -e /dev/video0 ]; then
   echo "Reading your face from camera 0 for 3 seconds..."

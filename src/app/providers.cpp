@@ -36,7 +36,13 @@ std::string deezer_mood_url(const std::string& flag) {
 }
 
 std::vector<Enrichment> enrich(music::Catalog& catalog, const std::vector<music::Track>& tracks) {
+  return enrich(catalog, tracks, EnrichLimits{}).items;
+}
+
+EnrichResult enrich(music::Catalog& catalog, const std::vector<music::Track>& tracks, const EnrichLimits& limits) {
   CurlHttpClient http;
+  http.max_connect_timeout = limits.connect_timeout;
+  http.max_timeout = limits.timeout;
   EnrichmentCache cache(catalog);
   DeezerClient deezer(http, env_or("MOODTUNES_DEEZER_API", "https://api.deezer.com"));
   std::unique_ptr<SpotifyAccounts> accounts;
@@ -53,9 +59,10 @@ std::vector<Enrichment> enrich(music::Catalog& catalog, const std::vector<music:
     spdlog::warn("Spotify off: {}", e.what());
   }
   Enricher enricher(&cache, &deezer, spotify.get());
-  std::vector<Enrichment> out;
-  out.reserve(tracks.size());
-  for (const auto& t : tracks) out.push_back(enricher.enrich(t));
+  EnrichResult out;
+  out.items.reserve(tracks.size());
+  for (const auto& t : tracks) out.items.push_back(enricher.enrich(t));
+  out.online = enricher.deezer_enabled();
   return out;
 }
 

@@ -10,6 +10,7 @@
 // with other users of that Catalog. Secrets never reach messages.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,19 @@ std::string deezer_mood_url(const std::string& flag);
 
 // One entry per track, in order.
 std::vector<providers::Enrichment> enrich(music::Catalog& catalog, const std::vector<music::Track>& tracks);
+
+// enrich() with caps on each provider request's timeouts (a server answering a listener keeps
+// them short), saying whether the providers stayed reachable: `online` is false when Deezer
+// failed on transport, rate limits, server errors or auth (the enricher then stops asking it).
+struct EnrichLimits {
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds timeout{60000};
+};
+struct EnrichResult {
+  std::vector<providers::Enrichment> items{};  // one per track, in order
+  bool online = true;
+};
+EnrichResult enrich(music::Catalog& catalog, const std::vector<music::Track>& tracks, const EnrichLimits& limits);
 
 // Throws Unavailable("not logged in to Spotify: ...") when no user token is stored. Cheap: call it
 // before recommending, so a refused export does not record picks in the session.

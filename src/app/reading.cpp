@@ -2,12 +2,12 @@
 
 #include <array>
 #include <chrono>
-
-#include <opencv2/videoio.hpp>
+#include <memory>
 
 #include "app/errors.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/image_io.hpp"
+#include "vision/video_io.hpp"
 
 namespace moodtunes::app {
 
@@ -22,10 +22,12 @@ PhotoReading read_photos(const std::vector<std::string>& images, const EmotionCl
     } catch (const std::exception& e) {
       throw Unavailable(path + ": " + e.what());
     }
+    for (const auto& w : img.warnings) out.warnings.push_back(path + ": " + w);
     const auto frame = vision::analyse_image(img.bgr, *detector, classifier);
     if (!frame.faces.empty()) {
       for (const auto& f : frame.faces) out.faces.push_back({path, f, false});
-    } else if (img.bgr.rows <= kCropMaxSide && img.bgr.cols <= kCropMaxSide) {
+    } else if (img.bgr.rows <= kCropMaxSide && img.bgr.cols <= kCropMaxSide && img.bgr.rows >= kCropMinSide &&
+               img.bgr.cols >= kCropMinSide) {
       vision::FaceReading f;
       f.box = cv::Rect(0, 0, img.bgr.cols, img.bgr.rows);
       f.probs = f.smoothed = classifier.classify(img.bgr);
@@ -40,21 +42,60 @@ PhotoReading read_photos(const std::vector<std::string>& images, const EmotionCl
   return out;
 }
 
+vision::DecodedImage decode_upload(std::span<const unsigned char> bytes, const vision::DecodeLimits& limits) {
+  if (bytes.empty()) throw InvalidInput("the image is empty (0 bytes)");
+  try {
+    return vision::decode_image(bytes, limits);
+  } catch (const vision::ImageError& e) {
+    throw InvalidInput(std::string("image: ") + e.what());
+  } catch (const cv::Exception&) {
+    throw InvalidInput("image: the decoder refused it");
+  }
+}
+
+ImageReading read_image_bytes(std::span<const unsigned char> bytes, const EmotionClassifier& classifier,
+                              vision::FaceDetector* detector, const vision::DecodeLimits& limits) {
+  vision::DecodedImage img = decode_upload(bytes, limits);
+  std::unique_ptr<vision::FaceDetector> own;
+  if (detector == nullptr) {
+    own = vision::make_detector(vision::kDefaultDetector);
+    detector = own.get();
+  }
+  const vision::FrameReading frame = vision::analyse_image(img.bgr, *detector, classifier);
+  ImageReading out;
+  out.width = img.bgr.cols;
+  out.height = img.bgr.rows;
+  out.faces = frame.faces;
+  out.group = frame.group;
+  out.warnings = std::move(img.warnings);
+  return out;
+}
+
 std::optional<vision::GroupReading> read_stream(const StreamSource& source, const EmotionClassifier& classifier) {
-  cv::VideoCapture cap;
+  if (source.seconds <= 0) throw InvalidInput("seconds must be positive");
   const bool camera = source.video.empty();
-  if (camera ? !cap.open(source.camera) : !cap.open(source.video))
-    throw Unavailable(camera ? "cannot open camera " + std::to_string(source.camera) : "cannot open video " + source.video);
+  vision::VideoSource video;
+  try {
+    video = camera ? vision::open_camera(source.camera) : vision::open_video(source.video);
+  } catch (const vision::ImageError& e) {
+    throw Unavailable(e.what());
+  }
   vision::Pipeline pipeline(classifier);
   std::array<double, kNumEmotions> sum{};
   long frames = 0;
   const auto start = std::chrono::steady_clock::now();
-  const double fps = camera ? 0 : cap.get(cv::CAP_PROP_FPS);
+  const double fps = video.fps;
   cv::Mat frame;  // camera frames stay in memory only
   for (long index = 0;; ++index) {
     const double t = camera ? std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
                             : double(index) / (fps > 0 ? fps : 30.0);
-    if (t > source.seconds || !cap.read(frame) || frame.empty()) break;
+    bool got = false;
+    try {
+      got = t <= source.seconds && vision::read_frame(video, frame);
+    } catch (const vision::ImageError& e) {
+      throw Unavailable(e.what());
+    }
+    if (!got) break;
     const auto reading = pipeline.process(frame, t);
     if (!reading.group) continue;
     for (std::size_t c = 0; c < kNumEmotions; ++c) sum[c] += reading.group->probs[c];

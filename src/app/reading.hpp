@@ -3,26 +3,41 @@
 //
 // read_photos(): each image is decoded safely (vision/image_io), its faces detected with the
 // default photo detector and read with ten-crop TTA (vision::analyse_image). A small image
-// (<= kCropMaxSide) with no detectable face is read as a face crop whose box is the whole
-// image. The group reading is vision::group_reading over all faces of all images (weighted by
-// box area). Unavailable when an image cannot be read; images without a face are listed.
+// (kCropMinSide..kCropMaxSide) with no detectable face is read as a face crop whose box is the
+// whole image. The group reading is vision::group_reading over all faces of all images (weighted
+// by box area). Unavailable when an image cannot be read; images without a face are listed; a
+// decoder warning (a truncated JPEG, read with its missing part grey) is passed on in warnings.
 // read_stream(): the live pipeline over the stream's frames for `seconds` (camera: wall time,
-// video: its own frame times); the reading is the mean of the frames' group readings.
-// Borrows the classifier; each call owns its detector/pipeline, so concurrent calls with
-// different classifiers are safe (one classifier serialises its callers).
+// video: its own frame times); the reading is the mean of the frames' group readings. Videos and
+// cameras open through vision/video_io.hpp (regular files only, pixel cap per frame);
+// Unavailable when they cannot be opened, InvalidInput for seconds <= 0.
+// decode_upload() / read_image_bytes(): one image given as bytes (a server's upload), decoded by
+// the guarded decoder (vision::decode_image: the pixel cap is checked on the header, before
+// decoding) and, for read_image_bytes(), read exactly as `moodtunes detect` reads a photo file
+// (vision::analyse_image, default options: ten-crop). Bytes that are not a readable image
+// (empty, unknown format, corrupt, over the cap) throw InvalidInput: the caller sent them. No
+// face is not an error: the reading has no faces and no group.
+// Borrows the classifier (and detector); each call owns its detector/pipeline unless given one,
+// so concurrent calls with different classifiers are safe (one classifier serialises its
+// callers; a detector must not be shared between concurrent calls).
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "model/classifier.hpp"
+#include "vision/face_detector.hpp"
+#include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
 
 namespace moodtunes::app {
 
 // Images up to this size with no detection are taken to be a face crop already (FER-style).
 inline constexpr int kCropMaxSide = 128;
+// ... and at least this size (model/classifier.hpp).
+inline constexpr int kCropMinSide = kMinFaceSide;
 
 struct PhotoFace {
   std::string image{};  // the file it came from
@@ -34,6 +49,7 @@ struct PhotoReading {
   std::vector<PhotoFace> faces{};
   std::optional<vision::GroupReading> group{};  // nullopt when no image had a face
   std::vector<std::string> without_face{};      // images in which no face was found
+  std::vector<std::string> warnings{};          // "image: what" (a truncated JPEG is read, with this said)
 };
 
 PhotoReading read_photos(const std::vector<std::string>& images, const EmotionClassifier& classifier);
@@ -46,5 +62,18 @@ struct StreamSource {
 
 // nullopt when no frame had a face.
 std::optional<vision::GroupReading> read_stream(const StreamSource& source, const EmotionClassifier& classifier);
+
+vision::DecodedImage decode_upload(std::span<const unsigned char> bytes, const vision::DecodeLimits& limits = {});
+
+struct ImageReading {
+  int width = 0, height = 0;                      // the decoded image (orientation applied)
+  std::vector<vision::FaceReading> faces{};       // largest first
+  std::optional<vision::GroupReading> group{};    // nullopt when no face
+  std::vector<std::string> warnings{};            // from the decoder (e.g. a truncated JPEG)
+};
+
+// `detector` null: a fresh vision::kDefaultDetector for this call.
+ImageReading read_image_bytes(std::span<const unsigned char> bytes, const EmotionClassifier& classifier,
+                              vision::FaceDetector* detector = nullptr, const vision::DecodeLimits& limits = {});
 
 }  // namespace moodtunes::app

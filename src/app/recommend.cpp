@@ -35,6 +35,17 @@ ResolvedMood mood_of_probs(const EmotionProbs& probs) {
   }
 }
 
+music::RecommendResult recommend_picks(const music::Recommender& recommender, const ResolvedMood& mood,
+                                       const RecommendOptions& options, std::unordered_set<std::int64_t>* served) {
+  music::RecommendRequest req;
+  req.mood = mood.point;
+  req.strategy = options.strategy;
+  req.count = options.count;
+  req.seed = options.seed;
+  req.allow_artist_repeats = options.allow_artist_repeats;
+  return recommender.recommend(req, served);
+}
+
 Recommendations recommend(music::Catalog& catalog, const ResolvedMood& mood, const RecommendOptions& options) {
   if (catalog.size() == 0)
     throw Unavailable("the catalog at " + catalog.path().string() + " is empty (run `moodtunes catalog setup`)");
@@ -43,13 +54,7 @@ Recommendations recommend(music::Catalog& catalog, const ResolvedMood& mood, con
   std::unordered_set<std::int64_t> served;
   const bool in_session = !options.session.empty();
   if (in_session) served = catalog.session_served(options.session);
-  music::RecommendRequest req;
-  req.mood = mood.point;
-  req.strategy = options.strategy;
-  req.count = options.count;
-  req.seed = options.seed;
-  req.allow_artist_repeats = options.allow_artist_repeats;
-  out.result = rec.recommend(req, in_session ? &served : nullptr);
+  out.result = recommend_picks(rec, mood, options, in_session ? &served : nullptr);
   std::vector<std::int64_t> ids;
   for (const auto& item : out.result.items) ids.push_back(item.track_id);
   out.tracks = catalog.get_many(ids);

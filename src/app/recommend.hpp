@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/emotion.hpp"
@@ -57,5 +58,10 @@ struct Recommendations {
 };
 
 Recommendations recommend(music::Catalog& catalog, const ResolvedMood& mood, const RecommendOptions& options);
+
+// The step both recommend() and the server's shared index (app/catalog_index.hpp) take: the
+// recommender's picks for `mood` under `options` (excluding and extending `served` when given).
+music::RecommendResult recommend_picks(const music::Recommender& recommender, const ResolvedMood& mood,
+                                       const RecommendOptions& options, std::unordered_set<std::int64_t>* served);
 
 }  // namespace moodtunes::app

@@ -14,6 +14,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 #include "data/fer_dataset.hpp"
 #include "model/blend.hpp"
 #include "model/class_prior.hpp"
@@ -21,9 +22,9 @@
 #include "model/metrics.hpp"
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
+#include "vision/image_io.hpp"
 #if MOODTUNES_WITH_VISION
 #include "vision/face_detector.hpp"
-#include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
 #endif
 
@@ -508,7 +509,7 @@ void add_quantize_command(CLI::App& app) {
       ->required();
   cmd->add_option("--usage", a->usage, "fer2013.csv rows to use")->capture_default_str()->check(CLI::IsMember({"Training", "PublicTest", "PrivateTest"}));
   cmd->add_option("--faces", a->faces, "How many faces, drawn at random")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", a->seed, "Seed of the draw")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the draw")->capture_default_str()->check(seed_check());
   cmd->add_option("-o,--out", a->out, "Write the calibrated model here (default: replace MODEL)");
   cmd->callback([a] {
     ModelEnsemble model = load_ensemble_file(a->model);
@@ -638,15 +639,22 @@ void add_classify_command(CLI::App& app) {
     const auto clf = EmotionClassifier::load(model_path(a->model));
     int failures = 0;
     for (const auto& path : a->images) {
+      // Each image through the guarded decoder (pixel cap before decoding); one bad image is
+      // reported in its own line and never costs the others their results.
       nlohmann::json j{{"image", path}};
-      const cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
-      if (img.empty()) {
-        j["error"] = "unreadable or unsupported image";
-        ++failures;
-      } else {
-        const auto p = clf.classify(img, parse_tta(a->tta));
+      try {
+        const vision::DecodedImage img = vision::read_image(path);
+        if (img.bgr.cols < kMinFaceSide || img.bgr.rows < kMinFaceSide)
+          throw vision::ImageError("too small to show a face (" + std::to_string(img.bgr.cols) + "x" +
+                                   std::to_string(img.bgr.rows) + "; at least " + std::to_string(kMinFaceSide) +
+                                   " px a side)");
+        const auto p = clf.classify(img.bgr, parse_tta(a->tta));
         j["emotion"] = emotion_name(argmax(p));
         for (std::size_t c = 0; c < kNumEmotions; ++c) j["probabilities"][std::string(kEmotionNames[c])] = p[c];
+        if (!img.warnings.empty()) j["warnings"] = img.warnings;
+      } catch (const std::exception& e) {
+        j["error"] = e.what();
+        ++failures;
       }
       std::cout << j.dump() << std::endl;
     }

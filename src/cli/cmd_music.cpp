@@ -14,10 +14,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/catalog_index.hpp"
 #include "app/json.hpp"
 #include "app/providers.hpp"
 #include "app/recommend.hpp"
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
+#include "listeners/personal.hpp"
+#include "listeners/sqlite_store.hpp"
 #include "mood/mood.hpp"
 #include "music/catalog.hpp"
 #include "music/importers.hpp"
@@ -97,8 +101,8 @@ void add_mood_options(CLI::App* cmd, MoodOptions& o) {
   auto* e = cmd->add_option("--emotion", o.emotion, "One emotion: angry|disgust|fear|happy|neutral|sad|surprise");
   auto* p = cmd->add_option("--probs", o.probs, "7 probabilities in the order angry disgust fear happy neutral sad surprise")
                 ->expected(7)->delimiter(',');
-  auto* v = cmd->add_option("--valence", o.valence, "Valence in [-1, 1]")->check(CLI::Range(-1.0f, 1.0f));
-  auto* a = cmd->add_option("--arousal", o.arousal, "Arousal in [-1, 1]")->check(CLI::Range(-1.0f, 1.0f));
+  auto* v = cmd->add_option("--valence", o.valence, "Valence in [-1, 1]")->check(finite_range(-1.0, 1.0));
+  auto* a = cmd->add_option("--arousal", o.arousal, "Arousal in [-1, 1]")->check(finite_range(-1.0, 1.0));
   e->excludes(p)->excludes(v)->excludes(a);
   p->excludes(v)->excludes(a);
   v->needs(a);
@@ -106,13 +110,21 @@ void add_mood_options(CLI::App* cmd, MoodOptions& o) {
   cmd->add_option("--strategy", o.strategy, "match | uplift | calm | energize")
       ->capture_default_str()->check(CLI::IsMember({"match", "uplift", "calm", "energize"}));
   cmd->add_option("-n,--count", o.count, "Number of tracks")->capture_default_str()->check(CLI::Range(1, 500));
-  cmd->add_option("--seed", o.seed, "Seed: same seed, catalog and session give the same list")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed: same seed, catalog and session give the same list")->capture_default_str()->check(seed_check());
   cmd->add_option("--session", o.session, "Listening session id: tracks served in it are never repeated");
   cmd->add_flag("--allow-artist-repeats", o.allow_artist_repeats, "Allow an artist more than once in the list");
   cmd->add_option("--catalog", o.catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite)");
 }
 
-app::Recommendations run_recommend(const MoodOptions& o, Catalog& catalog) {
+app::RecommendOptions recommend_options(const MoodOptions& o) {
+  return {.strategy = *parse_strategy(o.strategy),
+          .count = o.count,
+          .seed = o.seed,
+          .session = o.session,
+          .allow_artist_repeats = o.allow_artist_repeats};
+}
+
+app::ResolvedMood run_recommend_mood(const MoodOptions& o) {
   app::MoodInput in;
   in.emotion = o.emotion;
   if (!o.probs.empty()) {
@@ -121,13 +133,12 @@ app::Recommendations run_recommend(const MoodOptions& o, Catalog& catalog) {
     in.probs = p;
   }
   if (o.valence && o.arousal) in.point = MoodPoint{*o.valence, *o.arousal};
-  const app::ResolvedMood mood = app::resolve_mood(in);  // before the catalog: a bad mood is a usage error
-  return app::recommend(catalog, mood,
-                        {.strategy = *parse_strategy(o.strategy),
-                         .count = o.count,
-                         .seed = o.seed,
-                         .session = o.session,
-                         .allow_artist_repeats = o.allow_artist_repeats});
+  return app::resolve_mood(in);
+}
+
+app::Recommendations run_recommend(const MoodOptions& o, Catalog& catalog) {
+  const app::ResolvedMood mood = run_recommend_mood(o);  // before the catalog: a bad mood is a usage error
+  return app::recommend(catalog, mood, recommend_options(o));
 }
 
 // ---- commands ------------------------------------------------------------------------------
@@ -293,16 +304,45 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_flag("--json", *json_out, "JSON output");
   cmd->add_flag("--enrich", *enrich, "Add preview/cover/links from Deezer (and Spotify when credentials are set); "
                                      "any failure falls back to the offline result");
-  cmd->callback([o, json_out, enrich] {
+  struct ListenerOpt { std::string id, store; bool no_learning = false; };
+  auto lo = std::make_shared<ListenerOpt>();
+  cmd->add_option("--listener", lo->id, "Listener id: personalise from what this listener taught (docs/listeners.md)");
+  cmd->add_option("--listeners", lo->store, "Listener store (default listeners.sqlite beside the catalog)");
+  cmd->add_flag("--no-learning", lo->no_learning, "With --listener: today's list, not personalised");
+  cmd->callback([o, json_out, enrich, lo] {
     // Only a session (history) or enrichment (its cache) writes: anything else reads, never locks.
     Catalog catalog(catalog_path(o->catalog),
                     o->session.empty() && !*enrich ? OpenMode::kReadOnly : OpenMode::kMustExist);
-    const app::Recommendations p = run_recommend(*o, catalog);
+    app::Recommendations p;
+    json listener_summary;
+    if (!lo->id.empty() && !lo->no_learning) {
+      const app::ResolvedMood mood = run_recommend_mood(*o);
+      const auto index = app::CatalogIndex::load(catalog);
+      const auto table = listeners::track_table(*index);
+      listeners::SqliteListenerStore store(lo->store.empty() ? listeners::default_store_path(catalog.path()) : fs::path(lo->store));
+      std::unordered_set<std::int64_t> served;
+      if (!o->session.empty()) served = catalog.session_served(o->session);
+      auto r = listeners::recommend_for_listener(*index, *table, mood, recommend_options(*o),
+                                                 store.events(lo->id, listeners::ModelParams{}.max_events), {},
+                                                 o->session.empty() ? nullptr : &served);
+      listener_summary = listeners::listener_summary_json(lo->id, r);
+      p = std::move(r.picks);
+      if (!o->session.empty()) {
+        std::vector<std::int64_t> ids;
+        for (const auto& item : p.result.items) ids.push_back(item.track_id);
+        catalog.record_served(o->session, ids);
+        p.options.session = o->session;
+      }
+    } else {
+      p = run_recommend(*o, catalog);
+    }
     std::vector<Enrichment> extra;
     if (*enrich) extra = app::enrich(catalog, p.tracks);
     const auto& r = p.result;
     if (*json_out) {
-      std::cout << dump(app::recommendation_json(p, extra)) << "\n";
+      json j = app::recommendation_json(p, extra);
+      if (!listener_summary.is_null()) j["listener"] = listener_summary;
+      std::cout << dump(j) << "\n";
       return;
     }
     std::cout << fmt("mood %+.2f valence, %+.2f arousal (", double(r.mood.valence), double(r.mood.arousal))

@@ -30,6 +30,8 @@ void add_ensemble_command(CLI::App&) {}
 void add_unpack_command(CLI::App&) {}
 void add_music_commands(CLI::App&) {}
 void add_vision_commands(CLI::App&) {}
+void add_serve_command(CLI::App&) {}
+void add_listener_commands(CLI::App&) {}
 #endif
 
 }  // namespace moodtunes::cli

@@ -11,6 +11,7 @@
 #include "app/reading.hpp"
 #include "app/recommend.hpp"
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 #include "model/classifier.hpp"
 #include "music/catalog.hpp"
 
@@ -43,6 +44,7 @@ void run_suggest(const SuggestOptions& o) {
   } else {
     photos = app::read_photos(o.images, clf);
     for (const auto& path : photos.without_face) std::fprintf(stderr, "moodtunes: %s: no face found\n", path.c_str());
+    for (const auto& w : photos.warnings) std::fprintf(stderr, "moodtunes: warning: %s\n", w.c_str());
     group = photos.group;
   }
   if (!group) throw app::NoFace("no face found");
@@ -67,6 +69,7 @@ void run_suggest(const SuggestOptions& o) {
       out["faces"].push_back(std::move(j));
     }
     out["group"] = app::group_json(group);
+    if (!photos.warnings.empty()) out["warnings"] = photos.warnings;
     std::cout << app::dump(out) << std::endl;
     return;
   }
@@ -95,13 +98,13 @@ void add_suggest_command(CLI::App& app) {
   cmd->add_option("images", o->images, "Photos (the faces' size-weighted reading is used)");
   auto* cam = cmd->add_option("--camera", o->camera, "Read the camera with this index for --seconds");
   cmd->add_option("--input", o->video, "Read a video file for --seconds")->excludes(cam);
-  cmd->add_option("--seconds", o->seconds, "How long to watch a camera or video")->capture_default_str();
+  cmd->add_option("--seconds", o->seconds, "How long to watch a camera or video")->capture_default_str()->check(positive_seconds());
   cmd->add_option("-m,--model", o->model, kModelOptionHelp);
   cmd->add_option("--catalog", o->catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite)");
   cmd->add_option("--strategy", o->strategy, "match | uplift | calm | energize")->capture_default_str()
       ->check(CLI::IsMember({"match", "uplift", "calm", "energize"}));
   cmd->add_option("-n", o->count, "Number of tracks")->capture_default_str()->check(CLI::Range(1, 100));
-  cmd->add_option("--seed", o->seed, "Seed (same seed and input: same list)")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed (same seed and input: same list)")->capture_default_str()->check(seed_check());
   cmd->add_option("--session", o->session, "Listening session: never repeat a track within it");
   cmd->add_flag("--allow-artist-repeats", o->allow_artist_repeats, "Allow an artist more than once in the list");
   cmd->add_flag("--json", o->json, "One JSON object");

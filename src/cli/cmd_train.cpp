@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 #ifndef MOODTUNES_TRAINER_ONLY  // the GPU build (scripts/device) carries no OpenCV DNN
 #include "model/classifier.hpp"
 #endif
@@ -37,7 +38,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--weight-decay", opt->weight_decay, "Weight decay")->capture_default_str();
   cmd->add_option("--label-smoothing", opt->label_smoothing, "Label smoothing")->capture_default_str();
   cmd->add_option("--class-weight-power", opt->class_weight_power, "Class-imbalance loss weights (count^-power); 0 disables")->capture_default_str();
-  cmd->add_option("--seed", opt->seed, "Random seed (same seed and threads: same run)")->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Random seed (same seed and threads: same run)")->capture_default_str()->check(seed_check());
   cmd->add_option("--threads", opt->threads, "Intra-op threads; 0 adapts to machine load")->capture_default_str();
   cmd->add_option("--device", opt->device, "cpu | cuda | auto (CUDA when this LibTorch has it and a GPU is visible)")
       ->capture_default_str()

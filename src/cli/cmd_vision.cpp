@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -33,6 +35,7 @@
 #include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
 #include "vision/playback.hpp"
+#include "vision/video_io.hpp"
 
 namespace moodtunes::cli {
 namespace {
@@ -51,16 +54,40 @@ struct DetectArgs {
   std::string tta{tta_name(ImageAnalysisOptions{}.tta)};
 };
 
-std::filesystem::path annotate_path(const DetectArgs& a, const std::string& image) {
-  const std::filesystem::path out(a.annotate);
-  const bool to_dir = a.images.size() > 1 || std::filesystem::is_directory(out) || a.annotate.ends_with('/');
-  if (!to_dir) return out;
-  std::filesystem::create_directories(out);
-  return out / (std::filesystem::path(image).stem().string() + ".annotated.png");
-}
+// Where --annotate writes each image's picture: the file itself for one image, else a folder of
+// "<stem>.annotated.png", with "-2", "-3", ... when two inputs share a stem (never overwritten).
+// Checked before any image is read, so a bad destination costs no work and says so at once.
+class AnnotateTargets {
+ public:
+  explicit AnnotateTargets(const DetectArgs& a) : out_(a.annotate) {
+    if (a.annotate.empty()) return;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    to_dir_ = a.images.size() > 1 || fs::is_directory(out_, ec) || a.annotate.ends_with('/');
+    const fs::path dir = to_dir_ ? out_ : (out_.has_parent_path() ? out_.parent_path() : fs::path("."));
+    if (!to_dir_ && !cv::haveImageWriter(out_.string()))
+      throw CliExit(kExitUsage, "--annotate " + a.annotate + ": unknown image type (use .png, .jpg, .bmp or .webp)");
+    fs::create_directories(dir, ec);
+    if (!fs::is_directory(dir, ec)) throw CliExit(kExitError, "--annotate: cannot create the folder " + dir.string());
+    const fs::path probe = dir / ".moodtunes-write-check";
+    if (!std::ofstream(probe)) throw CliExit(kExitError, "--annotate: cannot write in " + dir.string());
+    fs::remove(probe, ec);
+  }
+  std::filesystem::path next(const std::string& image) {
+    if (!to_dir_) return out_;
+    const std::string stem = std::filesystem::path(image).stem().string();
+    const int n = ++used_[stem];
+    return out_ / (stem + (n > 1 ? "-" + std::to_string(n) : "") + ".annotated.png");
+  }
+
+ private:
+  std::filesystem::path out_;
+  bool to_dir_ = false;
+  std::map<std::string, int> used_;
+};
 
 json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det, const EmotionClassifier& clf,
-                const ImageAnalysisOptions& options) {
+                const ImageAnalysisOptions& options, AnnotateTargets& targets) {
   json j = app::schema_object();
   j["image"] = path;
   DecodedImage img;
@@ -83,9 +110,15 @@ json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det,
   if (!a.annotate.empty()) {
     cv::Mat out = img.bgr.clone();
     annotate(out, r, true);
-    const auto dst = annotate_path(a, path);
-    if (!cv::imwrite(dst.string(), out)) j["annotate_error"] = "cannot write " + dst.string();
-    else j["annotated"] = dst.string();
+    const auto dst = targets.next(path);
+    bool written = false;
+    try {
+      written = cv::imwrite(dst.string(), out);
+    } catch (const cv::Exception& e) {
+      j["annotate_error"] = "cannot write " + dst.string() + ": " + e.err;
+    }
+    if (written) j["annotated"] = dst.string();
+    else if (!j.contains("annotate_error")) j["annotate_error"] = "cannot write " + dst.string();
   }
   return j;
 }
@@ -103,8 +136,11 @@ void add_detect_command(CLI::App& app) {
   cmd->add_option("--tta", a->tta, "Test-time augmentation: ten-crop absorbs the detector's framing error (docs/vision.md); none is ~10x faster")
       ->capture_default_str()
       ->check(CLI::IsMember(tta_names()));
-  cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this (checked before decoding)")->capture_default_str();
+  cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this (checked before decoding)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->callback([a] {
+    AnnotateTargets targets(*a);
     const auto clf = EmotionClassifier::load(model_path(a->model), kPhotoEngine);
     const std::string name = !a->detector.empty() ? a->detector : std::string(a->small_faces ? kSmallFacesDetector : kDefaultDetector);
     std::unique_ptr<FaceDetector> det;
@@ -115,14 +151,16 @@ void add_detect_command(CLI::App& app) {
     }
     ImageAnalysisOptions options;
     options.tta = parse_tta(a->tta);
-    int errors = 0, no_face = 0;
+    int errors = 0, no_face = 0, unwritten = 0;
     for (const auto& path : a->images) {
-      const json j = detect_one(*a, path, *det, clf, options);
+      const json j = detect_one(*a, path, *det, clf, options, targets);
       errors += j["status"] == "error";
+      unwritten += j.contains("annotate_error");
       no_face += j["status"] == "no_face";
       std::cout << j.dump() << std::endl;
     }
     if (errors) throw CliExit(kExitError, std::to_string(errors) + " image(s) could not be read");
+    if (unwritten) throw CliExit(kExitError, std::to_string(unwritten) + " annotated image(s) could not be written");
     if (no_face) throw CliExit(kExitNoFace, "no face found in " + std::to_string(no_face) + " image(s)");
   });
 }
@@ -150,16 +188,13 @@ json frame_json(long index, double t, const FrameReading& r) {
   return j;
 }
 
-cv::VideoCapture open_source(const LiveArgs& a) {
-  cv::VideoCapture cap;
-  if (!a.input.empty()) {
-    if (!std::filesystem::is_regular_file(a.input)) throw CliExit(kExitError, "no such video file: " + a.input);
-    if (!cap.open(a.input)) throw CliExit(kExitError, "cannot open video " + a.input + " (corrupt or unsupported format)");
-  } else if (!cap.open(a.camera)) {
-    throw CliExit(kExitError, "cannot open camera " + std::to_string(a.camera) +
-                                  " (is one connected, and may this user read /dev/video" + std::to_string(a.camera) + "?)");
+// Bad input fails here, before the (slower) model load.
+VideoSource open_source(const LiveArgs& a) {
+  try {
+    return a.input.empty() ? open_camera(a.camera) : open_video(a.input);
+  } catch (const ImageError& e) {
+    throw CliExit(kExitError, e.what());
   }
-  return cap;
 }
 
 bool has_display() {
@@ -168,19 +203,10 @@ bool has_display() {
   return (d && *d) || (w && *w);
 }
 
-// Camera reads can fail transiently; give it ~1 s before declaring it gone.
-bool read_frame(cv::VideoCapture& cap, cv::Mat& frame, bool camera) {
-  for (int attempt = 0; attempt < (camera ? 20 : 1); ++attempt) {
-    if (cap.read(frame) && !frame.empty()) return true;
-    if (camera) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 void run_live(const LiveArgs& a) {
   if (!a.no_window && !has_display()) throw CliExit(kExitUsage, "no display available; use --no-window for JSON output");
   if (a.threads > 0) cv::setNumThreads(a.threads);
-  cv::VideoCapture cap = open_source(a);  // bad input fails before the (slower) model load
+  VideoSource source = open_source(a);
   const auto clf = EmotionClassifier::load(model_path(a.model));
   PipelineParams params;
   if (a.small_faces) params.detector = std::string(kSmallFacesLiveDetector);
@@ -189,7 +215,7 @@ void run_live(const LiveArgs& a) {
   params.reading_views = parse_tta(a.reading_views);
   Pipeline pipeline(clf, params);
   const bool camera = a.input.empty();
-  const double fps_in = playback_fps(cap.get(cv::CAP_PROP_FPS));
+  const double fps_in = playback_fps(source.fps);
   // A video file in a window plays at its own rate (a person watches it); JSON output, a camera
   // (which delivers at its own rate) and --as-fast-as-possible go as fast as frames are read.
   std::optional<FramePacer> pacer;
@@ -203,7 +229,13 @@ void run_live(const LiveArgs& a) {
   cv::Mat frame;
   long index = 0;
   for (; a.max_frames <= 0 || index < a.max_frames; ++index) {
-    if (!read_frame(cap, frame, camera)) {
+    bool got = false;
+    try {
+      got = read_frame(source, frame);
+    } catch (const ImageError& e) {
+      throw CliExit(kExitError, e.what());
+    }
+    if (!got) {
       if (camera) throw CliExit(kExitError, "camera " + std::to_string(a.camera) + " stopped delivering frames");
       if (index == 0) throw CliExit(kExitError, "video " + a.input + " has no readable frames");
       break;  // end of the video

@@ -38,6 +38,9 @@ void add_music_commands(CLI::App& app);
 void add_vision_commands(CLI::App& app);
 // Needs both the vision and the music libraries.
 void add_suggest_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+// `listener export|forget` and `feedback` (src/listeners).
+void add_listener_commands(CLI::App& app);
 
 // The model file a command reads: a .mtm path or a shipped model's name (app/model_path.hpp).
 using app::model_path;

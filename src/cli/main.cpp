@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   add_music_commands(app);
   add_vision_commands(app);
   add_suggest_command(app);
+  add_serve_command(app);
+  add_listener_commands(app);
 
   try {
     app.parse(argc, argv);

@@ -61,6 +61,10 @@ std::vector<cv::Mat> tta_views(const cv::Mat& preprocessed, TestTimeAugmentation
 // tta_views(preprocessed, tta)[index] alone; index < tta_view_count(tta), else std::invalid_argument.
 cv::Mat tta_view(const cv::Mat& preprocessed, TestTimeAugmentation tta, std::size_t index);
 
+// The smallest image read as a face crop: below it no face can be seen (FER crops are 48 px),
+// so front ends refuse it rather than return a confident reading of noise.
+inline constexpr int kMinFaceSide = 16;
+
 // Which library runs the network (bench/model/bench_model times them). Xnnpack and OpenCvDnn
 // compute the same logits within float rounding; XNNPACK is about 2x faster at batch 1 on one
 // core here. XnnpackInt8 runs the convolutions in int8, from the activation ranges that

@@ -273,3 +273,101 @@ TEST_F(VisionCli, LiveBadInputsGiveClearErrors) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cannot open camera 97"), std::string::npos) << r.err;
 }
+
+namespace {
+// A PNG whose header claims 16000x16000 16-bit RGBA (2 GB decoded); the rest is filler, since
+// the guards must refuse it on the header alone.
+void write_png_bomb(const std::string& file) {
+  auto be32 = [](std::uint32_t v) {
+    return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  };
+  std::string png = "\x89PNG\r\n\x1a\n";
+  png += be32(13) + "IHDR" + be32(16000) + be32(16000) + std::string("\x10\x06\x00\x00\x00", 5) + be32(0);
+  png += be32(4096) + "IDAT" + std::string(4096, '\0') + be32(0);
+  std::ofstream(file, std::ios::binary) << png;
+}
+}  // namespace
+
+TEST_F(VisionCli, EveryPathThatDecodesAnImageRefusesABombAndKeepsTheOthersResults) {
+  write_png_bomb(path("bomb.png"));
+  const auto faces = frontal_faces(1);
+  ASSERT_TRUE(cv::imwrite(path("face.png"), faces[0]));
+  cv::imwrite(path("dot.png"), cv::Mat(1, 1, CV_8UC3, cv::Scalar(90, 90, 90)));
+
+  // As a video: refused by its header, at once (it once decoded with no cap: ~5 GB, > 60 s).
+  auto r = moodtunes("live --no-window --input " + path("bomb.png") + model_flag());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("is a png image, not a video"), std::string::npos) << r.err;
+  r = moodtunes("suggest --input " + path("bomb.png") + model_flag());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("is a png image, not a video"), std::string::npos) << r.err;
+
+  // classify: one line per image, the bomb and the dot refused, the face still read.
+  r = moodtunes("classify " + path("face.png") + " " + path("bomb.png") + " " + path("dot.png") + " " +
+                path("face.png") + model_flag());
+  EXPECT_EQ(r.code, 1);
+  const auto lines = r.lines();
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_TRUE(lines[0].contains("emotion"));
+  EXPECT_NE(lines[1].value("error", "").find("too large"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].value("error", "").find("too small to show a face"), std::string::npos) << lines[2];
+  EXPECT_TRUE(lines[3].contains("emotion"));
+
+  // A 1x1 image is no face for suggest either.
+  r = moodtunes("suggest " + path("dot.png") + model_flag());
+  EXPECT_EQ(r.code, 3) << r.err;
+}
+
+TEST_F(VisionCli, VideoInputIsAFileNeverACapturePipeline) {
+  auto r = moodtunes("suggest --input 'videotestsrc num-buffers=3 ! appsink'" + model_flag());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no such video file"), std::string::npos) << r.err;
+}
+
+TEST_F(VisionCli, ATruncatedJpegIsReadWithItsWarningShown) {
+  const cv::Mat scene = face_scene(frontal_faces(1)[0], 3);
+  std::vector<unsigned char> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", scene, jpeg));
+  jpeg.resize(jpeg.size() * 3 / 4);
+  std::ofstream(path("cut.jpg"), std::ios::binary).write(reinterpret_cast<const char*>(jpeg.data()),
+                                                           static_cast<std::streamsize>(jpeg.size()));
+  auto r = moodtunes("classify " + path("cut.jpg") + model_flag());
+  ASSERT_EQ(r.lines().size(), 1u) << r.out;
+  EXPECT_NE(r.lines()[0].dump().find("truncated"), std::string::npos) << r.out;
+  r = moodtunes("suggest " + path("cut.jpg") + model_flag() + " --catalog " + path("none.sqlite"));
+  EXPECT_NE(r.err.find("warning: " + path("cut.jpg") + ": truncated"), std::string::npos) << r.err;
+}
+
+TEST_F(VisionCli, ValuesTheProgramCannotHonourAreUsageErrors) {
+  const auto faces = frontal_faces(1);
+  ASSERT_TRUE(cv::imwrite(path("face.png"), faces[0]));
+  for (const auto& args : {"detect " + path("face.png") + " --max-pixels 0",
+                                 "detect " + path("face.png") + " --max-pixels -5",
+                                 "suggest --input " + path("face.png") + " --seconds -1",
+                                 std::string("recommend --emotion sad --seed -1"),
+                                 std::string("recommend --emotion sad --seed 1e23"),
+                                 std::string("recommend --valence nan --arousal 0")}) {
+    const auto r = moodtunes(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+  }
+}
+
+TEST_F(VisionCli, AnnotateChecksItsDestinationFirstAndNeverOverwrites) {
+  const auto faces = frontal_faces(1);
+  fs::create_directories(dir_ / "a");
+  fs::create_directories(dir_ / "b");
+  const cv::Mat scene = face_scene(faces[0], 4);
+  ASSERT_TRUE(cv::imwrite(path("a/x.jpg"), scene));
+  ASSERT_TRUE(cv::imwrite(path("b/x.jpg"), scene));
+  auto r = moodtunes("detect " + path("a/x.jpg") + " --annotate " + path("out.xyz") + model_flag());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown image type"), std::string::npos) << r.err;
+  std::ofstream(path("plain-file")) << "x";
+  r = moodtunes("detect " + path("a/x.jpg") + " " + path("b/x.jpg") + " --annotate " + path("plain-file/out/") + model_flag());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot create the folder"), std::string::npos) << r.err;
+  r = moodtunes("detect " + path("a/x.jpg") + " " + path("b/x.jpg") + " --annotate " + path("shots/") + model_flag());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "shots/x.annotated.png"));
+  EXPECT_TRUE(fs::exists(dir_ / "shots/x-2.annotated.png"));
+}

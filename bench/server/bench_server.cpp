@@ -1,0 +1,437 @@
+// bench_server: `moodtunes serve` measured as its users load it, with its baselines in the same
+// run (absolute times are noisy on a shared machine; the ratios are what to compare):
+//   photos   POST /api/analyze of one real photo at 1, 4 and 16 clients: p50/p99 latency and
+//            photos/s, against the CLI `detect` on the same photo (a process per photo) and the
+//            in-process photo path (decode + analyse_image).
+//   live     640x480 JPEG frames with one face through /api/streams at 1, 4 and 8 streams, each
+//            a camera at 30 fps with one frame in flight (as the page sends them): analysed
+//            frames/s per stream and p99 round trip, against the in-process pipeline (decode +
+//            Pipeline::process) on the same frames: the server's overhead per frame.
+//   memory   the server's RSS after 1,000 and after 10,000 requests (frames, photos, health,
+//            streams opened and closed).
+//   overload 32 clients sending photos at once: 503 + Retry-After, never another 5xx.
+// The server runs as its own process (`moodtunes serve --offline`), as people run it.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "app/model_path.hpp"
+#include "model/classifier.hpp"
+#include "vision/face_detector.hpp"
+#include "vision/image_io.hpp"
+#include "vision/pipeline.hpp"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace moodtunes;
+
+namespace {
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(std::clamp(p * double(v.size() - 1) + 0.5, 0.0, double(v.size() - 1)));
+  return v[i];
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// `moodtunes serve` as a child process; its address read from its first line.
+class Server {
+ public:
+  Server(const std::string& binary, const std::vector<std::string>& args, const fs::path& dir) : out_(dir / "serve.out") {
+    std::vector<std::string> a = {binary, "serve", "--host", "127.0.0.1", "--port", "0"};
+    a.insert(a.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    const std::string out = out_.string(), err = (dir / "serve.err").string();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (o < 0 || e < 0) ::_exit(126);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    const std::regex line(R"(serving on http://127\.0\.0\.1:(\d+)/)");
+    for (int i = 0; i < 6000; ++i) {
+      std::smatch m;
+      const std::string text = read_file(out_);
+      if (std::regex_search(text, m, line)) {
+        port_ = std::stoi(m[1].str());
+        return;
+      }
+      if (int st = 0; ::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("moodtunes serve exited: " + read_file(dir / "serve.err"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("moodtunes serve did not start");
+  }
+  ~Server() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+  double rss_mb() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string l; std::getline(in, l);)
+      if (l.rfind("VmRSS:", 0) == 0) return std::stod(l.substr(6)) / 1024.0;
+    return 0;
+  }
+  std::unique_ptr<httplib::Client> client() const {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    c->set_keep_alive(true);
+    c->set_tcp_nodelay(true);  // as browsers do
+    c->set_read_timeout(60, 0);
+    c->set_write_timeout(60, 0);
+    return c;
+  }
+
+ private:
+  fs::path out_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct Counts {
+  std::atomic<long> requests{0}, ok{0}, busy{0}, busy_without_retry_after{0}, other_5xx{0}, other{0};
+  void add(const httplib::Result& r) {
+    ++requests;
+    if (!r) { ++other; return; }
+    if (r->status < 300) ++ok;
+    else if (r->status == 503) { ++busy; if (!r->has_header("Retry-After")) ++busy_without_retry_after; }
+    else if (r->status >= 500) ++other_5xx;
+    else ++other;
+  }
+};
+
+struct Load {
+  std::vector<double> latencies_ms;
+  double seconds = 0;
+};
+
+// `clients` threads, each sending `per_client` photos one after another.
+Load photos(const Server& server, const std::string& jpeg, int clients, int per_client, Counts& counts) {
+  Load load;
+  std::mutex m;
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      auto cli = server.client();
+      for (int i = 0; i < per_client; ++i) {
+        const auto t = Clock::now();
+        auto r = cli->Post("/api/analyze", jpeg, "image/jpeg");
+        counts.add(r);
+        if (r && r->status == 200) {
+          std::lock_guard lock(m);
+          load.latencies_ms.push_back(ms_since(t));
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  load.seconds = ms_since(t0) / 1000;
+  return load;
+}
+
+struct StreamRun {
+  std::vector<double> per_stream_fps;
+  std::vector<double> rtt_ms;
+};
+
+// `streams` cameras at 30 fps for `seconds`, one frame in flight each (the page's behaviour).
+StreamRun live(const Server& server, const std::vector<std::string>& frames, int streams, double seconds, Counts& counts) {
+  StreamRun run;
+  std::mutex m;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s)
+    threads.emplace_back([&, s] {
+      auto cli = server.client();
+      auto created = cli->Post("/api/streams", "", "application/json");
+      counts.add(created);
+      if (!created || created->status != 201) return;
+      const std::string id = nlohmann::json::parse(created->body)["stream"];
+      std::vector<double> rtts;
+      const auto start = Clock::now();
+      long sent = 0;
+      while (ms_since(start) < seconds * 1000) {
+        const double due = sent / 30.0 * 1000;  // the camera's next frame
+        if (const double now = ms_since(start); now < due)
+          std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>((due - now) * 1000)));
+        const auto& frame = frames[static_cast<std::size_t>((sent + s * 7) % static_cast<long>(frames.size()))];
+        const auto t = Clock::now();
+        auto r = cli->Post("/api/streams/" + id + "/frames?t=" + std::to_string(ms_since(start) / 1000), frame, "image/jpeg");
+        counts.add(r);
+        if (r && r->status == 200) rtts.push_back(ms_since(t));
+        ++sent;
+      }
+      const double fps = double(rtts.size()) / (ms_since(start) / 1000);
+      counts.add(cli->Delete("/api/streams/" + id));
+      std::lock_guard lock(m);
+      run.per_stream_fps.push_back(fps);
+      run.rtt_ms.insert(run.rtt_ms.end(), rtts.begin(), rtts.end());
+    });
+  for (auto& t : threads) t.join();
+  return run;
+}
+
+// The server's own time for answered live frames so far (seconds summed, count), from /metrics.
+std::pair<double, double> frame_time(const Server& server) {
+  auto r = server.client()->Get("/metrics");
+  double sum = 0, count = 0;
+  if (!r) return {0, 0};
+  std::istringstream in(r->body);
+  const std::string route = "route=\"/api/streams/{id}/frames\"";
+  for (std::string l; std::getline(in, l);) {
+    if (l.find(route) == std::string::npos) continue;
+    if (l.rfind("moodtunes_http_request_duration_seconds_sum{", 0) == 0) sum = std::stod(l.substr(l.rfind(' ') + 1));
+    if (l.rfind("moodtunes_http_request_duration_seconds_count{", 0) == 0) count = std::stod(l.substr(l.rfind(' ') + 1));
+  }
+  return {sum, count};
+}
+
+// Requests of every kind until the server has answered `until` in all (counted by `counts`).
+void churn(const Server& server, const std::vector<std::string>& frames, const std::string& jpeg, long until, Counts& counts) {
+  std::vector<std::thread> threads;
+  for (int s = 0; s < 2; ++s)
+    threads.emplace_back([&, s] {
+      auto cli = server.client();
+      std::string id;
+      for (long i = 0; counts.requests < until; ++i) {
+        if (i % 200 == 0) {
+          if (!id.empty()) counts.add(cli->Delete("/api/streams/" + id));
+          auto c = cli->Post("/api/streams", "", "application/json");
+          counts.add(c);
+          id = c && c->status == 201 ? nlohmann::json::parse(c->body)["stream"].get<std::string>() : "";
+        } else if (i % 100 == 50) {
+          counts.add(cli->Post("/api/analyze", jpeg, "image/jpeg"));
+        } else if (i % 100 == 75) {
+          counts.add(cli->Get("/api/health"));
+        } else if (!id.empty()) {
+          counts.add(cli->Post("/api/streams/" + id + "/frames", frames[static_cast<std::size_t>((i + s) % 90)], "image/jpeg"));
+        }
+      }
+      if (!id.empty()) counts.add(cli->Delete("/api/streams/" + id));
+    });
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"moodtunes serve under load, against the CLI and the in-process pipeline"};
+  std::string binary = MOODTUNES_BINARY, model = "accurate", photo;
+  const char* env_data = std::getenv("MOODTUNES_DATA");
+  std::string data = env_data && *env_data ? env_data : MOODTUNES_DATA_DIR;
+  double live_seconds = 10;
+  long rss_requests = 10000;
+  int threads = 2;
+  std::vector<std::string> phases = {"photos", "live", "memory", "overload"};
+  app.add_option("--binary", binary, "The moodtunes binary")->capture_default_str();
+  app.add_option("--model", model, "Model (accurate | fast | FILE)")->capture_default_str();
+  app.add_option("--data", data, "The shared data folder (for the face photo)")->capture_default_str();
+  app.add_option("--photo", photo, "The photo (default: the first of realfaces/val/happy)");
+  app.add_option("--live-seconds", live_seconds, "Seconds per live phase")->capture_default_str();
+  app.add_option("--requests", rss_requests, "Requests before the second RSS reading")->capture_default_str();
+  app.add_option("--threads", threads, "Server analysis threads")->capture_default_str();
+  app.add_option("--phases", phases, "Which phases to run")->capture_default_str()->check(
+      CLI::IsMember({"photos", "live", "memory", "overload"}));
+  CLI11_PARSE(app, argc, argv);
+  auto run = [&](const char* phase) { return std::find(phases.begin(), phases.end(), phase) != phases.end(); };
+
+  if (photo.empty()) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(fs::path(data) / "realfaces/val/happy")) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    if (files.empty()) { std::fprintf(stderr, "no photos under %s\n", data.c_str()); return 1; }
+    photo = files.front().string();
+  }
+  const std::string jpeg = read_file(photo);
+  const cv::Mat face = vision::read_image(photo).bgr;
+  // 90 camera frames: the face (~220 px) drifting a few px a frame on a plain wall.
+  std::vector<std::string> frames;
+  std::vector<cv::Mat> decoded;
+  for (int i = 0; i < 90; ++i) {
+    cv::Mat frame(480, 640, CV_8UC3, cv::Scalar(96, 110, 120));
+    cv::Mat scaled;
+    cv::resize(face, scaled, cv::Size(220, 220), 0, 0, cv::INTER_AREA);
+    const int x = 200 + static_cast<int>(20 * std::sin(i / 9.0)), y = 120 + static_cast<int>(10 * std::cos(i / 13.0));
+    scaled.copyTo(frame(cv::Rect(x, y, 220, 220)));
+    std::vector<unsigned char> buf;
+    cv::imencode(".jpg", frame, buf, {cv::IMWRITE_JPEG_QUALITY, 80});
+    frames.emplace_back(buf.begin(), buf.end());
+  }
+  const fs::path dir = fs::temp_directory_path() / ("moodtunes-bench-server-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::printf("photo %s (%dx%d), model %s, server threads %d, %u cores\n", fs::path(photo).filename().c_str(), face.cols,
+              face.rows, model.c_str(), threads, std::thread::hardware_concurrency());
+
+  // ---- baselines -------------------------------------------------------------------------------
+  // In-process runs get what the server gives each analysis: cores / threads (moodtunes serve).
+  cv::setNumThreads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / threads));
+  std::vector<double> cli_ms;
+  for (int i = 0; i < 5; ++i) {
+    const auto t = Clock::now();
+    const std::string cmd = "'" + binary + "' detect '" + photo + "' --model " + model + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "warning: detect failed\n");
+    cli_ms.push_back(ms_since(t));
+  }
+  const auto photo_clf = EmotionClassifier::load(app::model_path(model), kPhotoEngine);
+  auto detector = vision::make_detector(vision::kDefaultDetector);
+  std::vector<double> inproc_photo_ms;
+  for (int i = 0; i < 10; ++i) {
+    const auto t = Clock::now();
+    const auto img = vision::decode_image(std::span(reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size()));
+    vision::analyse_image(img.bgr, *detector, photo_clf);
+    inproc_photo_ms.push_back(ms_since(t));
+  }
+  const auto live_clf = EmotionClassifier::load(app::model_path(model));
+  std::vector<double> inproc_frame_ms;
+  {
+    // Paced like the camera (30 fps), as the server's frames arrive: a frame after an idle gap
+    // meets colder caches than one in a tight loop, on either side of the comparison.
+    vision::Pipeline pipeline(live_clf);
+    const auto start = Clock::now();
+    for (int round = 0; round < 3; ++round)
+      for (std::size_t i = 0; i < frames.size(); ++i) {
+        const double due = double(round * frames.size() + i) / 30.0 * 1000;
+        if (const double now = ms_since(start); now < due)
+          std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>((due - now) * 1000)));
+        const auto t = Clock::now();
+        const auto img = vision::decode_image(std::span(reinterpret_cast<const unsigned char*>(frames[i].data()), frames[i].size()));
+        pipeline.process(img.bgr, double(round * frames.size() + i) / 30.0);
+        inproc_frame_ms.push_back(ms_since(t));
+      }
+  }
+  const double cli_p50 = percentile(cli_ms, 0.5), photo_p50 = percentile(inproc_photo_ms, 0.5),
+               frame_p50 = percentile(inproc_frame_ms, 0.5),
+               frame_mean = std::accumulate(inproc_frame_ms.begin(), inproc_frame_ms.end(), 0.0) / double(inproc_frame_ms.size());
+  std::printf("\nbaselines\n");
+  std::printf("  CLI detect, one process per photo     p50 %8.1f ms  (%.2f photos/s)\n", cli_p50, 1000 / cli_p50);
+  std::printf("  in-process photo (decode + analyse)   p50 %8.1f ms  (%.2f photos/s)\n", photo_p50, 1000 / photo_p50);
+  std::printf("  in-process live frame at 30 fps (decode + pipeline) mean %5.2f ms  p50 %.2f ms  p99 %.2f ms  (%.0f frames/s)\n",
+              frame_mean, frame_p50, percentile(inproc_frame_ms, 0.99), 1000 / frame_mean);
+
+  Server server(binary, {"--offline", "--model", model, "--threads", std::to_string(threads), "--catalog",
+                         (dir / "no-catalog.sqlite").string()},
+                dir);
+  Counts counts;
+  const double rss_start = server.rss_mb();
+
+  // ---- photos ------------------------------------------------------------------------------------
+  if (run("photos")) {
+  std::printf("\nPOST /api/analyze (one photo per request)\n");
+  std::printf("  clients   p50 ms   p99 ms   photos/s   vs CLI   vs in-process   (p50/p99 of answered photos)\n");
+  photos(server, jpeg, 1, 2, counts);  // warm-up: first touches of the model and detector
+  for (int clients : {1, 4, 16}) {
+    const long refused_before = counts.busy;
+    const Load l = photos(server, jpeg, clients, std::max(2, 48 / clients), counts);
+    const double rate = double(l.latencies_ms.size()) / l.seconds;
+    std::printf("  %7d  %7.1f  %7.1f  %9.2f  %6.1fx  %8.2fx   %ld refused (503)\n", clients, percentile(l.latencies_ms, 0.5),
+                percentile(l.latencies_ms, 0.99), rate, rate * cli_p50 / 1000, rate * photo_p50 / 1000,
+                counts.busy - refused_before);
+  }
+  }
+
+  // ---- live ------------------------------------------------------------------------------------
+  std::printf("\nlive streams (640x480 JPEG, one face, 30 fps camera, one frame in flight)\n");
+  std::printf("  streams  frames/s each (min)   mean ms  p50 ms   p99 ms   round trip vs in-process   server's own time a frame\n");
+  std::printf("                                  (round trip)               (mean; p50)                (mean, /metrics)\n");
+  double one_stream_fps = 0, one_stream_p99 = 0, four_min_fps = 0, overhead = 0, server_overhead = 0;
+  for (int streams : {1, 4, 8}) {
+    if (!run("live")) break;
+    const auto before = frame_time(server);
+    const StreamRun r = live(server, frames, streams, live_seconds, counts);
+    const auto after = frame_time(server);
+    const double server_ms = after.second > before.second ? 1000 * (after.first - before.first) / (after.second - before.second) : 0;
+    const double mean = r.per_stream_fps.empty() ? 0 : std::accumulate(r.per_stream_fps.begin(), r.per_stream_fps.end(), 0.0) / double(r.per_stream_fps.size());
+    const double min = r.per_stream_fps.empty() ? 0 : *std::min_element(r.per_stream_fps.begin(), r.per_stream_fps.end());
+    const double p50 = percentile(r.rtt_ms, 0.5), p99 = percentile(r.rtt_ms, 0.99),
+                 rtt_mean = r.rtt_ms.empty() ? 0 : std::accumulate(r.rtt_ms.begin(), r.rtt_ms.end(), 0.0) / double(r.rtt_ms.size());
+    if (streams == 1) {
+      one_stream_fps = mean;
+      one_stream_p99 = p99;
+      overhead = rtt_mean / frame_mean - 1;
+      server_overhead = server_ms / frame_mean - 1;
+    }
+    if (streams == 4) four_min_fps = min;
+    std::printf("  %7d  %8.1f (%5.1f)        %7.2f  %7.2f  %7.2f   %+6.1f%%; %+.1f%%      %6.2f ms (%+.1f%%)\n", streams, mean,
+                min, rtt_mean, p50, p99, 100 * (rtt_mean / frame_mean - 1), 100 * (p50 / frame_p50 - 1), server_ms,
+                100 * (server_ms / frame_mean - 1));
+  }
+
+  // ---- memory ----------------------------------------------------------------------------------
+  double rss_1k = 0, rss_10k = 0;
+  if (run("memory")) {
+  churn(server, frames, jpeg, 1000, counts);
+  rss_1k = server.rss_mb();
+  churn(server, frames, jpeg, rss_requests, counts);
+  rss_10k = server.rss_mb();
+  }
+  std::printf("\nRSS: %.1f MB at start, %.1f MB after %ld requests, %.1f MB after %ld (%+.1f%%)\n", rss_start, rss_1k, 1000L,
+              rss_10k, counts.requests.load(), 100 * (rss_10k / rss_1k - 1));
+
+  // ---- overload --------------------------------------------------------------------------------
+  Counts overload;
+  if (run("overload")) photos(server, jpeg, 32, 3, overload);
+  std::printf("\noverload: 32 clients x 3 photos: %ld answered, %ld refused with 503 (%ld without Retry-After), %ld other 5xx, %ld other\n",
+              overload.ok.load(), overload.busy.load(), overload.busy_without_retry_after.load(), overload.other_5xx.load(),
+              overload.other.load());
+  std::printf("all phases: %ld requests, %ld 5xx other than 503\n", counts.requests.load() + overload.requests.load(),
+              counts.other_5xx.load() + overload.other_5xx.load());
+
+  std::printf("\ntargets (2-core machine)\n");
+  auto line = [](const char* what, bool ok, const std::string& got) {
+    std::printf("  %-58s %s  %s\n", what, ok ? "met    " : "NOT MET", got.c_str());
+  };
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%.1f frames/s, p99 %.1f ms", one_stream_fps, one_stream_p99);
+  line("one live stream >= 25 analysed frames/s, p99 round trip < 40 ms", one_stream_fps >= 25 && one_stream_p99 < 40, buf);
+  std::snprintf(buf, sizeof buf, "slowest %.1f frames/s", four_min_fps);
+  line("4 streams >= 15 frames/s each", four_min_fps >= 15, buf);
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * overhead);
+  line("server overhead per analysed frame <= 15% (1 stream, mean round trip)", overhead <= 0.15, buf);
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * server_overhead);
+  line("  the same, the server's own time a frame (/metrics)", server_overhead <= 0.15, buf);
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * (rss_10k / rss_1k - 1));
+  line("RSS growth from 1,000 to 10,000 requests < 5%", rss_10k / rss_1k - 1 < 0.05, buf);
+  std::snprintf(buf, sizeof buf, "%ld", counts.other_5xx.load() + overload.other_5xx.load() + overload.busy_without_retry_after.load());
+  line("0 5xx other than 503 (with Retry-After) under overload", counts.other_5xx + overload.other_5xx + overload.busy_without_retry_after == 0, buf);
+  fs::remove_all(dir);
+  return 0;
+}
