@@ -8,9 +8,10 @@ namespace moodtunes::app {
 
 using nlohmann::json;
 
+double round4(double x) { return std::round(x * 1e4) / 1e4; }
+
 namespace {
-// 4 decimals, so -0.7f prints as -0.7 and not -0.699999988079071.
-double r4(double x) { return std::round(x * 1e4) / 1e4; }
+double r4(double x) { return round4(x); }
 
 std::string spotify_search_link(const music::Track& t) {
   std::string out;

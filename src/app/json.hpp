@@ -32,6 +32,9 @@ namespace moodtunes::app {
 
 inline constexpr int kSchemaVersion = 1;
 
+// A number as the schema writes it: 4 decimals (a float's -0.7 is -0.7, not -0.699999988).
+double round4(double x);
+
 // A top-level object: {"schema": kSchemaVersion} to add fields to.
 nlohmann::json schema_object();
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 
+#include <fmt/printf.h>
 #include <nlohmann/json.hpp>
 
 #include "app/catalog_index.hpp"
@@ -42,23 +43,13 @@ namespace {
 
 fs::path catalog_path(const std::string& flag) { return app::catalog_file(flag); }
 
-// JSON numbers from floats: 4 decimals, so -0.7f prints as -0.7 and not -0.699999988079071.
-double r4(float x) { return std::round(static_cast<double>(x) * 1e4) / 1e4; }
-
 std::string dump(const json& j) { return app::dump(j, 2); }
-
-char fmtbuf[256];
-template <typename... A>
-std::string fmt(const char* f, A... a) {
-  std::snprintf(fmtbuf, sizeof fmtbuf, f, a...);
-  return fmtbuf;
-}
 
 void print_report(const ImportReport& r, bool as_json) {
   if (as_json) { std::cout << r.to_json() << "\n"; return; }
   std::cout << "imported " << r.source << ": " << r.rows << " rows, " << r.inserted << " new, " << r.updated
             << " updated, " << r.unchanged << " unchanged, " << r.bad << " bad ("
-            << fmt("%.2f", r.seconds) << " s)\n";
+            << fmt::sprintf("%.2f", r.seconds) << " s)\n";
   for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
   for (const auto& b : r.bad_rows) std::cerr << "bad row " << b.file << ":" << b.line << ": " << b.reason << "\n";
   if (r.bad > r.bad_rows.size()) std::cerr << "... and " << r.bad - r.bad_rows.size() << " more bad rows\n";
@@ -247,8 +238,8 @@ void add_catalog_commands(CLI::App& app) {
       for (const auto& x : s.sources) sources[x.source] = x.tracks;
       if (o->json) {
         json j = {{"path", s.path.string()}, {"tracks", s.tracks}, {"artists", s.artists}, {"sources", sources},
-                  {"valence", {{"min", r4(s.min_valence)}, {"max", r4(s.max_valence)}, {"mean", r4(s.mean_valence)}}},
-                  {"arousal", {{"min", r4(s.min_arousal)}, {"max", r4(s.max_arousal)}, {"mean", r4(s.mean_arousal)}}},
+                  {"valence", {{"min", app::round4(s.min_valence)}, {"max", app::round4(s.max_valence)}, {"mean", app::round4(s.mean_valence)}}},
+                  {"arousal", {{"min", app::round4(s.min_arousal)}, {"max", app::round4(s.max_arousal)}, {"mean", app::round4(s.mean_arousal)}}},
                   {"quadrants", {{"positive_energetic", s.quadrant[0]}, {"negative_energetic", s.quadrant[1]},
                                  {"negative_calm", s.quadrant[2]}, {"positive_calm", s.quadrant[3]}}},
                   {"with_deezer_id", s.with_deezer_id}, {"with_spotify_id", s.with_spotify_id}, {"with_isrc", s.with_isrc}};
@@ -260,8 +251,8 @@ void add_catalog_commands(CLI::App& app) {
                 << "tracks   " << s.tracks << " by " << s.artists << " artists\n";
       for (const auto& x : s.sources) std::cout << "  source " << x.source << ": " << x.tracks << "\n";
       if (s.tracks == 0) return;
-      std::cout << fmt("valence  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_valence), double(s.max_valence), double(s.mean_valence))
-                << fmt("arousal  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_arousal), double(s.max_arousal), double(s.mean_arousal))
+      std::cout << fmt::sprintf("valence  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_valence), double(s.max_valence), double(s.mean_valence))
+                << fmt::sprintf("arousal  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_arousal), double(s.max_arousal), double(s.mean_arousal))
                 << "quadrants: positive-energetic " << s.quadrant[0] << ", negative-energetic " << s.quadrant[1]
                 << ", negative-calm " << s.quadrant[2] << ", positive-calm " << s.quadrant[3] << "\n"
                 << "ids: deezer " << s.with_deezer_id << ", spotify " << s.with_spotify_id << ", isrc " << s.with_isrc << "\n";
@@ -288,8 +279,8 @@ void add_catalog_commands(CLI::App& app) {
         return;
       }
       for (const auto& t : found)
-        std::cout << fmt("%8lld  ", static_cast<long long>(t.id)) << t.artist << " - " << t.title
-                  << fmt("  [v %+.2f a %+.2f]\n", double(t.valence), double(t.arousal));
+        std::cout << fmt::sprintf("%8lld  ", static_cast<long long>(t.id)) << t.artist << " - " << t.title
+                  << fmt::sprintf("  [v %+.2f a %+.2f]\n", double(t.valence), double(t.arousal));
       if (found.empty()) std::cout << "no match\n";
     });
   }
@@ -345,12 +336,12 @@ void add_recommend_command(CLI::App& app) {
       std::cout << dump(j) << "\n";
       return;
     }
-    std::cout << fmt("mood %+.2f valence, %+.2f arousal (", double(r.mood.valence), double(r.mood.arousal))
+    std::cout << fmt::sprintf("mood %+.2f valence, %+.2f arousal (", double(r.mood.valence), double(r.mood.arousal))
               << describe_mood(r.mood) << ") from " << p.mood.from << "; strategy " << strategy_name(r.strategy);
-    if (r.strategy != Strategy::kMatch) std::cout << fmt(" toward (%+.2f, %+.2f)", double(r.goal.valence), double(r.goal.arousal));
+    if (r.strategy != Strategy::kMatch) std::cout << fmt::sprintf(" toward (%+.2f, %+.2f)", double(r.goal.valence), double(r.goal.arousal));
     std::cout << "\n";
     for (std::size_t i = 0; i < p.tracks.size(); ++i) {
-      std::cout << fmt("%2zu. ", i + 1) << p.tracks[i].artist << " - " << p.tracks[i].title << "\n     " << r.items[i].reason << "\n";
+      std::cout << fmt::sprintf("%2zu. ", i + 1) << p.tracks[i].artist << " - " << p.tracks[i].title << "\n     " << r.items[i].reason << "\n";
       if (i < extra.size()) {
         const auto& e = extra[i];
         if (!e.preview_url.empty()) std::cout << "     preview " << e.preview_url << "\n";
