@@ -30,8 +30,8 @@ cv::Mat preprocess_face(const cv::Mat& face);
 // resampled is sharper than anything the net saw. The plain view resamples it once: shifted by
 // kPlainViewShiftPx right and down, bilinearly, then standardised again, as training's warp then
 // standardisation would. It is what the classifier reads for a face without test-time
-// augmentation and what training's val evaluation reads (models/MODEL_CARD.md: +0.6 points on
-// val for the shipped model, +1.1 with its mirror).
+// augmentation and what training's val evaluation reads (why and what it gained:
+// models/MODEL_CARD.md, "The plain view").
 inline constexpr double kPlainViewShiftPx = 0.25;
 
 // The plain view of a standardised face (CV_32FC1 kFaceSize x kFaceSize), a new buffer.

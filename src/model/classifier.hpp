@@ -67,7 +67,7 @@ inline constexpr int kMinFaceSide = 16;
 
 // Which library runs the network (bench/model/bench_model times them). Xnnpack and OpenCvDnn
 // compute the same logits within float rounding; XNNPACK is about 2x faster at batch 1 on one
-// core here. XnnpackInt8 runs the convolutions in int8, from the activation ranges that
+// core. XnnpackInt8 runs the convolutions in int8, from the activation ranges that
 // calibrate_int8() stored in the model file: faster again, and read val alike for the shipped
 // model (models/MODEL_CARD.md).
 enum class InferenceEngine { XnnpackInt8, Xnnpack, OpenCvDnn };

@@ -1,8 +1,8 @@
 // The emotion network (arch.hpp) on XNNPACK's CPU operators: EmotionClassifier's default
 // inference engine (internal to src/model; classifier.hpp is the public interface).
 //
-// Why: XNNPACK runs this 48x48 net 2.0x faster at batch 1 than OpenCV 4.6's DNN module on one
-// core here, and 1.5x faster again in int8 (bench/model/bench_model prints all three).
+// Why: XNNPACK runs this 48x48 net about twice as fast at batch 1 as OpenCV's DNN module on one
+// core, and faster again in int8 (build/bench/model/bench_model times all three engines).
 //
 // Contract:
 // - available() is false when XNNPACK cannot initialise on this CPU; callers then use another

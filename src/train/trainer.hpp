@@ -59,12 +59,12 @@ struct TrainOptions {
   std::size_t max_per_class = 0;     // subset for quick runs/tests
   std::int64_t max_steps = 0;        // stop after this many optimizer steps (0 = all epochs)
   bool augment = true;  // off only for experiments/tests
-  // Random zoom of 1 +- this. 0.12 trained the models before the GPU run; the detector's framing error is
-  // about +-0.19 (docs/vision.md, crop gap), so 0.2 prepares a net for live crops.
+  // Random zoom of 1 +- this. The detector's framing error is about +-0.19 (docs/vision.md, "Crop
+  // gap"), so 0.2, which the shipped models use, prepares a net for crops from frames.
   double scale_jitter = 0.12;
   // Probability of a round trip through a random resolution (0.5x-5x) before the other
   // augmentations: faces cropped from frames have been resampled, FER's own crops have not
-  // (docs/vision.md, crop gap). 0 trained the models before it.
+  // (docs/vision.md, "Crop gap"). The shipped models use 0.5.
   double resample_prob = 0;
   // Stochastic weight averaging: the last `swa_epochs` epochs run at the constant `swa_lr`
   // (0 = lr / 10) and the weights at the end of each are averaged; the average, with its

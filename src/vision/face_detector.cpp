@@ -321,20 +321,18 @@ std::optional<HogOptions> make_hog_options(std::string_view name) {
   return options;
 }
 
-// The default detector spelled out (docs/vision.md, "The default"): HOG at threshold -0.4 on the
-// frame and its +-12 degree rotations; upright boxes under 0 and rotated-pass boxes under 0.3
-// need the Haar cascade or HOG at threshold 0.3 to find the face again on an uprighted crop.
+// HOG at threshold -0.4 on the frame and its +-12 degree rotations; upright boxes under 0 and
+// rotated-pass boxes under 0.3 need the Haar cascade or HOG at threshold 0.3 to find the face
+// again on an uprighted crop, whose false positives fall elsewhere (docs/vision.md, "The default").
 constexpr std::string_view kHogConfirmed = "hog~-0.4+rot^haar/hog~0.3=0:0.3";
-// The default: hog-confirmed plus the same confirmed HOG, upright only, on the frame enlarged
-// 1.2x. dlib's pyramid steps by 5/6, so the second pass sees each face at scales the first
-// skips, and a face scored just under threshold at one scale often passes at the other
-// (recall 97.9% -> 98.8% on detection sets generated after this choice, for ~1.5x the time;
-// docs/vision.md).
+// hog-confirmed plus the same confirmed HOG, upright only, on the frame enlarged 1.2x. dlib's
+// pyramid steps by 5/6, so the second pass sees each face at scales the first skips, and a face
+// scored just under threshold at one scale often passes at the other.
 constexpr std::string_view kHogConfirmedZoom = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3";
-// The default since 2026-11-26 (session 18): the same confirmed passes at rolls of 0, +-8 and
+// The large-face part of the photo default: the same confirmed passes at rolls of 0, +-8 and
 // +-16 degrees, plus the enlarged frame at 0 and +-12: a face rolled 10-15 degrees and turned is
-// found by a pass nearer its roll (recall on fresh detection sets 99.0% -> 99.4%, for ~2x the
-// time of hog-confirmed-zoom; docs/vision.md, "The default now").
+// found by a pass nearer its roll, for about twice hog-confirmed-zoom's time (recall and time:
+// `vision_bench detectors`, docs/vision.md, "The default").
 constexpr std::string_view kHogConfirmedWide =
     "hog~-0.4+rot=8:16^haar/hog~0.3=0:0.3|hog@1.2~-0.4+rot^haar/hog~0.3=0:0.3";
 
@@ -343,7 +341,7 @@ constexpr std::string_view kHogConfirmedWide =
 // would add ~15% for faces they already find), its boxes under 0.5 confirmed like the
 // default's weak boxes. Upright only: rotated passes found 1-2 faces more in 120 for ~3x the
 // stage's time. -0.45 trades recall for false boxes between -0.3 (fewer faces: 92% of 360 vs
-// 95%) and -0.6 (96%, but twice the false boxes on no-face scenes); docs/vision.md, "Small faces".
+// 95%) and -0.6 (96%, but twice the false boxes on no-face scenes); docs/experiments.md.
 constexpr std::string_view kHogSmall = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5";
 // The photo default: hog-confirmed-wide for faces from ~80 px, the small-face stage below that.
 constexpr std::string_view kHogConfirmedSmall = "hog-confirmed-wide|hog-small";

@@ -9,7 +9,7 @@
 //            frame enlarged 1.2x; "hog-confirmed-wide" runs both at more rolls; the default
 //            ("hog-confirmed-small") adds a small-face stage: confirmed HOG on the frame
 //            enlarged 2x, scanning only the sizes up to 80 px (docs/vision.md: measurements).
-//   cascade  an OpenCV Haar/LBP cascade (haarcascade_frontalface_default.xml = the seed's choice).
+//   cascade  an OpenCV Haar/LBP cascade (haarcascade_frontalface_default.xml: the benches' baseline).
 //   two-stage a fast proposer (cascade) whose boxes are each verified (and re-boxed) by HOG on a
 //            padded crop rescaled to HOG's working size; finds small faces HOG alone misses.
 //

@@ -14,7 +14,8 @@
 //     `reclassify_move` of its width; each later reading takes the next view of `reading_views`,
 //     one pass, and the smoother averages them.
 // The smoothed label therefore lags a real change by up to classify_every frames plus the
-// smoother's response (EMA, margin and minimum lead, tracker.hpp): 0.47-0.77 s measured at 30 fps.
+// smoother's response (EMA, margin and minimum lead, tracker.hpp); `vision_bench stability`
+// measures it (docs/vision.md).
 //
 // Contract: process() takes a non-empty 8-bit image (gray/BGR/BGRA) and its capture time in
 // seconds (non-decreasing). Faces in the result are largest first.
@@ -92,10 +93,10 @@ inline constexpr int kMaxDetectSide = 2000;
 struct ImageAnalysisOptions {
   int max_detect_side = kMaxDetectSide;
   // Crop a rolled face in its upright frame (FaceBox::angle). Off: on faces rolled up to 15
-  // degrees it did not change accuracy (docs/vision.md, crop gap).
+  // degrees it did not change accuracy (docs/vision.md, "The crop").
   bool level_crops = false;
   // A photo is read once, so it gets ten-crop TTA: its shifted views absorb the detector's
-  // framing error (crop gap 2.34 -> 0.94 points, docs/vision.md) for ~10x the classifier time.
+  // framing error (`vision_bench crop-gap`, docs/vision.md) for ~10x the classifier time.
   // The live pipeline spreads the views over a face's readings instead (PipelineParams::reading_views).
   TestTimeAugmentation tta = TestTimeAugmentation::TenCrop;
   // With no face found, read the image as a tight face crop (a cropped selfie): detect again in it

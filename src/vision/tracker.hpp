@@ -31,8 +31,9 @@ namespace moodtunes::vision {
 
 struct SmoothingParams {
   double tau_s = 0.3;        // EMA time constant, seconds
-  // Margin a new label needs over the current one (probability). 0.25 since the two-network
-  // model (docs/vision.md, session 21): at 0.20 a borderline face changed label 3 times a minute.
+  // Margin a new label needs over the current one (probability): wide enough to hold the label
+  // of a face the model reads ambiguously, narrow enough that a clear change shows within 1 s
+  // (`vision_bench stability`; docs/vision.md, "Tracking, schedule and smoothing").
   double hysteresis = 0.25;
   // How long a new label must keep that margin before it is shown, seconds: a reading that
   // wavers between two classes for less than this does not move the label.
