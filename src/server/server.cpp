@@ -635,7 +635,7 @@ void Server::Impl::feedback_route(const Request& req, Response& res, const Body&
 void Server::Impl::listener_export(const Request& req, Response& res) {
   const std::string id = req.matches[1];
   if (id.size() > kMaxIdChars) throw HttpError(400, "listener ids have 1 to " + std::to_string(kMaxIdChars) + " characters");
-  send_json(res, 200, listeners::export_json(id, listener_store->events(id)));
+  send_json(res, 200, listeners::export_json(id, listener_store->events(id), track_table.get()));
 }
 
 void Server::Impl::listener_forget(const Request& req, Response& res) {
