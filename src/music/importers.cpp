@@ -125,6 +125,14 @@ std::ifstream open_csv(const fs::path& file, ImportReport& report) {
   return in;
 }
 
+// The header row, refused when malformed: cut to CsvLimits or misquoted, its columns cannot be
+// trusted, and a header of 20 M commas was read as a good empty file (bench/badinput).
+const CsvRecord& checked_header(const CsvRecord& rec, const fs::path& file, const ImportReport& report) {
+  if (!rec.error.empty())
+    throw ImportError(file.string() + ":" + std::to_string(rec.line) + ": unreadable header row: " + rec.error, report);
+  return rec;
+}
+
 void note_bad(ImportReport& report, const std::string& file, std::size_t line, std::string why) {
   if (++report.bad <= kMaxListed) report.bad_rows.push_back({file, line, std::move(why)});
 }
@@ -225,7 +233,7 @@ ImportReport import_deezer_mood(Catalog& catalog, const std::vector<fs::path>& f
     CsvRecord rec;
     const std::string fname = file.filename().string();
     if (!csv.next(rec)) throw ImportError(file.string() + " is empty", report);
-    Header h(rec.fields);
+    Header h(checked_header(rec, file, report).fields);
     const auto c_id = h.find({"dzr_sng_id"}), c_v = h.find({"valence"}), c_a = h.find({"arousal"}),
                c_artist = h.find({"artist_name"}), c_title = h.find({"track_name"}),
                c_msd = h.find({"msd_track_id"});
@@ -280,7 +288,7 @@ ImportReport import_generic_csv(Catalog& catalog, const fs::path& file, const Ge
   CsvRecord rec;
   const std::string fname = file.filename().string();
   if (!csv.next(rec)) throw ImportError(file.string() + " is empty", report);
-  Header h(rec.fields);
+  Header h(checked_header(rec, file, report).fields);
   const auto c_title = h.find({"title", "track", "track_name", "name"});
   const auto c_artist = h.find({"artist", "artist_name", "artists"});
   const auto c_v = h.find({"valence"});

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <string_view>
+#include <utility>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -17,9 +19,11 @@ std::uint32_t be32(Bytes b, std::size_t i) { return (be16(b, i) << 16) | be16(b,
 std::uint32_t le16(Bytes b, std::size_t i) { return (std::uint32_t{b[i + 1]} << 8) | b[i]; }
 std::uint32_t le32(Bytes b, std::size_t i) { return (le16(b, i + 2) << 16) | le16(b, i); }
 
-bool starts_with(Bytes b, std::size_t at, const char* magic) {
-  const std::size_t n = std::strlen(magic);
-  return b.size() >= at + n && std::memcmp(b.data() + at, magic, n) == 0;
+// `magic` with its whole length: the TIFF magics hold a NUL, so strlen() would cut them to "II*"
+// and "MM", and any file starting so would pass as a TIFF to OpenCV, which picks its decoder by
+// its own signatures (a DICOM one allocated GBs; fuzz/fuzz_image).
+bool starts_with(Bytes b, std::size_t at, std::string_view magic) {
+  return b.size() >= at + magic.size() && std::memcmp(b.data() + at, magic.data(), magic.size()) == 0;
 }
 
 std::optional<ImageHeader> jpeg_header(Bytes b) {
@@ -63,7 +67,9 @@ std::optional<ImageHeader> pnm_header(Bytes b) {
   std::int64_t dims[2] = {0, 0};
   for (auto& d : dims) {
     while (i < b.size() && (std::isspace(b[i]) || b[i] == '#')) {
-      if (b[i] == '#') while (i < b.size() && b[i] != '\n') ++i;
+      // A comment ends at LF or CR, as OpenCV's PNM reader ends it: otherwise "#\r<w> <h>\n"
+      // hides the size OpenCV decodes behind a small one it never reads (fuzz/fuzz_image).
+      if (b[i] == '#') while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
       else ++i;
     }
     std::size_t digits = 0;
@@ -81,12 +87,16 @@ std::optional<ImageHeader> tiff_header(Bytes b) {
   if (ifd + 2 > b.size()) return std::nullopt;
   const std::size_t n = u16(ifd);
   ImageHeader h{"tiff", 0, 0};
+  bool seen[2] = {false, false};
   for (std::size_t k = 0; k < n && ifd + 2 + 12 * (k + 1) <= b.size(); ++k) {
     const std::size_t e = ifd + 2 + 12 * k;
     const std::uint32_t tag = u16(e), type = u16(e + 2);
-    const std::int64_t value = type == 3 ? u16(e + 8) : type == 4 ? u32(e + 8) : 0;
-    if (tag == 256) h.width = value;
-    if (tag == 257) h.height = value;
+    if (tag != 256 && tag != 257) continue;
+    // The width or height twice, or in a type read here as 0, is refused: libtiff decodes the
+    // first of two, so reading the last let a small size hide a huge one (fuzz/fuzz_image).
+    std::int64_t& dim = tag == 256 ? h.width : h.height;
+    if (std::exchange(seen[tag - 256], true) || (type != 3 && type != 4) || u32(e + 4) != 1) return std::nullopt;
+    dim = type == 3 ? u16(e + 8) : u32(e + 8);
   }
   if (h.width <= 0 || h.height <= 0) return std::nullopt;
   return h;
@@ -104,6 +114,11 @@ bool jpeg_has_end_marker(Bytes b) {
 
 std::optional<ImageHeader> read_image_header(Bytes b) {
   if (b.size() < 12) return std::nullopt;
+  // OpenCV picks its decoder by its own signatures, in its own order, and two sit past offset 0:
+  // DICOM ("DICM" at 128, tried right after BMP) and GDAL ("DTED" at 140, tried last; it writes a
+  // temp file and lets every GDAL driver parse it). A file carrying them would reach those
+  // decoders whatever the header says (fuzz/fuzz_image: GBs allocated by the DICOM reader).
+  if (starts_with(b, 128, "DICM") || starts_with(b, 140, "DTED")) return std::nullopt;
   if (b[0] == 0xFF && b[1] == 0xD8) return jpeg_header(b);
   if (starts_with(b, 0, "\x89PNG\r\n\x1a\n")) {
     if (b.size() < 24 || !starts_with(b, 12, "IHDR")) return std::nullopt;
@@ -115,8 +130,10 @@ std::optional<ImageHeader> read_image_header(Bytes b) {
     return ImageHeader{"bmp", std::abs(static_cast<std::int64_t>(w)), std::abs(static_cast<std::int64_t>(h))};
   }
   if (starts_with(b, 0, "RIFF") && starts_with(b, 8, "WEBP")) return webp_header(b);
-  if (b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return pnm_header(b);
-  if (starts_with(b, 0, "II*\0") || starts_with(b, 0, "MM\0*")) return tiff_header(b);
+  // As OpenCV's PNM signature: a space after the magic, else OpenCV would not read it as PNM.
+  if (b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && std::isspace(b[2])) return pnm_header(b);
+  using namespace std::string_view_literals;
+  if (starts_with(b, 0, "II*\0"sv) || starts_with(b, 0, "MM\0*"sv)) return tiff_header(b);
   return std::nullopt;
 }
 
@@ -129,7 +146,8 @@ DecodedImage decode_image(Bytes bytes, const DecodeLimits& limits) {
     throw ImageError("not a readable image (unknown format or corrupt header; supported: JPEG, PNG, BMP, WebP, PNM, TIFF)");
   if (header->width <= 0 || header->height <= 0)
     throw ImageError("corrupt " + header->format + " header (zero size)");
-  if (header->width * header->height > limits.max_pixels)
+  // Divided, not multiplied: two 32-bit sides multiply past int64 and wrap (fuzz/fuzz_image).
+  if (header->width > limits.max_pixels / header->height)
     throw ImageError("image too large: " + std::to_string(header->width) + "x" + std::to_string(header->height) +
                      " exceeds the limit of " + std::to_string(limits.max_pixels) + " pixels");
   DecodedImage out;

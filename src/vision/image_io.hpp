@@ -2,8 +2,10 @@
 //
 // What it does: reads the width/height from the file header (JPEG, PNG, BMP, WebP, PNM, TIFF)
 // WITHOUT decoding, refuses anything over the pixel cap (a decompression bomb never reaches the
-// decoder), then decodes with OpenCV into 8-bit BGR: EXIF orientation applied, grayscale
-// expanded, alpha dropped, 16-bit reduced to 8-bit.
+// decoder; a header is read only where OpenCV's decoder for that format reads it, and a file
+// OpenCV would hand to another decoder -- DICOM, GDAL -- is refused), then decodes with OpenCV
+// into 8-bit BGR: EXIF orientation applied, grayscale expanded, alpha dropped, 16-bit reduced
+// to 8-bit.
 //
 // Contract:
 //   requires: nothing about the bytes (they may be empty, truncated, hostile).

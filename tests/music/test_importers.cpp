@@ -213,3 +213,24 @@ TEST(DeezerImport, RepeatedIdsAndBadRowsAreCountedButListedOnlyUpToTheCap) {
   EXPECT_LT(r.to_json().size(), 40'000u);
   EXPECT_EQ(c.size(), 1);
 }
+
+TEST(ImportRegression, AMalformedHeaderRowIsRefused) {
+  // Found by bench/badinput: a header of 20 M commas (cut to CsvLimits::max_fields) imported as
+  // an empty file with exit 0; a header with an unterminated quote lost its last column's line.
+  mt_test::TempDir dir;
+  Catalog c(dir / "c.sqlite");
+  const auto wide = mt_test::write_file(dir / "wide.csv", "title,artist,valence,energy" + std::string(20000, ',') + "\n");
+  try {
+    import_generic_csv(c, wide);
+    FAIL() << "imported";
+  } catch (const ImportError& e) {
+    EXPECT_NE(std::string(e.what()).find("wide.csv:1: unreadable header row: more than 256 fields"), std::string::npos)
+        << e.what();
+  }
+  const auto quote = mt_test::write_file(dir / "quote.csv", "title,artist,valence,\"energy\nX,Y,0.5,0.5\n");
+  EXPECT_THROW(import_generic_csv(c, quote), ImportError);
+  const auto deezer = mt_test::write_file(dir / "d.csv", std::string(kDeezerHeader).substr(0, 20) + "\"" +
+                                                             std::string(kDeezerHeader).substr(20));
+  EXPECT_THROW(import_deezer_mood(c, {deezer}), ImportError);
+  EXPECT_EQ(c.size(), 0);
+}

@@ -2,6 +2,7 @@
 // data, grayscale/RGBA/16-bit inputs and EXIF orientation.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <fstream>
 
@@ -145,4 +146,124 @@ TEST(DecodeImage, ExifOrientationIsApplied) {
   EXPECT_LT(d.bgr.at<cv::Vec3b>(55, 10)[0], 50);
   // Orientation 1 leaves it alone.
   EXPECT_EQ(decode_image(with_exif_orientation(encode(img, ".jpg"), 1)).bgr.size(), cv::Size(60, 20));
+}
+
+// Regressions found by fuzz/fuzz_image (and the headers it led to): a header whose size the
+// guard read differently from the decoder, or whose pixel count overflowed, slipped past the cap.
+namespace {
+
+std::string decode_error(const std::vector<unsigned char>& bytes, const DecodeLimits& limits) {
+  try {
+    decode_image(bytes, limits);
+  } catch (const ImageError& e) {
+    return e.what();
+  }
+  return "decoded";
+}
+
+// A little-endian TIFF: one IFD of (tag, type, value) entries, then 64 bytes of strip data.
+std::vector<unsigned char> tiff(const std::vector<std::array<std::uint32_t, 3>>& entries) {
+  std::vector<unsigned char> b = {'I', 'I', 42, 0, 8, 0, 0, 0};
+  auto le = [&](std::uint32_t v, int n) {
+    for (int i = 0; i < n; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i)));
+  };
+  le(static_cast<std::uint32_t>(entries.size()), 2);
+  const auto data = static_cast<std::uint32_t>(8 + 2 + 12 * entries.size() + 4);
+  for (const auto& [tag, type, value] : entries) {
+    le(tag, 2);
+    le(type, 2);
+    le(1, 4);
+    le(value == 0xFFFFFFFF ? data : value, type == 3 ? 2 : 4);
+    if (type == 3) le(0, 2);
+  }
+  le(0, 4);
+  b.resize(b.size() + 64, 0);
+  return b;
+}
+
+}  // namespace
+
+TEST(DecodeImageRegression, PixelCountOfTwoHuge32BitSidesDoesNotWrap) {
+  // 4294967295 x 4294967295 multiplied in int64 wrapped to a negative count, under any cap.
+  auto png = encode(pattern(16, 16), ".png");
+  put_be32(png, 16, 0xFFFFFFFF);
+  put_be32(png, 20, 0xFFFFFFFF);
+  EXPECT_NE(decode_error(png, {}).find("image too large: 4294967295x4294967295"), std::string::npos);
+  put_be32(png, 16, 0x80000000);
+  put_be32(png, 20, 0x00000004);  // 2^33 pixels: no wrap, still refused
+  EXPECT_NE(decode_error(png, {}).find("image too large"), std::string::npos);
+}
+
+TEST(DecodeImageRegression, TiffWithTwoWidthsOrHeightsIsRefused) {
+  // libtiff decodes the first width/height, the guard read the last: 200x200 hid behind 1x1.
+  const std::uint32_t kData = 0xFFFFFFFF;
+  const std::vector<std::array<std::uint32_t, 3>> rest = {
+      {258, 3, 8}, {259, 3, 1}, {262, 3, 1}, {273, 4, kData}, {277, 3, 1}, {278, 4, 1}, {279, 4, 64}};
+  auto entries = rest;
+  entries.insert(entries.begin(), {{256, 4, 200}, {256, 4, 1}, {257, 4, 200}, {257, 4, 1}});
+  const auto dup = tiff(entries);
+  EXPECT_FALSE(read_image_header(dup).has_value());
+  EXPECT_NE(decode_error(dup, DecodeLimits{.max_pixels = 100}).find("not a readable image"), std::string::npos);
+  // A width in a type the guard does not read (BYTE) is refused too, not taken as 0 or ignored.
+  entries = rest;
+  entries.insert(entries.begin(), {{256, 1, 200}, {257, 4, 1}});
+  EXPECT_FALSE(read_image_header(tiff(entries)).has_value());
+  // One width and one height: read as before.
+  entries = rest;
+  entries.insert(entries.begin(), {{256, 4, 200}, {257, 3, 150}});
+  const auto h = read_image_header(tiff(entries));
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->width, 200);
+  EXPECT_EQ(h->height, 150);
+  EXPECT_NE(decode_error(tiff(entries), DecodeLimits{.max_pixels = 100}).find("image too large: 200x150"),
+            std::string::npos);
+}
+
+TEST(DecodeImageRegression, PnmCommentEndsAtCarriageReturnAsOpenCvReadsIt) {
+  // "#c\r200 200\n1 1": OpenCV ends the comment at CR and decodes 200x200; the guard read 1x1.
+  const std::string head = "P5\n#c\r200 200\n1 1\n255\n";
+  std::vector<unsigned char> pgm(head.begin(), head.end());
+  pgm.resize(pgm.size() + 64, 0);
+  const auto h = read_image_header(pgm);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->width, 200);
+  EXPECT_EQ(h->height, 200);
+  EXPECT_NE(decode_error(pgm, DecodeLimits{.max_pixels = 100}).find("image too large: 200x200"), std::string::npos);
+  // A CRLF comment is an ordinary comment.
+  const std::string crlf = "P5\r\n# made by hand\r\n3 2\r\n255\n";
+  std::vector<unsigned char> ok(crlf.begin(), crlf.end());
+  ok.resize(ok.size() + 6, 9);
+  EXPECT_EQ(decode_image(ok).bgr.size(), cv::Size(3, 2));
+}
+
+TEST(DecodeImageRegression, TiffMagicIsMatchedWithItsNul) {
+  // strlen() cut "II*\0" to "II*" (and "MM\0*" to "MM"): "II*\x01" passed as a TIFF, and OpenCV
+  // then chose its decoder by its own signatures (fuzz/fuzz_image: "DICM" at 128 made the DICOM
+  // reader allocate 1.9 GB).
+  auto bytes = encode(pattern(20, 10), ".tiff");
+  ASSERT_TRUE(read_image_header(bytes).has_value());
+  for (const auto& magic : {std::string("II*\x01", 4), std::string("MMxx"), std::string("MM\0\x2B", 4)}) {
+    std::copy(magic.begin(), magic.end(), bytes.begin());
+    EXPECT_FALSE(read_image_header(bytes).has_value()) << magic;
+    EXPECT_NE(decode_error(bytes, {}).find("not a readable image"), std::string::npos) << magic;
+  }
+}
+
+TEST(DecodeImageRegression, FilesOpenCvWouldHandToAnotherDecoderAreRefused) {
+  // fuzz/fuzz_image: "P2#..." passed as PNM, which OpenCV's PNM reader does not take (it wants a
+  // space after the magic), so OpenCV tried its other decoders: "DICM" at 128 sent it to the
+  // DICOM reader (1.9 GB allocated), "DTED" at 140 to GDAL (a temp file, every GDAL driver).
+  const std::string pnm = "P2#c\n3 2\n255\n1 2 3 4 5 6\n";
+  EXPECT_FALSE(read_image_header(std::vector<unsigned char>(pnm.begin(), pnm.end())).has_value());
+  const std::string ok = "P2 3 2\n255\n1 2 3 4 5 6\n";
+  EXPECT_EQ(decode_image(std::vector<unsigned char>(ok.begin(), ok.end())).bgr.size(), cv::Size(3, 2));
+  auto png = encode(pattern(64, 64), ".png");
+  ASSERT_GT(png.size(), 150u);
+  ASSERT_TRUE(read_image_header(png).has_value());
+  for (const auto& [at, magic] : {std::pair<std::size_t, std::string>{128, "DICM"}, {140, "DTED"}}) {
+    auto marked = png;
+    std::copy(magic.begin(), magic.end(), marked.begin() + static_cast<long>(at));
+    EXPECT_FALSE(read_image_header(marked).has_value()) << magic;
+    EXPECT_NE(decode_error(marked, {}).find("not a readable image"), std::string::npos) << magic;
+  }
 }
