@@ -23,6 +23,9 @@ PhotoReading read_photos(const std::vector<std::string>& images, const EmotionCl
       throw Unavailable(path + ": " + e.what());
     }
     for (const auto& w : img.warnings) out.warnings.push_back(path + ": " + w);
+    // The photo path reads gray (vision::analyse_image): drop the colour copy before it runs, so a
+    // 50 MP photo holds one full-size image instead of two (bench/badinput).
+    img.bgr = vision::to_gray(img.bgr);
     const auto frame = vision::analyse_image(img.bgr, *detector, classifier);
     if (!frame.faces.empty()) {
       for (const auto& f : frame.faces) out.faces.push_back({path, f, false});
@@ -61,6 +64,7 @@ ImageReading read_image_bytes(std::span<const unsigned char> bytes, const Emotio
     own = vision::make_detector(vision::kDefaultDetector);
     detector = own.get();
   }
+  img.bgr = vision::to_gray(img.bgr);  // as read_photos(): one full-size image, not two
   const vision::FrameReading frame = vision::analyse_image(img.bgr, *detector, classifier);
   ImageReading out;
   out.width = img.bgr.cols;

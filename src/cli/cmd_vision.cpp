@@ -101,6 +101,8 @@ json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det,
   if (!img.warnings.empty()) j["warnings"] = img.warnings;
   j["width"] = img.bgr.cols;
   j["height"] = img.bgr.rows;
+  // Without --annotate the colour copy is not needed again: the photo path reads gray.
+  if (a.annotate.empty()) img.bgr = to_gray(img.bgr);
   const FrameReading r = analyse_image(img.bgr, det, clf, options);
   j["faces"] = json::array();
   for (const auto& f : r.faces) j["faces"].push_back(face_json(f));

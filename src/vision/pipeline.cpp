@@ -92,7 +92,19 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
   auto boxes = detect_bounded(detector, gray, options.max_detect_side);
   cv::Mat source = gray;  // what faces are cropped from: the image, or the framed crop
   int offset = 0;
-  if (boxes.empty() && options.retry_as_crop) boxes = detect_in_framed_crop(detector, gray, source, offset);
+  double scale = 1;  // of `source` against the image
+  if (boxes.empty() && options.retry_as_crop) {
+    // The framed image is searched at kCropRetryDetectSide anyway, and the face it looks for fills
+    // most of the image: frame a copy of that size, not the photo itself (framing a 50 MP photo
+    // took 4x its pixels, ~200 MB more; bench/badinput).
+    cv::Mat retry = gray;
+    const int side = std::max(gray.cols, gray.rows);
+    if (2 * side > kCropRetryDetectSide) {
+      scale = double(kCropRetryDetectSide) / (2 * side);
+      cv::resize(gray, retry, cv::Size(), scale, scale, cv::INTER_AREA);
+    }
+    boxes = detect_in_framed_crop(detector, retry, source, offset);
+  }
   std::vector<cv::Mat> inputs;
   for (const auto& b : boxes)
     inputs.push_back(preprocess_face(crop_fer_face(source, b.box, detector.box_style(), options.level_crops ? b.angle : 0)));
@@ -101,7 +113,10 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
   r.full_detection = true;
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     FaceReading f;
-    f.box = (boxes[i].box - cv::Point(offset, offset)) & cv::Rect(0, 0, gray.cols, gray.rows);
+    const cv::Rect in_source = boxes[i].box - cv::Point(offset, offset);
+    f.box = cv::Rect(static_cast<int>(in_source.x / scale), static_cast<int>(in_source.y / scale),
+                     static_cast<int>(in_source.width / scale), static_cast<int>(in_source.height / scale)) &
+            cv::Rect(0, 0, gray.cols, gray.rows);
     f.probs = f.smoothed = probs[i];
     f.emotion = argmax(probs[i]);
     f.classified_now = true;
