@@ -73,18 +73,14 @@ std::string Metrics::render(std::size_t streams_open, std::size_t queue_depth) c
     out += "moodtunes_http_request_duration_seconds_sum{" + label + "} " + number(h.sum) + "\n";
     out += "moodtunes_http_request_duration_seconds_count{" + label + "} " + std::to_string(h.count) + "\n";
   }
-  out += "# HELP moodtunes_frames_analysed_total Images analysed: uploaded photos and live stream frames.\n";
-  out += "# TYPE moodtunes_frames_analysed_total counter\n";
-  out += "moodtunes_frames_analysed_total " + std::to_string(frames_) + "\n";
-  out += "# HELP moodtunes_faces_analysed_total Faces read in those images.\n";
-  out += "# TYPE moodtunes_faces_analysed_total counter\n";
-  out += "moodtunes_faces_analysed_total " + std::to_string(faces_) + "\n";
-  out += "# HELP moodtunes_streams_open Live streams open now.\n";
-  out += "# TYPE moodtunes_streams_open gauge\n";
-  out += "moodtunes_streams_open " + std::to_string(streams_open) + "\n";
-  out += "# HELP moodtunes_queue_depth Analysis requests waiting for a worker now.\n";
-  out += "# TYPE moodtunes_queue_depth gauge\n";
-  out += "moodtunes_queue_depth " + std::to_string(queue_depth) + "\n";
+  auto single = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  single("moodtunes_frames_analysed_total", "counter", "Images analysed: uploaded photos and live stream frames.", frames_);
+  single("moodtunes_faces_analysed_total", "counter", "Faces read in those images.", faces_);
+  single("moodtunes_streams_open", "gauge", "Live streams open now.", streams_open);
+  single("moodtunes_queue_depth", "gauge", "Analysis requests waiting for a worker now.", queue_depth);
   out += "# HELP moodtunes_rejected_total Requests refused with 503 because the server was at capacity, by reason.\n";
   out += "# TYPE moodtunes_rejected_total counter\n";
   for (const char* reason : {"busy", "streams"}) {

@@ -22,7 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <httplib.h>
+#include <sqlite3.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -163,6 +165,20 @@ inline fs::path make_catalog(const fs::path& dir, int n = 240) {
                                                    " --format csv --scale signed --catalog " + catalog.string(), &status);
   if (status != 0) throw std::runtime_error("catalog import failed: " + out);
   return catalog;
+}
+
+// The one number `sql` selects from the SQLite file `db_file` (opened read-only); -1 when it
+// cannot be read.
+inline std::int64_t count_rows(const fs::path& db_file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
 }
 
 inline std::string encode(const cv::Mat& img, const std::string& ext = ".jpg") {

@@ -45,17 +45,7 @@ class ServeListeners : public ::testing::Test {
     for (const auto& t : rec["tracks"]) out.push_back(t["id"]);
     return out;
   }
-  std::int64_t rows(const std::string& sql) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2((dir_ / "listeners.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* st = nullptr;
-    std::int64_t n = -1;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-      n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-  }
+  std::int64_t rows(const std::string& sql) { return mt_server_test::count_rows(dir_ / "listeners.sqlite", sql); }
 
   TempDir dir_;
   fs::path catalog_;
