@@ -61,6 +61,11 @@ void add_train_command(CLI::App& app) {
                   "Probability that a training face first makes a round trip through a random resolution (0.5x-5x)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--camera-prob", opt->camera_prob,
+                  "Probability that a training face also gets a camera's losses (low light or contrast, blur, sensor "
+                  "noise, JPEG)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--swa-epochs", opt->swa_epochs,
                   "Stochastic weight averaging over the last N epochs (run at --swa-lr); writes swa.mtm")
       ->capture_default_str()
@@ -83,6 +88,11 @@ void add_train_command(CLI::App& app) {
                   "Share of the loss given to the teacher's soft targets (the rest: the labels)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--distill-on", opt->distill_on,
+                  "all: every training face has the teacher's target; train: only the --train faces (--mix faces "
+                  "learn from their labels)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"all", "train"}));
 #endif
   cmd->add_flag("--resume", opt->resume, "Continue exactly from <out>/checkpoint.pt");
   cmd->callback([=, &app] {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <opencv2/imgproc.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -165,10 +166,45 @@ cv::Mat resample_round_trip(const cv::Mat& gray48, float log_scale) {
   return to_face_gray(resized);
 }
 
+// A camera's losses on an 8-bit face, in the order a camera adds them: low light or low
+// contrast, blur (focus, motion at low light), sensor noise, then JPEG compression. Each is
+// drawn independently; at least one is applied.
+void camera_losses(cv::Mat& face, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
+  bool any = false;
+  const int forced = static_cast<int>(u(rng) * 4);  // the one that runs whatever the draws say
+  if (forced == 0 || u(rng) < 0.4f) {  // contrast 0.35-0.9 around a darker mean
+    const double gain = uniform(0.35f, 0.9f), mean = cv::mean(face)[0], target = mean * uniform(0.35f, 1.f);
+    face.convertTo(face, CV_8U, gain, target - gain * mean);
+    any = true;
+  }
+  if (forced == 1 || u(rng) < 0.4f) {
+    const double sigma = uniform(0.4f, 1.3f);
+    cv::GaussianBlur(face, face, {0, 0}, sigma);
+    any = true;
+  }
+  if (forced == 2 || u(rng) < 0.4f) {
+    cv::Mat noise(face.size(), CV_16S);
+    cv::randn(noise, 0, uniform(2.f, 12.f));  // cv::randn draws from OpenCV's own RNG: reseeded below
+    cv::Mat wide;
+    face.convertTo(wide, CV_16S);
+    wide += noise;
+    wide.convertTo(face, CV_8U);
+    any = true;
+  }
+  if (forced == 3 || u(rng) < 0.4f || !any) {
+    std::vector<uchar> jpeg;
+    cv::imencode(".jpg", face, jpeg, {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(15.f, 75.f))});
+    face = cv::imdecode(jpeg, cv::IMREAD_GRAYSCALE);
+  }
+}
+
 // Geometric and photometric augmentation of one 8-bit 48x48 face, then the shared
 // standardisation, then random erasing (in the standardised domain: 0 = the image mean).
-// With resample_prob = 0 it draws from `rng` as it did before the option existed.
-cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob, std::mt19937_64& rng) {
+// With resample_prob = 0 and camera_prob = 0 it draws from `rng` as it did before those options.
+cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob, double camera_prob,
+                std::mt19937_64& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
   cv::Mat img = gray48;
@@ -186,6 +222,10 @@ cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob
     cv::Mat lut(1, 256, CV_8U);
     for (int i = 0; i < 256; ++i) lut.at<uchar>(i) = cv::saturate_cast<uchar>(255.0 * std::pow(i / 255.0, gamma));
     cv::LUT(warped, lut, warped);
+  }
+  if (camera_prob > 0 && u(rng) < camera_prob) {
+    cv::theRNG().state = rng();  // this face's noise follows its own stream, whatever the thread
+    camera_losses(warped, rng);
   }
   cv::Mat f = standardize_face(warped);
   if (u(rng) < 0.5f) {  // random erasing
@@ -383,6 +423,10 @@ struct Trainer::Impl {
     train = load_fer(opt.train_dir, train_load);
     val = load_fer(opt.val_dir, val_load);
     if (opt.mix_repeat < 1) throw std::invalid_argument("the mix repeat must be at least 1");
+    if (opt.distill_on != "all" && opt.distill_on != "train")
+      throw std::invalid_argument("unknown distillation set '" + opt.distill_on + "' (all or train)");
+    if (opt.camera_prob < 0 || opt.camera_prob > 1) throw std::invalid_argument("camera probability must be between 0 and 1");
+    const std::size_t primary_size = train.size();
     if (!opt.mix_dir.empty()) {
       const FerDataset mix = load_fer_folder(opt.mix_dir, {"Training", opt.max_per_class, /*skip_unknown_classes=*/true});
       spdlog::info("mix: {} images x {} per epoch ({}){}", mix.size(), opt.mix_repeat, mix.counts_summary(),
@@ -407,6 +451,15 @@ struct Trainer::Impl {
 
     if (!opt.teacher_model.empty())
       teacher_probs = teacher_targets(train, opt.teacher_model, opt.teacher_tta, opt.out_dir / "teacher_targets.bin");
+    if (teacher_probs.defined() && opt.distill_on == "train" && train.size() > primary_size) {
+      // The mix faces' soft target is their label, smoothed as the hard loss smooths it.
+      const auto n_mix = static_cast<long>(train.size() - primary_size);
+      std::vector<std::int64_t> mix_labels(train.labels.begin() + static_cast<long>(primary_size), train.labels.end());
+      auto onehot = torch::one_hot(torch::tensor(mix_labels), kNumEmotions).to(torch::kFloat32);
+      const auto ls = static_cast<float>(opt.label_smoothing);
+      teacher_probs.slice(0, static_cast<long>(primary_size), static_cast<long>(primary_size) + n_mix)
+          .copy_(onehot * (1 - ls) + ls / kNumEmotions);
+    }
     val_inputs = inference_inputs(val);
     val_labels = label_tensor(val);
 
@@ -482,7 +535,7 @@ struct Trainer::Impl {
       for (std::int64_t i = begin; i < end; ++i) {
         const cv::Mat& image = train.images[indices[i]];
         std::mt19937_64 rng(mix_seed(batch_seed, static_cast<std::uint64_t>(i)));
-        put_face(rows, i, opt.augment ? augment(image, opt.scale_jitter, opt.resample_prob, rng) : standardize_face(image));
+        put_face(rows, i, opt.augment ? augment(image, opt.scale_jitter, opt.resample_prob, opt.camera_prob, rng) : standardize_face(image));
       }
     });
     return inputs;
@@ -808,10 +861,12 @@ struct Trainer::Impl {
                    {"warmup_epochs", opt.warmup_epochs}, {"scale_jitter", opt.scale_jitter},
                    {"resample_prob", opt.resample_prob}}}};
     if (!opt.mix_dir.empty()) info["hyper"]["mix_repeat"] = opt.mix_repeat;
+    if (opt.camera_prob > 0) info["hyper"]["camera_prob"] = opt.camera_prob;
     if (!opt.teacher_model.empty())
       info["distillation"] = {{"teacher", opt.teacher_model.filename().string()},
                               {"teacher_tta", opt.teacher_tta},
-                              {"weight", opt.distill_weight}};
+                              {"weight", opt.distill_weight},
+                              {"on", opt.distill_on}};
     if (swa_models > 0) {
       info["swa_models"] = swa_models;  // the weights are the mean of this many epochs' ends
       info["hyper"]["swa_lr"] = opt.swa_lr;

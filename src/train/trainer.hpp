@@ -66,6 +66,11 @@ struct TrainOptions {
   // augmentations: faces cropped from frames have been resampled, FER's own crops have not
   // (docs/vision.md, "Crop gap"). The shipped models use 0.5.
   double resample_prob = 0;
+  // Probability that a training face goes through a camera's losses after the geometric
+  // augmentation: one to three of blur, sensor noise, a JPEG round trip and low light / low
+  // contrast, each with a random strength. Webcam frames and phone photos carry them; FER's
+  // crops mostly do not. 0 = off, and then the augmentation draws as it did without the option.
+  double camera_prob = 0;
   // Stochastic weight averaging: the last `swa_epochs` epochs run at the constant `swa_lr`
   // (0 = lr / 10) and the weights at the end of each are averaged; the average, with its
   // BatchNorm statistics recomputed on training data, is written to swa.mtm and competes for
@@ -84,6 +89,10 @@ struct TrainOptions {
   std::filesystem::path teacher_model;
   std::string teacher_tta = "ten-crop";
   double distill_weight = 0.5;
+  // "all": every training face has the teacher's soft target; "train": only the --train faces,
+  // and the --mix faces learn from their labels alone (a teacher that reads the mix domain worse
+  // than its labels would otherwise hold the student back there).
+  std::string distill_on = "all";
   bool progress = true;
   std::string command_line;  // recorded in the model card info
 };
