@@ -1,6 +1,6 @@
 // `moodtunes listener export|forget` and `moodtunes feedback`: what a listener taught, seen,
 // erased and added from the command line, in the same store the server uses (listeners.sqlite
-// beside the catalog, or --listeners FILE). docs/listeners.md.
+// beside the catalog, or --db FILE|postgresql://...). docs/listeners.md.
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -12,7 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
 #include "listeners/personal.hpp"
-#include "listeners/sqlite_store.hpp"
+#include "listeners/store.hpp"
 #include "music/catalog.hpp"
 #include "music/recommender.hpp"
 
@@ -24,14 +24,15 @@ namespace fs = std::filesystem;
 
 struct StoreOpt {
   std::string catalog, store;
-  fs::path path() const {
-    return store.empty() ? listeners::default_store_path(app::catalog_file(catalog)) : fs::path(store);
+  std::unique_ptr<listeners::ListenerStore> open() const {
+    return listeners::open_store(store, app::catalog_file(catalog));
   }
 };
 
 void add_store_options(CLI::App* cmd, StoreOpt& o) {
   cmd->add_option("--catalog", o.catalog, "Catalog file (the store is listeners.sqlite beside it)");
-  cmd->add_option("--listeners", o.store, "Listener store file (default listeners.sqlite beside the catalog)");
+  cmd->add_option("--db", o.store, "Listener store: a postgresql:// URI or a SQLite file (default listeners.sqlite beside the catalog)")
+      ->envname("MOODTUNES_DB");
 }
 
 }  // namespace
@@ -46,8 +47,8 @@ void add_listener_commands(CLI::App& app) {
     cmd->add_option("id", o->id, "Listener id")->required();
     add_store_options(cmd, *o);
     cmd->callback([o] {
-      listeners::SqliteListenerStore store(o->path());
-      std::cout << app::dump(listeners::export_json(o->id, store.events(o->id)), 2) << "\n";
+      const auto store = o->open();
+      std::cout << app::dump(listeners::export_json(o->id, store->events(o->id)), 2) << "\n";
     });
   }
   {
@@ -57,8 +58,8 @@ void add_listener_commands(CLI::App& app) {
     cmd->add_option("id", o->id, "Listener id")->required();
     add_store_options(cmd, *o);
     cmd->callback([o] {
-      listeners::SqliteListenerStore store(o->path());
-      std::cout << "erased " << store.forget(o->id) << " event(s) of listener " << o->id << "\n";
+      const auto store = o->open();
+      std::cout << "erased " << store->forget(o->id) << " event(s) of listener " << o->id << "\n";
     });
   }
   {
@@ -98,8 +99,8 @@ void add_listener_commands(CLI::App& app) {
       if (found.empty()) throw CliExit(kExitUsage, "no track with id " + std::to_string(o->track) + " in the catalog");
       ev.track = MoodPoint{found[0].valence, found[0].arousal};
       ev.artist = found[0].artist;
-      listeners::SqliteListenerStore store(o->path());
-      std::cout << (store.add(ev) ? "stored " : "already stored (same event id): ") << o->signal << " of track "
+      const auto store = o->open();
+      std::cout << (store->add(ev) ? "stored " : "already stored (same event id): ") << o->signal << " of track "
                 << o->track << " for listener " << o->id << "\n";
     });
   }

@@ -22,7 +22,7 @@
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
 #include "listeners/personal.hpp"
-#include "listeners/sqlite_store.hpp"
+#include "listeners/store.hpp"
 #include "mood/mood.hpp"
 #include "music/catalog.hpp"
 #include "music/importers.hpp"
@@ -298,7 +298,8 @@ void add_recommend_command(CLI::App& app) {
   struct ListenerOpt { std::string id, store; bool no_learning = false; };
   auto lo = std::make_shared<ListenerOpt>();
   cmd->add_option("--listener", lo->id, "Listener id: personalise from what this listener taught (docs/listeners.md)");
-  cmd->add_option("--listeners", lo->store, "Listener store (default listeners.sqlite beside the catalog)");
+  cmd->add_option("--db", lo->store, "Listener store: a postgresql:// URI or a SQLite file (default listeners.sqlite beside the catalog)")
+      ->envname("MOODTUNES_DB");
   cmd->add_flag("--no-learning", lo->no_learning, "With --listener: today's list, not personalised");
   cmd->callback([o, json_out, enrich, lo] {
     // Only a session (history) or enrichment (its cache) writes: anything else reads, never locks.
@@ -310,11 +311,11 @@ void add_recommend_command(CLI::App& app) {
       const app::ResolvedMood mood = run_recommend_mood(*o);
       const auto index = app::CatalogIndex::load(catalog);
       const auto table = listeners::track_table(*index);
-      listeners::SqliteListenerStore store(lo->store.empty() ? listeners::default_store_path(catalog.path()) : fs::path(lo->store));
+      const auto store = listeners::open_store(lo->store, catalog.path());
       std::unordered_set<std::int64_t> served;
       if (!o->session.empty()) served = catalog.session_served(o->session);
       auto r = listeners::recommend_for_listener(*index, *table, mood, recommend_options(*o),
-                                                 store.events(lo->id, listeners::ModelParams{}.max_events), {},
+                                                 store->events(lo->id, listeners::ModelParams{}.max_events), {},
                                                  o->session.empty() ? nullptr : &served);
       listener_summary = listeners::listener_summary_json(lo->id, r);
       p = std::move(r.picks);

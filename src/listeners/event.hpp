@@ -47,6 +47,9 @@ class ListenerStore {
   virtual ~ListenerStore() = default;
   // false: this listener's event_id was stored before (nothing written).
   virtual bool add(const Event& event) = 0;
+  // Many events in one transaction (imports, benchmarks); returns how many were new. All or
+  // none are stored when it throws.
+  virtual std::size_t add_many(const std::vector<Event>& events) = 0;
   virtual std::vector<Event> events(const std::string& listener, std::size_t limit = 0) = 0;
   virtual std::size_t count(const std::string& listener) = 0;
   virtual std::size_t total() = 0;  // every listener's events

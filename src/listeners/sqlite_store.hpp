@@ -32,8 +32,7 @@ class SqliteListenerStore final : public ListenerStore {
 
   const std::filesystem::path& path() const { return file_; }
   bool add(const Event& event) override;
-  // Many events in one transaction (imports, benchmarks); returns how many were new.
-  std::size_t add_many(const std::vector<Event>& events);
+  std::size_t add_many(const std::vector<Event>& events) override;
   std::vector<Event> events(const std::string& listener, std::size_t limit = 0) override;
   std::size_t count(const std::string& listener) override;
   std::size_t total() override;

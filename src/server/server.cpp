@@ -30,7 +30,7 @@
 #include "app/reading.hpp"
 #include "app/recommend.hpp"
 #include "listeners/personal.hpp"
-#include "listeners/sqlite_store.hpp"
+#include "listeners/store.hpp"
 #include "music/catalog.hpp"
 #include "providers/errors.hpp"
 #include "providers/spotify_auth.hpp"
@@ -314,8 +314,7 @@ Server::Impl::Impl(ServerOptions o)
       gate(std::max<std::size_t>(1, opt.threads), 4 * std::max<std::size_t>(1, opt.threads)),
       streams(opt.max_streams, std::chrono::seconds(opt.stream_idle_timeout_s),
               [this]() -> const EmotionClassifier& { return live_pool->at(next_live++); }),
-      listener_store(std::make_unique<listeners::SqliteListenerStore>(
-          opt.listeners_db.empty() ? listeners::default_store_path(opt.catalog) : opt.listeners_db)) {
+      listener_store(listeners::open_store(opt.db, opt.catalog)) {
   opt.threads = std::max<std::size_t>(1, opt.threads);
   // Workers run side by side: one core per call keeps them from oversubscribing the machine.
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());

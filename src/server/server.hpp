@@ -59,7 +59,9 @@ struct ServerOptions {
   int io_timeout_s = 10;            // socket read/write timeouts
   int stream_idle_timeout_s = 30;   // a live stream unused this long is closed
   bool learning = true;             // false (--no-learning): a "listener" is not personalised
-  std::filesystem::path listeners_db{};  // the listener store; empty: listeners.sqlite beside the catalog
+  // The listener store: a postgresql:// URI (shared by replicas) or a SQLite file; empty:
+  // listeners.sqlite beside the catalog (listeners::open_store).
+  std::string db{};
 };
 
 // 127.0.0.0/8, ::1 and "localhost": hosts only this machine can reach.

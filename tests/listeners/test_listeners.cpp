@@ -1,20 +1,25 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <unordered_set>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "app/catalog_index.hpp"
 #include "app/recommend.hpp"
 #include "listeners/personal.hpp"
+#include "listeners/postgres_store.hpp"
 #include "listeners/sqlite_store.hpp"
+#include "listeners/store.hpp"
 #include "app/errors.hpp"
 #include "music/catalog.hpp"
 #include "music/importers.hpp"
+#include "pg_cluster.hpp"
 #include "test_util.hpp"
 
 using namespace moodtunes;
@@ -171,7 +176,7 @@ TEST_F(Listeners, SameEventsAndSeedGiveTheSameListAndNoRepeats) {
   EXPECT_EQ(artists.size(), 10u);
 }
 
-// ---- the SQLite store ------------------------------------------------------------------------
+// ---- stores ---------------------------------------------------------------------------------
 
 Event event(const std::string& listener, std::int64_t track, Signal s, const std::string& id = {}) {
   Event e;
@@ -182,9 +187,37 @@ Event event(const std::string& listener, std::int64_t track, Signal s, const std
   return e;
 }
 
-TEST(SqliteStore, EventsAreIdempotentPerListenerAndRoundTrip) {
-  TempDir dir;
-  SqliteListenerStore store(dir / "listeners.sqlite");
+// `prefix` followed by `n` (GCC 12 warns, wrongly, on "literal" + std::to_string() here).
+std::string numbered(std::string prefix, int n) {
+  prefix += std::to_string(n);
+  return prefix;
+}
+
+// ---- the same suite on both stores ----------------------------------------------------------
+
+// One throwaway PostgreSQL cluster for this test program, started on first use; each test gets a
+// database of its own.
+moodtunes::test::PgCluster& cluster() {
+  struct Holder {
+    TempDir dir;
+    moodtunes::test::PgCluster pg{dir.path()};
+  };
+  static Holder h;
+  return h.pg;
+}
+
+class Stores : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::unique_ptr<ListenerStore> make() {
+    if (GetParam() == "sqlite") return std::make_unique<SqliteListenerStore>(dir_ / "listeners.sqlite");
+    return std::make_unique<PostgresListenerStore>(cluster().create_database());
+  }
+  TempDir dir_;
+};
+
+TEST_P(Stores, EventsAreIdempotentPerListenerAndRoundTrip) {
+  auto s = make();
+  ListenerStore& store = *s;
   Event e = event("ana", 5, Signal::kReaction, "e-1");
   e.mood = MoodPoint{-0.5f, 0.25f};
   e.strategy = "uplift";
@@ -209,11 +242,52 @@ TEST(SqliteStore, EventsAreIdempotentPerListenerAndRoundTrip) {
   EXPECT_EQ(got[0].artist, "Björk");
   EXPECT_FLOAT_EQ(got[0].reaction->valence, 0.125f);
   EXPECT_FALSE(got[1].mood.has_value());
+  EXPECT_TRUE(got[1].artist.empty());
   EXPECT_LT(got[0].seq, got[1].seq);
   const auto newest = store.events("ana", 1);
   ASSERT_EQ(newest.size(), 1u);
   EXPECT_EQ(newest[0].seq, got[2].seq);
 }
+
+TEST_P(Stores, AddManyIsOneTransactionAndSkipsRepeats) {
+  auto store = make();
+  std::vector<Event> batch;
+  for (int i = 0; i < 50; ++i) batch.push_back(event("cy", i, Signal::kLike, "b-" + std::to_string(i % 40)));
+  EXPECT_EQ(store->add_many(batch), 40u) << "ten repeats of an id inside the batch";
+  EXPECT_EQ(store->add_many(batch), 0u) << "the whole batch again";
+  EXPECT_EQ(store->count("cy"), 40u);
+}
+
+TEST_P(Stores, ConcurrentWritersLoseNothing) {
+  auto store = make();
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        const std::string id = numbered(numbered("w", t) + "-", i);
+        store->add(event("dee", i, Signal::kSkip, id));
+        if (i % 10 == 0) store->add(event("dee", i, Signal::kSkip, id));  // a retry
+      }
+    });
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(store->count("dee"), 800u);
+}
+
+TEST_P(Stores, ForgetErasesTheListenerOnly) {
+  auto store = make();
+  for (int i = 0; i < 30; ++i) store->add(event("eve", i, Signal::kLike, numbered("x", i)));
+  store->add(event("fay", 1, Signal::kDislike));
+  EXPECT_EQ(store->forget("eve"), 30u);
+  EXPECT_EQ(store->count("eve"), 0u);
+  EXPECT_TRUE(store->events("eve").empty());
+  EXPECT_EQ(store->total(), 1u) << "other listeners are untouched";
+  EXPECT_TRUE(store->add(event("eve", 1, Signal::kLike, "x1"))) << "a forgotten listener starts afresh";
+}
+
+INSTANTIATE_TEST_SUITE_P(BothStores, Stores, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+// ---- the SQLite store ------------------------------------------------------------------------
 
 TEST(SqliteStore, ForgetLeavesNothingOfTheListenerInTheFiles) {
   TempDir dir;
@@ -269,6 +343,60 @@ TEST(SqliteStore, MigratesTheFirstLayoutKeepingItsRows) {
 TEST(SqliteStore, UnwritablePlaceIsUnavailable) {
   SqliteListenerStore store("/proc/moodtunes-no-such-dir/listeners.sqlite");
   EXPECT_THROW(store.add(event("a", 1, Signal::kLike)), app::Unavailable);
+}
+
+// ---- the PostgreSQL store --------------------------------------------------------------------
+
+TEST(PostgresStore, ForgetLeavesNoRowAndVacuumsTheTable) {
+  auto& pg = cluster();
+  const std::string url = pg.create_database();
+  PostgresListenerStore store(url);
+  for (int i = 0; i < 200; ++i) store.add(event("gil-4b2e", i, Signal::kLike, numbered("g", i)));
+  EXPECT_EQ(store.forget("gil-4b2e"), 200u);
+  const std::string db = url.substr(url.rfind('/') + 1);
+  EXPECT_EQ(pg.sql(db, "SELECT COUNT(*) FROM feedback WHERE listener LIKE 'gil%'"), "0");
+  EXPECT_EQ(pg.sql(db, "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'feedback'"), "0")
+      << "the deleted rows' space was not reclaimed";
+}
+
+TEST(PostgresStore, AnUnreachableServerIsUnavailableQuicklyAndRecovers) {
+  TempDir dir;
+  moodtunes::test::PgCluster pg(dir.path());
+  PostgresListenerStore store(pg.url());
+  EXPECT_TRUE(store.add(event("hal", 1, Signal::kLike, "h1")));
+  pg.stop();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(store.add(event("hal", 2, Signal::kLike, "h2")), app::Unavailable);
+  EXPECT_THROW(store.events("hal"), app::Unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  pg.start();
+  EXPECT_TRUE(store.add(event("hal", 2, Signal::kLike, "h2"))) << "reconnects when the server is back";
+  EXPECT_FALSE(store.add(event("hal", 1, Signal::kLike, "h1")));
+  EXPECT_EQ(store.count("hal"), 2u);
+}
+
+TEST(PostgresStore, ThePasswordIsNeverShown) {
+  EXPECT_EQ(redact_conninfo("postgresql://mt:s3cret@db.example:5432/mt?sslmode=require"),
+            "postgresql://mt:***@db.example:5432/mt?sslmode=require");
+  EXPECT_EQ(redact_conninfo("postgres://db.example/mt?user=mt&password=s3cret&x=1"),
+            "postgres://db.example/mt?user=mt&password=***&x=1");
+  EXPECT_EQ(redact_conninfo("host=db user=mt password='s3 cret' dbname=mt"), "host=db user=mt password=*** dbname=mt");
+  // A refused connection's message names the server, never the password.
+  PostgresListenerStore store("postgresql://mt:s3cret@127.0.0.1:1/mt");
+  EXPECT_EQ(store.describe().find("s3cret"), std::string::npos);
+  try {
+    store.total();
+    FAIL() << "port 1 answered";
+  } catch (const app::Unavailable& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OpenStore, PicksTheStoreByTheFormOfTheName) {
+  TempDir dir;
+  EXPECT_EQ(open_store("", dir / "catalog.sqlite")->describe(), "sqlite " + (dir / "listeners.sqlite").string());
+  EXPECT_EQ(open_store((dir / "x.db").string(), dir / "catalog.sqlite")->describe(), "sqlite " + (dir / "x.db").string());
+  EXPECT_EQ(open_store("postgresql://a:b@h/db", dir / "catalog.sqlite")->describe().rfind("postgresql postgresql://a:***@h/db", 0), 0u);
 }
 
 }  // namespace
