@@ -23,7 +23,7 @@
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
 #ifdef MOODTUNES_WITH_TORCH
-#include "train/torch_bench.hpp"
+#include "support/torch_bench.hpp"
 #endif
 
 using namespace moodtunes;

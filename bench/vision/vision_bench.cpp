@@ -27,12 +27,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "app/model_path.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/fer_crop.hpp"
 #include "vision/pipeline.hpp"
-#include "vision/synth.hpp"
+#include "support/synth.hpp"
 
 using namespace moodtunes;
 using namespace moodtunes::vision;
@@ -42,7 +42,7 @@ namespace {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-synth::FerPool val_pool() { return synth::list_fer_faces(synth::fer_root(MOODTUNES_DATA_DIR) / "val"); }
+test::FerPool val_pool() { return test::list_fer_faces(test::fer_root(MOODTUNES_DATA_DIR) / "val"); }
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -70,10 +70,10 @@ double quantile(std::vector<double> v, double q) {
 // ---- detectors ------------------------------------------------------------------------------
 struct GrayScene {
   cv::Mat gray;
-  std::vector<synth::PlacedFace> faces;
+  std::vector<test::PlacedFace> faces;
   int side = 0;
   bool canonical_found = false;
-  synth::Background background = synth::Background::Gradient;  // the face is found upright on a plain background (see below)
+  test::Background background = test::Background::Gradient;  // the face is found upright on a plain background (see below)
 };
 
 // "Clearly frontal face": found by BOTH dlib HOG and the Haar default cascade when shown upright,
@@ -82,12 +82,12 @@ struct GrayScene {
 // needing both detectors keeps the definition from favouring either family.
 bool canonical_detectable(const cv::Mat& face, std::vector<std::unique_ptr<FaceDetector>>& judges) {
   cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(128));
-  const auto placed = synth::place_face(frame, face, {320, 240}, 192, 0);
+  const auto placed = test::place_face(frame, face, {320, 240}, 192, 0);
   cv::Mat gray;
   cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
   for (auto& j : judges) {
     const auto boxes = j->detect(gray);
-    if (std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, placed); })) return false;
+    if (std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return test::matches(b.box, placed); })) return false;
   }
   return true;
 }
@@ -104,14 +104,14 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
   int index = 0;
   for (int side : sides)
     for (int i = 0; i < per_size; ++i) {
-      auto s = synth::detection_scene(pool, seed, index++, side, max_angle);
+      auto s = test::detection_scene(pool, seed, index++, side, max_angle);
       GrayScene g{cv::Mat(), s.faces, side, false, s.background};
       cv::cvtColor(s.bgr, g.gray, cv::COLOR_BGR2GRAY);
       g.canonical_found = canonical_detectable(cv::imread(s.faces[0].source, cv::IMREAD_GRAYSCALE), judges);
       scenes.push_back(std::move(g));
     }
   for (int i = 0; i < no_face; ++i) {
-    auto s = synth::detection_scene(pool, seed, index++, 0);
+    auto s = test::detection_scene(pool, seed, index++, 0);
     GrayScene g{cv::Mat(), {}, 0, false};
     cv::cvtColor(s.bgr, g.gray, cv::COLOR_BGR2GRAY);
     scenes.push_back(std::move(g));
@@ -128,7 +128,7 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
     std::map<int, std::array<int, 4>> per;  // side -> found frontal, frontal, found all, all
-    std::array<std::array<int, 2>, synth::kBackgroundKinds> per_bg{};  // frontal >= 80 px: found, total
+    std::array<std::array<int, 2>, test::kBackgroundKinds> per_bg{};  // frontal >= 80 px: found, total
     std::array<std::array<int, 2>, 3> per_angle{};                     // |angle| 0-5, 5-10, 10-15
     int fp_noface = 0, fp_face = 0;
     double ms = 0;
@@ -142,7 +142,7 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
       }
       bool found = false;
       for (const auto& b : boxes) {
-        if (synth::matches(b.box, s.faces[0])) found = true;
+        if (test::matches(b.box, s.faces[0])) found = true;
         else ++fp_face;
       }
       if (!found && s.canonical_found && s.side >= 80 && !dump_dir.empty()) {  // inspect misses by eye
@@ -179,8 +179,8 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
                 fp_face, ms / scenes.size());
     if (breakdown) {
       std::printf("    >=80 px frontal by background:");
-      for (int b = 0; b < synth::kBackgroundKinds; ++b)
-        std::printf(" %s %d/%d", synth::background_name(static_cast<synth::Background>(b)), per_bg[b][0], per_bg[b][1]);
+      for (int b = 0; b < test::kBackgroundKinds; ++b)
+        std::printf(" %s %d/%d", test::background_name(static_cast<test::Background>(b)), per_bg[b][0], per_bg[b][1]);
       std::printf("; by |angle| 0-5 %d/%d, 5-10 %d/%d, 10-15 %d/%d\n", per_angle[0][0], per_angle[0][1], per_angle[1][0],
                   per_angle[1][1], per_angle[2][0], per_angle[2][1]);
     }
@@ -191,15 +191,15 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
 
 // ---- small-faces -------------------------------------------------------------------------------
 // Group photos: real face photos pasted several to a 640x480 scene at face sizes min..max px
-// (synth::group_scene), plus no-face scenes of the detection set. Per detector: recall by face
+// (test::group_scene), plus no-face scenes of the detection set. Per detector: recall by face
 // size, false boxes on the face scenes and on the no-face scenes, and time per frame (also as a
 // ratio to the first detector, measured in the same run: absolute times vary with the load).
 int run_small_faces(int scene_count, int faces_per_scene, double min_side, double max_side, double max_angle, int no_face,
                     std::uint64_t seed, const std::string& names, const std::string& dump_dir, bool all_photos, int photos, bool list) {
   const auto t_locate = Clock::now();
   // Every k-th photo of the sorted list, `photos` in all (all classes in proportion).
-  const auto all = synth::list_fer_faces(synth::realfaces_root(MOODTUNES_DATA_DIR) / "val");
-  synth::FerPool pool;
+  const auto all = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
+  test::FerPool pool;
   const std::size_t n_photos = photos > 0 ? std::min<std::size_t>(static_cast<std::size_t>(photos), all.files.size()) : all.files.size();
   for (std::size_t k = 0; k < n_photos; ++k) {
     const std::size_t i = k * all.files.size() / n_photos;
@@ -207,18 +207,18 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
     pool.labels.push_back(all.labels[i]);
   }
   auto reference = make_detector("hog"), haar = make_detector("haar");
-  const auto located = synth::locate_faces(pool, *reference, all_photos ? nullptr : haar.get());
+  const auto located = test::locate_faces(pool, *reference, all_photos ? nullptr : haar.get());
   std::printf("realfaces val: %zu of %zu photos; one face found by HOG%s (upright, photo at its own size) in %zu (%.0f s)\n",
               pool.files.size(), all.files.size(), all_photos ? "" : " and the Haar cascade", located.size(), ms_since(t_locate) / 1000);
   const auto fer = val_pool();  // the no-face scenes are the detection set's (vision_bench detectors)
-  std::vector<synth::Scene> scenes;
+  std::vector<test::Scene> scenes;
   std::vector<cv::Mat> grays;
   int total_faces = 0;
   for (int i = 0; i < scene_count; ++i) {
-    scenes.push_back(synth::group_scene(pool, located, seed, i, faces_per_scene, min_side, max_side, max_angle));
+    scenes.push_back(test::group_scene(pool, located, seed, i, faces_per_scene, min_side, max_side, max_angle));
     total_faces += static_cast<int>(scenes.back().faces.size());
   }
-  for (int i = 0; i < no_face; ++i) scenes.push_back(synth::detection_scene(fer, seed, 1000000 + i, 0));
+  for (int i = 0; i < no_face; ++i) scenes.push_back(test::detection_scene(fer, seed, 1000000 + i, 0));
   for (const auto& s : scenes) grays.push_back(to_gray(s.bgr));
   if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
   constexpr int kBins = 4;
@@ -248,7 +248,7 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
         if (list)
           for (const auto& b : boxes)
             std::printf("  false box, scene %zu (%s): %d,%d %dx%d score %.2f roll %.0f\n", i,
-                         synth::background_name(scenes[i].background), b.box.x, b.box.y, b.box.width, b.box.height, b.score, b.angle);
+                         test::background_name(scenes[i].background), b.box.x, b.box.y, b.box.width, b.box.height, b.score, b.angle);
         continue;
       }
       ms_face += ms;
@@ -258,11 +258,11 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
         const int bin = std::clamp(static_cast<int>((f.fer_rect.width - min_side) / std::max(bin_width, 1e-9)), 0, kBins - 1);
         ++per[static_cast<std::size_t>(bin)][1];
         for (std::size_t k = 0; k < boxes.size(); ++k)
-          if (!used[k] && synth::matches(boxes[k].box, f)) {
+          if (!used[k] && test::matches(boxes[k].box, f)) {
             used[k] = true, ++found, ++per[static_cast<std::size_t>(bin)][0];
             break;
           }
-        const bool this_missed = std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, f); });
+        const bool this_missed = std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return test::matches(b.box, f); });
         if (this_missed && list) {
           double best = 1e9, wr = 0;
           for (const auto& b : boxes) {
@@ -276,7 +276,7 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
         missed = missed || this_missed;
       }
       for (std::size_t k = 0; k < boxes.size(); ++k)
-        if (!used[k] && std::none_of(faces.begin(), faces.end(), [&](const auto& f) { return synth::matches(boxes[k].box, f); }))
+        if (!used[k] && std::none_of(faces.begin(), faces.end(), [&](const auto& f) { return test::matches(boxes[k].box, f); }))
           ++fp_face;
       if (missed && !dump_dir.empty()) {  // synthetic scenes only: inspect misses by eye
         cv::Mat shown = scenes[i].bgr.clone();
@@ -314,14 +314,14 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
     auto det = make_detector(name);
     std::vector<double> dx, dy, sc, hw;
     std::vector<cv::Rect2d> truth, box_squares;
-    synth::Rng rng(seed);
+    test::Rng rng(seed);
     for (int i = 0; i < n; ++i) {
-      auto s = synth::detection_scene(pool, seed, i, rng.uniform_int(100, 240), 0.0);
+      auto s = test::detection_scene(pool, seed, i, rng.uniform_int(100, 240), 0.0);
       cv::Mat gray;
       cv::cvtColor(s.bgr, gray, cv::COLOR_BGR2GRAY);
       const auto& f = s.faces[0];
       for (const auto& b : det->detect(gray)) {
-        if (!synth::matches(b.box, f)) continue;
+        if (!test::matches(b.box, f)) continue;
         const double w = b.box.width;
         dx.push_back((f.fer_rect.x + f.fer_rect.width / 2 - (b.box.x + w / 2)) / w);
         dy.push_back((f.fer_rect.y + f.fer_rect.height / 2 - (b.box.y + b.box.height / 2.0)) / w);
@@ -356,20 +356,20 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
   // A fixed subset of val spread evenly over the sorted list (so every class is in proportion).
   n = std::min<int>(n, static_cast<int>(pool.files.size()));
   int total = 0, raw_ok = 0, found = 0, frame_ok_found = 0, raw_ok_found = 0, oracle_ok_found = 0;
-  synth::Rng rng(seed);
+  test::Rng rng(seed);
   for (int k = 0; k < n; ++k, ++total) {
     const std::size_t i = static_cast<std::size_t>(k) * pool.files.size() / static_cast<std::size_t>(n);
     const cv::Mat face = pool.load(i);
     const int label = pool.labels[i];
     const bool raw = top(preprocess_face(face)) == label;
     raw_ok += raw;
-    cv::Mat frame = synth::make_background({640, 480}, static_cast<synth::Background>(rng.uniform_int(0, 3)), rng);
+    cv::Mat frame = test::make_background({640, 480}, static_cast<test::Background>(rng.uniform_int(0, 3)), rng);
     const double side = rng.uniform(100, 240);
     const cv::Point2d c(rng.uniform(side * .72, 640 - side * .72), rng.uniform(side * .72, 480 - side * .72));
-    const auto placed = synth::place_face(frame, face, c, side, rng.uniform(-max_angle, max_angle));
+    const auto placed = test::place_face(frame, face, c, side, rng.uniform(-max_angle, max_angle));
     const auto reading = analyse_image(frame, *det, clf, {kMaxDetectSide, level, tta});
     const auto hit = std::find_if(reading.faces.begin(), reading.faces.end(),
-                                  [&](const FaceReading& f) { return synth::matches(f.box, placed); });
+                                  [&](const FaceReading& f) { return test::matches(f.box, placed); });
     if (hit == reading.faces.end()) continue;
     ++found;
     const bool ok = static_cast<int>(hit->emotion) == label;
@@ -404,7 +404,7 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
   const int settle = std::min(30, frames_per_clip - 1);  // frames after which the label counts
   int total = 0, raw_ok = 0, found = 0, raw_ok_found = 0, raw_views_ok_found = 0, last_ok_found = 0;
   long counted_frames = 0, ok_frames = 0;
-  synth::Rng rng(seed);
+  test::Rng rng(seed);
   for (int k = 0; k < n; ++k, ++total) {
     const std::size_t i = static_cast<std::size_t>(k) * pool.files.size() / static_cast<std::size_t>(n);
     const cv::Mat face = pool.load(i);
@@ -412,7 +412,7 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
     const cv::Mat raw_input = preprocess_face(face);
     const bool raw = argmax(clf.classify_preprocessed({raw_input}).front()) == label;
     raw_ok += raw;
-    const cv::Mat bg = synth::make_background({640, 480}, static_cast<synth::Background>(rng.uniform_int(0, 3)), rng);
+    const cv::Mat bg = test::make_background({640, 480}, static_cast<test::Background>(rng.uniform_int(0, 3)), rng);
     const double side = rng.uniform(100, 220);
     const cv::Point2d c(rng.uniform(side * .75, 640 - side * .75), rng.uniform(side * .75, 480 - side * .75));
     const double phase = rng.uniform(0, 6.28);
@@ -422,7 +422,7 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
       const double t = f / 30.0;
       cv::Mat frame;
       bg.convertTo(frame, -1, 1.0 + 0.08 * std::sin(t * 2 + phase), 0);
-      synth::place_face(frame, face, {c.x + 8 * std::sin(t * 1.5 + phase), c.y + 5 * std::sin(t * 1.1 + phase)},
+      test::place_face(frame, face, {c.x + 8 * std::sin(t * 1.5 + phase), c.y + 5 * std::sin(t * 1.1 + phase)},
                         side * (1 + 0.04 * std::sin(t * 0.9 + phase)), 3 * std::sin(t * 1.3 + phase));
       const auto r = pipe.process(frame, t);
       const auto hit = std::find_if(r.faces.begin(), r.faces.end(), [&](const FaceReading& fr) {
@@ -457,14 +457,14 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
 // A 640x480 sequence: one val face drifting slowly over a cluttered background.
 std::vector<cv::Mat> moving_face_frames(int count, std::uint64_t seed) {
   const auto pool = val_pool();
-  synth::Rng rng(seed);
-  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  test::Rng rng(seed);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::Clutter, rng);
   const cv::Mat face = pool.load(pool.files.size() / 3);
   std::vector<cv::Mat> frames;
   for (int i = 0; i < count; ++i) {
     cv::Mat f = bg.clone();
     const double t = i / 30.0;
-    synth::place_face(f, face, {320 + 120 * std::sin(t * 0.8), 240 + 50 * std::sin(t * 1.3)}, 170 + 20 * std::sin(t * 0.5), 5 * std::sin(t));
+    test::place_face(f, face, {320 + 120 * std::sin(t * 0.8), 240 + 50 * std::sin(t * 1.3)}, 170 + 20 * std::sin(t * 0.5), 5 * std::sin(t));
     frames.push_back(f);
   }
   return frames;
@@ -596,7 +596,7 @@ FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const Smoo
                            double reading_interval_s, std::uint64_t seed, int pairs = kFollowPairs) {
   FollowShares f;
   if (readings.size() < 2) return f;
-  synth::Rng rng(seed);
+  test::Rng rng(seed);
   const int last = static_cast<int>(readings.size()) - 1;
   int drawn = 0;
   while (drawn < pairs) {
@@ -651,13 +651,13 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto hog = make_detector("hog");
-  synth::Rng rng(seed);
-  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  test::Rng rng(seed);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::Clutter, rng);
   auto frame_at = [&](const cv::Mat& face, int i) {
     const double t = i / 30.0;
     cv::Mat f = bg.clone();
     f.convertTo(f, -1, 1.0 + 0.1 * std::sin(t * 0.7), 10 * std::sin(t * 0.3));
-    synth::place_face(f, face, {320 + 100 * std::sin(t * 0.4), 240 + 40 * std::sin(t * 0.9)}, 170 + 25 * std::sin(t * 0.25),
+    test::place_face(f, face, {320 + 100 * std::sin(t * 0.4), 240 + 40 * std::sin(t * 0.9)}, 170 + 25 * std::sin(t * 0.25),
                       6 * std::sin(t * 0.5));
     return f;
   };
@@ -666,7 +666,7 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   std::vector<Pick> picks;
   for (std::size_t i = 0; i < pool.files.size() && i < 3000; i += 10) {
     const cv::Mat face = pool.load(i);
-    const auto r = synth::steady_reading({frame_at(face, 0), frame_at(face, 300), frame_at(face, 600)}, *hog, clf);
+    const auto r = test::steady_reading({frame_at(face, 0), frame_at(face, 300), frame_at(face, 600)}, *hog, clf);
     if (r) picks.push_back({r->margin, i, r->label});
   }
   std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.margin > b.margin; });

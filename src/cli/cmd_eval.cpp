@@ -267,7 +267,7 @@ void describe_network(std::ostringstream& md, const nlohmann::json& info, const 
   const std::string command = info.value("command", std::string());
   const bool warm_started = command.find(" --init ") != std::string::npos;
   md << h << " Architecture\n\n";
-  md << "- Small ResNet on 1x48x48 grayscale, per-image standardised (core/preprocess.hpp, id `" << kPreprocessId << "`)\n";
+  md << "- Small ResNet on 1x48x48 grayscale, per-image standardised (preprocess/preprocess.hpp, id `" << kPreprocessId << "`)\n";
   md << "- stem conv3x3 " << arch.stem << "; stages (channels x residual blocks, each followed by 2x2 max-pool):";
   for (const auto& s : arch.stages) md << " " << s.channels << "x" << s.blocks;
   md << "; head: flatten, dropout " << arch.dropout << ", FC " << arch.fc_hidden << ", ReLU, dropout, FC 7\n";

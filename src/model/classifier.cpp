@@ -12,7 +12,7 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/class_prior.hpp"
 #include "model/model_file.hpp"
 #include "model/xnnpack_net.hpp"
@@ -176,7 +176,7 @@ cv::Mat tta_view(const cv::Mat& input, TestTimeAugmentation tta, std::size_t ind
     cv::resize(input(cv::Rect(kTenCropCorners[index / 2], cv::Size(side, side))), view, cv::Size(kFaceSize, kFaceSize), 0, 0,
                cv::INTER_LINEAR);
   } else {
-    view = plain_view(input);  // core/preprocess.hpp: resampled once, as training resamples
+    view = plain_view(input);  // preprocess/preprocess.hpp: resampled once, as training resamples
   }
   if (!mirrored) return view;
   cv::Mat m;

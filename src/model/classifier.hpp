@@ -9,7 +9,7 @@
 // ensemble's probabilities are the mean of its networks' (each network one pass per view).
 // Inference runs from the .mtm file on XNNPACK (no LibTorch at run time), or on OpenCV's DNN
 // module, the reference engine and the fallback where XNNPACK cannot run (InferenceEngine);
-// every input goes through core/preprocess.hpp, the same function training used. A model whose
+// every input goes through preprocess/preprocess.hpp, the same function training used. A model whose
 // info holds a `class_bias` (model/class_prior.hpp, fitted by `moodtunes prior`) has every
 // reading (each view's, after the networks' mean) weighted by it.
 // Contract: faces must be non-empty 8-bit/16-bit/float images with 1, 3 or 4 channels, else
@@ -39,7 +39,7 @@
 
 namespace moodtunes {
 
-// None: the face's plain view (core/preprocess.hpp: resampled once by a quarter-pixel shift, as
+// None: the face's plain view (preprocess/preprocess.hpp: resampled once by a quarter-pixel shift, as
 // training resamples every face). Flip: that view averaged with its mirror image (2 passes).
 // TenCrop: four corner and a centre crop, each with its mirror (10 passes): slower, more accurate.
 enum class TestTimeAugmentation { None, Flip, TenCrop };

@@ -9,7 +9,7 @@
 #include <opencv2/core.hpp>
 
 #include "core/emotion.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 
 namespace fs = std::filesystem;
 

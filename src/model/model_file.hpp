@@ -34,7 +34,7 @@ class ModelError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Identifies core/preprocess.hpp's transform; bump when it changes so old models are refused.
+// Identifies preprocess/preprocess.hpp's transform; bump when it changes so old models are refused.
 inline constexpr const char* kPreprocessId = "gray48-standardize-v1";
 
 struct NamedTensor {

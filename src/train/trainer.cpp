@@ -17,8 +17,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "core/pause_clock.hpp"
-#include "core/preprocess.hpp"
+#include "train/pause_clock.hpp"
+#include "preprocess/preprocess.hpp"
 #ifndef MOODTUNES_TRAINER_ONLY  // the GPU build (scripts/device) carries no OpenCV DNN
 #include "model/classifier.hpp"
 #endif

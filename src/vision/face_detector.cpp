@@ -428,20 +428,6 @@ std::filesystem::path find_cascade(std::string_view file) {
   throw std::runtime_error("cascade " + std::string(file) + " not found (install opencv-data or set MOODTUNES_CASCADES); searched:" + searched);
 }
 
-cv::Mat to_gray(const cv::Mat& image) {
-  if (image.empty()) throw std::invalid_argument("to_gray: empty image");
-  cv::Mat gray;
-  switch (image.channels()) {
-    case 1: gray = image; break;
-    case 3: cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY); break;
-    case 4: cv::cvtColor(image, gray, cv::COLOR_BGRA2GRAY); break;
-    default: throw std::invalid_argument("to_gray: unsupported channel count");
-  }
-  if (gray.depth() == CV_16U) gray.convertTo(gray, CV_8U, 1.0 / 257.0);
-  else if (gray.depth() != CV_8U) gray.convertTo(gray, CV_8U, 255.0);  // float in [0, 1]
-  return gray;
-}
-
 std::vector<FaceBox> detect_in_region(FaceDetector& detector, const cv::Mat& gray, const cv::Rect& region,
                                       double expected_face_px, double work_face_px, double angle) {
   const cv::Rect r = region & cv::Rect(0, 0, gray.cols, gray.rows);

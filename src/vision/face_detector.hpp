@@ -31,6 +31,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "preprocess/preprocess.hpp"
+
 namespace moodtunes::vision {
 
 enum class BoxStyle { Hog, HaarDefault, HaarAlt2, Lbp };
@@ -114,8 +116,9 @@ inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small
 // Throws std::runtime_error naming the folders searched when absent.
 std::filesystem::path find_cascade(std::string_view file);
 
-// Any 8-bit/16-bit 1/3/4-channel image -> CV_8UC1 (shares data when already gray 8-bit).
-cv::Mat to_gray(const cv::Mat& image);
+// Any image -> the CV_8UC1 image detect() takes: the one gray conversion, which the classifier's
+// preprocessing uses too (preprocess/preprocess.hpp), so detector and classifier see the same image.
+using moodtunes::to_gray;
 
 // Detection restricted to a region: crops `region` (clipped), rescales it so a face of
 // `expected_face_px` becomes about `work_face_px`, runs `detector` and maps boxes back.

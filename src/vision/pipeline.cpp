@@ -7,7 +7,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "vision/fer_crop.hpp"
 
 namespace moodtunes::vision {

@@ -7,7 +7,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
 #include "model/tiny_model.hpp"
@@ -217,7 +217,7 @@ TEST(TestTimeAugmentation, ViewsOneAtATimeAverageToTheAugmentedReading) {
   EXPECT_THROW(tta_views(cv::Mat::zeros(32, 32, CV_32F), TestTimeAugmentation::Flip), std::invalid_argument);
 }
 
-// Training resamples every face through core/preprocess.hpp's warp_face(); the plain view
+// Training resamples every face through preprocess/preprocess.hpp's warp_face(); the plain view
 // resamples once too, a quarter pixel right and down, and is standardised again.
 TEST(TestTimeAugmentation, PlainViewIsTrainingsWarpByAQuarterPixel) {
   cv::Mat dot = cv::Mat::zeros(kFaceSize, kFaceSize, CV_32F);

@@ -10,7 +10,7 @@
 #include <cstdlib>
 
 #include "app/model_path.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "data/fer_dataset.hpp"
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
 #include "model/slim.hpp"
