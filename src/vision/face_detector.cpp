@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
@@ -203,7 +204,7 @@ class ConfirmedDetector final : public FaceDetector {
   std::string name() const override {
     std::string n = base_->name() + " confirmed by ";
     for (std::size_t i = 0; i < confirmers_.size(); ++i) n += (i ? " or " : "") + confirmers_[i]->name();
-    return n;
+    return n + fmt::format(" (below {:g}, rolled below {:g})", accept_score_, accept_rolled_);
   }
 
  private:
@@ -255,7 +256,11 @@ class RotatingDetector final : public FaceDetector {
   }
 
   BoxStyle box_style() const override { return base_->box_style(); }
-  std::string name() const override { return base_->name() + " +rot"; }
+  std::string name() const override {
+    std::string n = base_->name() + " +rot";
+    for (const double a : angles_) n += fmt::format(" {:g}", a);
+    return n;
+  }
 
  private:
   std::unique_ptr<FaceDetector> base_;
