@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -118,13 +119,13 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
   }
   int frontal = 0;
   for (const auto& s : scenes) frontal += s.canonical_found;
-  std::printf("rotation: uniform in +-%.0f deg\n", max_angle);
-  std::printf("set: seed %llu, %d face scenes (%d sides x %d; %d with a detectable frontal face), %d no-face scenes, 640x480\n",
+  fmt::print("rotation: uniform in +-{:.0f} deg\n", max_angle);
+  fmt::print("set: seed {}, {} face scenes ({} sides x {}; {} with a detectable frontal face), {} no-face scenes, 640x480\n",
               static_cast<unsigned long long>(seed), per_size * int(sides.size()), int(sides.size()), per_size, frontal, no_face);
-  std::printf("recall = faces found / frontal faces (all faces in brackets); FP/100 = false boxes per 100 no-face images\n\n");
-  std::printf("%-24s", "detector");
-  for (int side : sides) std::printf(" %11s", ("side " + std::to_string(side)).c_str());
-  std::printf(" %11s %8s %9s %9s\n", ">=80 px", "FP/100", "FP(face)", "ms/frame");
+  fmt::print("recall = faces found / frontal faces (all faces in brackets); FP/100 = false boxes per 100 no-face images\n\n");
+  fmt::print("{:<24}", "detector");
+  for (int side : sides) fmt::print(" {:>11}", ("side " + std::to_string(side)).c_str());
+  fmt::print(" {:>11} {:>8} {:>9} {:>9}\n", ">=80 px", "FP/100", "FP(face)", "ms/frame");
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
     std::map<int, std::array<int, 4>> per;  // side -> found frontal, frontal, found all, all
@@ -168,20 +169,20 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
       p[2] += found;
       p[3] += 1;
     }
-    std::printf("%-24s", name.c_str());
+    fmt::print("{:<24}", name.c_str());
     int big_found = 0, big_total = 0;
     for (int side : sides) {
       const auto& p = per[side];
-      std::printf("  %5.1f(%3.0f)", 100.0 * p[0] / std::max(1, p[1]), 100.0 * p[2] / std::max(1, p[3]));
+      fmt::print("  {:5.1f}({:3.0f})", 100.0 * p[0] / std::max(1, p[1]), 100.0 * p[2] / std::max(1, p[3]));
       if (side >= 80) big_found += p[0], big_total += p[1];
     }
-    std::printf(" %10.1f%% %8.1f %9d %9.1f\n", 100.0 * big_found / std::max(1, big_total), 100.0 * fp_noface / std::max(1, no_face),
+    fmt::print(" {:10.1f}% {:8.1f} {:9} {:9.1f}\n", 100.0 * big_found / std::max(1, big_total), 100.0 * fp_noface / std::max(1, no_face),
                 fp_face, ms / scenes.size());
     if (breakdown) {
-      std::printf("    >=80 px frontal by background:");
+      fmt::print("    >=80 px frontal by background:");
       for (int b = 0; b < test::kBackgroundKinds; ++b)
-        std::printf(" %s %d/%d", test::background_name(static_cast<test::Background>(b)), per_bg[b][0], per_bg[b][1]);
-      std::printf("; by |angle| 0-5 %d/%d, 5-10 %d/%d, 10-15 %d/%d\n", per_angle[0][0], per_angle[0][1], per_angle[1][0],
+        fmt::print(" {} {}/{}", test::background_name(static_cast<test::Background>(b)), per_bg[b][0], per_bg[b][1]);
+      fmt::print("; by |angle| 0-5 {}/{}, 5-10 {}/{}, 10-15 {}/{}\n", per_angle[0][0], per_angle[0][1], per_angle[1][0],
                   per_angle[1][1], per_angle[2][0], per_angle[2][1]);
     }
     std::fflush(stdout);
@@ -208,7 +209,7 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
   }
   auto reference = make_detector("hog"), haar = make_detector("haar");
   const auto located = test::locate_faces(pool, *reference, all_photos ? nullptr : haar.get());
-  std::printf("realfaces val: %zu of %zu photos; one face found by HOG%s (upright, photo at its own size) in %zu (%.0f s)\n",
+  fmt::print("realfaces val: {} of {} photos; one face found by HOG{} (upright, photo at its own size) in {} ({:.0f} s)\n",
               pool.files.size(), all.files.size(), all_photos ? "" : " and the Haar cascade", located.size(), ms_since(t_locate) / 1000);
   const auto fer = val_pool();  // the no-face scenes are the detection set's (vision_bench detectors)
   std::vector<test::Scene> scenes;
@@ -223,15 +224,15 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
   if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
   constexpr int kBins = 4;
   const double bin_width = (max_side - min_side) / kBins;
-  std::printf("set: seed %llu, %d scenes 640x480 with %d faces of %.0f-%.0f px (roll +-%.0f deg), %d no-face scenes\n\n",
+  fmt::print("set: seed {}, {} scenes 640x480 with {} faces of {:.0f}-{:.0f} px (roll +-{:.0f} deg), {} no-face scenes\n\n",
               static_cast<unsigned long long>(seed), scene_count, total_faces, min_side, max_side, max_angle, no_face);
-  std::printf("%-28s", "detector");
+  fmt::print("{:<28}", "detector");
   for (int b = 0; b < kBins; ++b) {
     char head[32];
     std::snprintf(head, sizeof head, "%.0f-%.0f px", min_side + b * bin_width, min_side + (b + 1) * bin_width);
-    std::printf(" %12s", head);
+    fmt::print(" {:>12}", head);
   }
-  std::printf(" %14s %10s %8s %10s %10s %7s\n", "recall", "FP(faces)", "FP/100", "ms(faces)", "ms(none)", "ratio");
+  fmt::print(" {:>14} {:>10} {:>8} {:>10} {:>10} {:>7}\n", "recall", "FP(faces)", "FP/100", "ms(faces)", "ms(none)", "ratio");
   double first_ms = 0;
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
@@ -247,7 +248,7 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
         ms_none += ms, fp_none += static_cast<int>(boxes.size());
         if (list)
           for (const auto& b : boxes)
-            std::printf("  false box, scene %zu (%s): %d,%d %dx%d score %.2f roll %.0f\n", i,
+            fmt::print("  false box, scene {} ({}): {},{} {}x{} score {:.2f} roll {:.0f}\n", i,
                          test::background_name(scenes[i].background), b.box.x, b.box.y, b.box.width, b.box.height, b.score, b.angle);
         continue;
       }
@@ -270,7 +271,7 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
                                         b.box.y + b.box.height / 2.0 - (f.fer_rect.y + f.fer_rect.height / 2)) / f.fer_rect.width;
             if (d < best) best = d, wr = b.box.width / f.fer_rect.width;
           }
-          std::printf("  missed, scene %zu: face %.0f px, roll %.0f; nearest box %.2f sides away, %.2f sides wide; %s\n", i,
+          fmt::print("  missed, scene {}: face {:.0f} px, roll {:.0f}; nearest box {:.2f} sides away, {:.2f} sides wide; {}\n", i,
                       f.fer_rect.width, f.angle_deg, best, wr, f.source.c_str());
         }
         missed = missed || this_missed;
@@ -290,9 +291,9 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
     }
     const double frame_ms = (ms_face + ms_none) / std::max<std::size_t>(1, scenes.size());
     if (first_ms == 0) first_ms = frame_ms;
-    std::printf("%-28s", name.size() > 28 ? (name.substr(0, 25) + "...").c_str() : name.c_str());
-    for (const auto& p : per) std::printf(" %5d/%-3d%3.0f%%", p[0], p[1], 100.0 * p[0] / std::max(1, p[1]));
-    std::printf(" %5d/%-4d%4.1f%% %10d %8.1f %10.1f %10.1f %6.2fx\n", found, total_faces, 100.0 * found / std::max(1, total_faces), fp_face,
+    fmt::print("{:<28}", name.size() > 28 ? (name.substr(0, 25) + "...").c_str() : name.c_str());
+    for (const auto& p : per) fmt::print(" {:5}/{:<3}{:3.0f}%", p[0], p[1], 100.0 * p[0] / std::max(1, p[1]));
+    fmt::print(" {:5}/{:<4}{:4.1f}% {:10} {:8.1f} {:10.1f} {:10.1f} {:6.2f}x\n", found, total_faces, 100.0 * found / std::max(1, total_faces), fp_face,
                 100.0 * fp_none / std::max(1, no_face), ms_face / std::max(1, scene_count), ms_none / std::max(1, no_face),
                 frame_ms / first_ms);
     std::fflush(stdout);
@@ -308,8 +309,8 @@ double square_iou(const cv::Rect2d& a, const cv::Rect2d& b) {
 
 int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
   const auto pool = val_pool();
-  std::printf("FER square relative to the detector box (centre offset dx, dy and side, in box widths);\n"
-              "%d val faces, upright, side 100..240 px on synthetic backgrounds; median [p10, p90]\n\n", n);
+  fmt::print("FER square relative to the detector box (centre offset dx, dy and side, in box widths);\n"
+              "{} val faces, upright, side 100..240 px on synthetic backgrounds; median [p10, p90]\n\n", n);
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
     std::vector<double> dx, dy, sc, hw;
@@ -332,12 +333,12 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
         break;
       }
     }
-    std::printf("%-12s n=%4zu  dx %+.3f [%+.3f, %+.3f]  dy %+.3f [%+.3f, %+.3f]  scale %.3f [%.3f, %.3f]  h/w %.2f\n", name.c_str(),
+    fmt::print("{:<12} n={:4}  dx {:+.3f} [{:+.3f}, {:+.3f}]  dy {:+.3f} [{:+.3f}, {:+.3f}]  scale {:.3f} [{:.3f}, {:.3f}]  h/w {:.2f}\n", name.c_str(),
                 dx.size(), median(dx), quantile(dx, .1), quantile(dx, .9), median(dy), quantile(dy, .1), quantile(dy, .9),
                 median(sc), quantile(sc, .1), quantile(sc, .9), median(hw));
     std::vector<double> box_iou;
     for (std::size_t k = 0; k < truth.size(); ++k) box_iou.push_back(square_iou(box_squares[k], truth[k]));
-    std::printf("%-12s IoU of fer_framing() square with the true FER square: median %.3f, p10 %.3f\n", "", median(box_iou),
+    fmt::print("{:<12} IoU of fer_framing() square with the true FER square: median {:.3f}, p10 {:.3f}\n", "", median(box_iou),
                 quantile(box_iou, .1));
     std::fflush(stdout);
   }
@@ -379,15 +380,15 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
     if (max_angle == 0) oracle_ok_found += top(preprocess_face(crop_square(to_gray(frame), placed.fer_rect))) == label;
   }
   const double f = std::max(1, found);
-  std::printf("crop gap (%s, %d val faces, side 100..240, rotation up to %.0f deg%s, TTA %s)\n", det->name().c_str(), total,
+  fmt::print("crop gap ({}, {} val faces, side 100..240, rotation up to {:.0f} deg{}, TTA {})\n", det->name().c_str(), total,
               max_angle, level ? ", crops levelled by the detected roll" : "", std::string(tta_name(tta)).c_str());
-  std::printf("  raw 48x48 val crops:                 %.2f%%\n", 100.0 * raw_ok / total);
-  std::printf("  detect -> crop -> classify in frames: %.2f%% (misses count as wrong; %d/%d found)\n", 100.0 * frame_ok_found / total,
+  fmt::print("  raw 48x48 val crops:                 {:.2f}%\n", 100.0 * raw_ok / total);
+  fmt::print("  detect -> crop -> classify in frames: {:.2f}% (misses count as wrong; {}/{} found)\n", 100.0 * frame_ok_found / total,
               found, total);
-  std::printf("  on the %d found faces: raw %.2f%%  in frames %.2f%%  gap %.2f points\n", found, 100.0 * raw_ok_found / f,
+  fmt::print("  on the {} found faces: raw {:.2f}%  in frames {:.2f}%  gap {:.2f} points\n", found, 100.0 * raw_ok_found / f,
               100.0 * frame_ok_found / f, 100.0 * (raw_ok_found - frame_ok_found) / f);
   if (max_angle == 0)
-    std::printf("  true FER square cut from the frame (resampling only): %.2f%%, gap %.2f points\n", 100.0 * oracle_ok_found / f,
+    fmt::print("  true FER square cut from the frame (resampling only): {:.2f}%, gap {:.2f} points\n", 100.0 * oracle_ok_found / f,
                 100.0 * (raw_ok_found - oracle_ok_found) / f);
   return 0;
 }
@@ -439,15 +440,15 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
     last_ok_found += *last == label;
   }
   const double fd = std::max(1, found);
-  std::printf("live gap (%d val faces, %d-frame clips at 30 fps, side 100..220, reading views %s, first reading %s)\n", total,
+  fmt::print("live gap ({} val faces, {}-frame clips at 30 fps, side 100..220, reading views {}, first reading {})\n", total,
               frames_per_clip, std::string(tta_name(params.reading_views)).c_str(),
               params.first_reading_all_views ? "all views" : "one view");
-  std::printf("  raw 48x48 val crops: %.2f%%; faces tracked: %d/%d\n", 100.0 * raw_ok / total, found, total);
-  std::printf("  on the %d tracked faces: raw %.2f%%  smoothed label at the clip's end %.2f%%  gap %.2f points\n", found,
+  fmt::print("  raw 48x48 val crops: {:.2f}%; faces tracked: {}/{}\n", 100.0 * raw_ok / total, found, total);
+  fmt::print("  on the {} tracked faces: raw {:.2f}%  smoothed label at the clip's end {:.2f}%  gap {:.2f} points\n", found,
               100.0 * raw_ok_found / fd, 100.0 * last_ok_found / fd, 100.0 * (raw_ok_found - last_ok_found) / fd);
-  std::printf("  smoothed label right in %.2f%% of the %ld frames after the first %d\n",
+  fmt::print("  smoothed label right in {:.2f}% of the {} frames after the first {}\n",
               100.0 * ok_frames / std::max(1L, counted_frames), counted_frames, settle);
-  std::printf("  raw crops with all the reading views averaged (%s): %.2f%%; gap to the label at the end %.2f points\n",
+  fmt::print("  raw crops with all the reading views averaged ({}): {:.2f}%; gap to the label at the end {:.2f} points\n",
               std::string(tta_name(params.reading_views)).c_str(), 100.0 * raw_views_ok_found / fd,
               100.0 * (raw_views_ok_found - last_ok_found) / fd);
   return 0;
@@ -475,7 +476,7 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   cv::setNumThreads(1);
   const auto clf = EmotionClassifier::load(model);
   const auto frames = moving_face_frames(frames_n, seed);
-  std::printf("640x480, one face, %d frames, one thread (cv::setNumThreads(1))\n", frames_n);
+  fmt::print("640x480, one face, {} frames, one thread (cv::setNumThreads(1))\n", frames_n);
 
   // Baseline: the seed's loop, Haar cascade at default parameters on every frame + classify every face.
   auto haar = make_detector("haar");
@@ -503,7 +504,7 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   }
   const double pipe_ms = ms_since(t0) / frames_n;
   auto print_pipeline = [&] {
-    std::printf("  moodtunes pipeline (track+schedule):  %7.2f ms/frame  %7.1f FPS  (face in %d/%d frames, %d track id(s))\n",
+    fmt::print("  moodtunes pipeline (track+schedule):  {:7.2f} ms/frame  {:7.1f} FPS  (face in {}/{} frames, {} track id(s))\n",
                 pipe_ms, 1000 / pipe_ms, tracked, frames_n, ids);
   };
   if (pipeline_only) {
@@ -531,14 +532,14 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
     fresh.process(f, 0);
     cold_frame.push_back(ms_since(t1));
   }
-  std::printf("  haar default every frame + classify:  %7.2f ms/frame  %7.1f FPS  (%d face boxes)\n", haar_ms, 1000 / haar_ms, haar_faces);
-  std::printf("  schedule: full detection every %d frames, classify every %d, local search at %.0f px over %s pyramid levels\n",
+  fmt::print("  haar default every frame + classify:  {:7.2f} ms/frame  {:7.1f} FPS  ({} face boxes)\n", haar_ms, 1000 / haar_ms, haar_faces);
+  fmt::print("  schedule: full detection every {} frames, classify every {}, local search at {:.0f} px over {} pyramid levels\n",
               params.full_detect_every, params.classify_every, params.local_face_px,
               params.local_pyramid_levels ? std::to_string(params.local_pyramid_levels).c_str() : "all");
   print_pipeline();
-  std::printf("  speed-up vs haar default: %.1fx\n", haar_ms / pipe_ms);
-  std::printf("  cold frame (median of 10): full detection hog %.1f ms, %s (detect's default) %.1f ms;\n"
-              "    first live-pipeline frame incl. colour conversion and classification %.1f ms\n",
+  fmt::print("  speed-up vs haar default: {:.1f}x\n", haar_ms / pipe_ms);
+  fmt::print("  cold frame (median of 10): full detection hog {:.1f} ms, {} (detect's default) {:.1f} ms;\n"
+              "    first live-pipeline frame incl. colour conversion and classification {:.1f} ms\n",
               median(cold_hog), std::string(kDefaultDetector).c_str(), median(cold_rot), median(cold_frame));
   return 0;
 }
@@ -672,7 +673,7 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.margin > b.margin; });
   const auto other = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != picks.front().label; });
   if (picks.empty() || other == picks.end()) {
-    std::printf("the model reads every face the same way; train it first\n");
+    fmt::print("the model reads every face the same way; train it first\n");
     return 1;
   }
   // Two held expressions: the most decisive face, and a borderline one (margin nearest 0.15,
@@ -705,23 +706,23 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
         first_b = i;
       }
     }
-    std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule, tau %.2f s, "
-                "hysteresis %.2f, min lead %.2f s, patience %.2f s, reading views %s\n",
+    fmt::print("held {} (mean margin {:.2f}) for {} s, then {} (margin {:.2f}); 30 fps, default schedule, tau {:.2f} s, "
+                "hysteresis {:.2f}, min lead {:.2f} s, patience {:.2f} s, reading views {}\n",
                 std::string(emotion_name(held_pick->label)).c_str(), held_pick->margin, seconds,
                 std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis, smoothing.min_lead_s,
                 smoothing.patience_s,
                 std::string(tta_name(reading_views)).c_str());
-    std::printf("  face in %d/%d frames, %d track id(s)\n", frames_with_face, total, ids);
-    std::printf("  held: %d smoothed label changes (%.2f per minute); the raw reading's argmax changed %d times\n", changes,
+    fmt::print("  face in {}/{} frames, {} track id(s)\n", frames_with_face, total, ids);
+    fmt::print("  held: {} smoothed label changes ({:.2f} per minute); the raw reading's argmax changed {} times\n", changes,
                 changes * 60.0 / seconds, raw_changes);
-    if (first_b >= 0) std::printf("  after the switch the label followed in %d frames (%.2f s)\n", first_b - held, (first_b - held) / 30.0);
-    else std::printf("  after the switch the label did not follow within 3 s\n");
+    if (first_b >= 0) fmt::print("  after the switch the label followed in {} frames ({:.2f} s)\n", first_b - held, (first_b - held) / 30.0);
+    else fmt::print("  after the switch the label did not follow within 3 s\n");
     for (const auto& p : sweep) {
       const auto st = replay_smoothing(inputs, p, held, next->label);
-      std::printf("  replayed with tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.2f changes per minute held; ",
+      fmt::print("  replayed with tau {:.2f} s, hysteresis {:.2f}, min lead {:.2f} s, patience {:.2f} s: {:.2f} changes per minute held; ",
                   p.tau_s, p.hysteresis, p.min_lead_s, p.patience_s, st.held_changes * 60.0 / seconds);
-      if (st.follow_frames >= 0) std::printf("followed in %d frames (%.2f s)\n", st.follow_frames, st.follow_frames / 30.0);
-      else std::printf("did not follow within 3 s\n");
+      if (st.follow_frames >= 0) fmt::print("followed in {} frames ({:.2f} s)\n", st.follow_frames, st.follow_frames / 30.0);
+      else fmt::print("did not follow within 3 s\n");
     }
   }
   if (!follow) return 0;
@@ -730,15 +731,15 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   // The readings the live smoother averages towards: the pipeline's views of each face.
   const auto readings = clf.classify_batch(val_faces, reading_views);
   const double interval = PipelineParams{}.classify_every / 30.0;
-  std::printf("real changes (a face replaced by a val face read with another top class; %zu val faces read with %s, "
-              "one reading every %.2f s, %d pairs): followed within 1 s / within 2 s / never\n",
+  fmt::print("real changes (a face replaced by a val face read with another top class; {} val faces read with {}, "
+              "one reading every {:.2f} s, {} pairs): followed within 1 s / within 2 s / never\n",
               readings.size(), std::string(tta_name(reading_views)).c_str(), interval, kFollowPairs);
   std::vector<SmoothingParams> all{smoothing};
   all.insert(all.end(), sweep.begin(), sweep.end());
   for (const auto& p : all) {
     const auto f = follow_shares(readings, p, interval, seed);
-    std::printf("  tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.1f%% / %.1f%% / %.1f%%; "
-                "clear changes (new reading leads the old label by >= %.1f; %.1f%% of pairs) within 1 s: %.1f%%\n",
+    fmt::print("  tau {:.2f} s, hysteresis {:.2f}, min lead {:.2f} s, patience {:.2f} s: {:.1f}% / {:.1f}% / {:.1f}%; "
+                "clear changes (new reading leads the old label by >= {:.1f}; {:.1f}% of pairs) within 1 s: {:.1f}%\n",
                 p.tau_s, p.hysteresis, p.min_lead_s, p.patience_s, 100 * f.within_1s, 100 * f.within_2s, 100 * f.never,
                 kClearLead, 100 * f.clear, 100 * f.clear_within_1s);
   }
