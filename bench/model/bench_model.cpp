@@ -72,8 +72,8 @@ int main(int argc, char** argv) try {
   model = moodtunes::app::model_path(model);
 
   const auto clf = EmotionClassifier::load(model);  // the default engine: int8 for a calibrated model
-  const auto fp32 = EmotionClassifier::load(model, InferenceEngine::Xnnpack);
-  const auto reference = EmotionClassifier::load(model, InferenceEngine::OpenCvDnn);
+  const auto fp32 = EmotionClassifier::load(model, InferenceEngine::kXnnpack);
+  const auto reference = EmotionClassifier::load(model, InferenceEngine::kOpenCvDnn);
   const auto networks = static_cast<int>(clf.network_count());
   fmt::print("model {}: {} network(s), {:.3f} GFLOP/face, {} parameters; engine {}, baselines {} and {}\n", model.c_str(),
               networks, clf.gflops(), static_cast<long long>(clf.parameter_count()), std::string(engine_name(clf.engine())).c_str(),
@@ -139,7 +139,7 @@ int main(int argc, char** argv) try {
     fmt::print("val, baseline {}, TTA none: accuracy {:.2f}%, macro-F1 {:.4f}\n", std::string(engine_name(baseline->engine())).c_str(),
                 100 * cm.accuracy(), cm.macro_f1());
   }
-  for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
+  for (auto tta : {TestTimeAugmentation::kNone, TestTimeAugmentation::kFlip, TestTimeAugmentation::kTenCrop}) {
     const auto t0 = std::chrono::steady_clock::now();
     const ConfusionMatrix cm = score(clf, val.images, val.labels, tta);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -74,7 +74,7 @@ struct GrayScene {
   std::vector<test::PlacedFace> faces;
   int side = 0;
   bool canonical_found = false;
-  test::Background background = test::Background::Gradient;  // the face is found upright on a plain background (see below)
+  test::Background background = test::Background::kGradient;  // the face is found upright on a plain background (see below)
 };
 
 // "Clearly frontal face": found by BOTH dlib HOG and the Haar default cascade when shown upright,
@@ -459,7 +459,7 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
 std::vector<cv::Mat> moving_face_frames(int count, std::uint64_t seed) {
   const auto pool = val_pool();
   test::Rng rng(seed);
-  const cv::Mat bg = test::make_background({640, 480}, test::Background::Clutter, rng);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::kClutter, rng);
   const cv::Mat face = pool.load(pool.files.size() / 3);
   std::vector<cv::Mat> frames;
   for (int i = 0; i < count; ++i) {
@@ -653,7 +653,7 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   const auto pool = val_pool();
   auto hog = make_detector("hog");
   test::Rng rng(seed);
-  const cv::Mat bg = test::make_background({640, 480}, test::Background::Clutter, rng);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::kClutter, rng);
   auto frame_at = [&](const cv::Mat& face, int i) {
     const double t = i / 30.0;
     cv::Mat f = bg.clone();

@@ -552,7 +552,7 @@ void add_ensemble_command(CLI::App& app) {
   cmd->add_option("--val", a->val, "Labelled faces to measure the ensemble on and record in the file (the model card shows it)");
   cmd->callback([a] {
     ModelEnsemble ensemble;
-    ensemble.storage = a->float32 ? TensorStorage::Float32 : TensorStorage::Float16;
+    ensemble.storage = a->float32 ? TensorStorage::kFloat32 : TensorStorage::kFloat16;
     std::string command = "moodtunes ensemble";
     for (const auto& path : a->members) {
       ensemble.members.push_back(load_model_file(path));  // a clear error for a missing file or a nested ensemble

@@ -109,9 +109,9 @@ class UnionDetector final : public FaceDetector {
 };
 
 BoxStyle style_of_cascade(const std::string& file) {
-  if (file.find("lbp") != std::string::npos) return BoxStyle::Lbp;
-  if (file.find("alt2") != std::string::npos) return BoxStyle::HaarAlt2;
-  return BoxStyle::HaarDefault;
+  if (file.find("lbp") != std::string::npos) return BoxStyle::kLbp;
+  if (file.find("alt2") != std::string::npos) return BoxStyle::kHaarAlt2;
+  return BoxStyle::kHaarDefault;
 }
 
 class CascadeDetector final : public FaceDetector {
@@ -168,7 +168,7 @@ class TwoStageDetector final : public FaceDetector {
     return out;
   }
 
-  BoxStyle box_style() const override { return BoxStyle::Hog; }
+  BoxStyle box_style() const override { return BoxStyle::kHog; }
   std::string name() const override { return "two-stage(" + proposer_->name() + " -> hog)"; }
 
  private:

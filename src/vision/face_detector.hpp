@@ -35,7 +35,7 @@
 
 namespace moodtunes::vision {
 
-enum class BoxStyle { Hog, HaarDefault, HaarAlt2, Lbp };
+enum class BoxStyle { kHog, kHaarDefault, kHaarAlt2, kLbp };
 
 struct FaceBox {
   cv::Rect box;      // axis-aligned box of the face in its upright frame, centred on the face

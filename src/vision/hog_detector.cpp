@@ -65,7 +65,7 @@ class HogDetector final : public FaceDetector {
     return out;
   }
 
-  BoxStyle box_style() const override { return BoxStyle::Hog; }
+  BoxStyle box_style() const override { return BoxStyle::kHog; }
   std::string name() const override {
     std::string n = "hog";
     if (options_.frame_scale != 1.0) n += " x" + std::to_string(options_.frame_scale).substr(0, 4);

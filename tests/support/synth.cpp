@@ -48,10 +48,10 @@ std::filesystem::path fer_root(const std::filesystem::path& fallback_data_dir) {
 
 const char* background_name(Background b) {
   switch (b) {
-    case Background::Gradient: return "gradient";
-    case Background::Texture: return "texture";
-    case Background::Text: return "text";
-    case Background::Clutter: return "clutter";
+    case Background::kGradient: return "gradient";
+    case Background::kTexture: return "texture";
+    case Background::kText: return "text";
+    case Background::kClutter: return "clutter";
   }
   return "?";
 }
@@ -147,10 +147,10 @@ cv::Mat clutter(cv::Size size, Rng& rng) {
 
 cv::Mat make_background(cv::Size size, Background kind, Rng& rng) {
   switch (kind) {
-    case Background::Gradient: return gradient(size, rng);
-    case Background::Texture: return texture(size, rng);
-    case Background::Text: return text(size, rng);
-    case Background::Clutter: return clutter(size, rng);
+    case Background::kGradient: return gradient(size, rng);
+    case Background::kTexture: return texture(size, rng);
+    case Background::kText: return text(size, rng);
+    case Background::kClutter: return clutter(size, rng);
   }
   return {};
 }

@@ -37,7 +37,7 @@ FerPool list_fer_faces(const std::filesystem::path& split_dir, std::size_t max_p
 // The FER root: $MOODTUNES_DATA/fer2013 when set, else <fallback>/fer2013.
 std::filesystem::path fer_root(const std::filesystem::path& fallback_data_dir);
 
-enum class Background { Gradient, Texture, Text, Clutter };
+enum class Background { kGradient, kTexture, kText, kClutter };
 inline constexpr int kBackgroundKinds = 4;
 const char* background_name(Background b);
 
@@ -66,7 +66,7 @@ PlacedFace place_face(cv::Mat& frame, const cv::Mat& face_gray, cv::Point2d cent
 struct Scene {
   cv::Mat bgr;
   std::vector<PlacedFace> faces;
-  Background background = Background::Gradient;
+  Background background = Background::kGradient;
 };
 
 // One scene of the detection set. face_side = 0 gives a no-face scene; otherwise one face of

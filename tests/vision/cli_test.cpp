@@ -76,7 +76,7 @@ class VisionCli : public ::testing::Test {
 
 cv::Mat face_scene(const cv::Mat& face, int seed, test::PlacedFace* placed = nullptr) {
   test::Rng rng(seed);
-  cv::Mat frame = test::make_background({640, 480}, test::Background::Clutter, rng);
+  cv::Mat frame = test::make_background({640, 480}, test::Background::kClutter, rng);
   const auto p = test::place_face(frame, face, {300, 230}, 170, 0);
   if (placed) *placed = p;
   return frame;
@@ -90,7 +90,7 @@ TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
   const cv::Mat scene = face_scene(faces[0], 1, &placed);
   ASSERT_TRUE(cv::imwrite(path("face.jpg"), scene));
   test::Rng rng(2);
-  ASSERT_TRUE(cv::imwrite(path("empty.png"), test::make_background({640, 480}, test::Background::Texture, rng)));
+  ASSERT_TRUE(cv::imwrite(path("empty.png"), test::make_background({640, 480}, test::Background::kTexture, rng)));
   cv::Mat deep;  // 16-bit grayscale version of the face scene
   gray_of(scene).convertTo(deep, CV_16U, 257);
   ASSERT_TRUE(cv::imwrite(path("deep.png"), deep));
@@ -129,7 +129,7 @@ TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
   const auto faces = frontal_faces(1);
   ASSERT_TRUE(cv::imwrite(path("face.png"), face_scene(faces[0], 4)));
   test::Rng rng(5);
-  ASSERT_TRUE(cv::imwrite(path("empty.png"), test::make_background({320, 240}, test::Background::Text, rng)));
+  ASSERT_TRUE(cv::imwrite(path("empty.png"), test::make_background({320, 240}, test::Background::kText, rng)));
 
   auto r = moodtunes("detect" + model_flag() + " " + path("face.png") + " --annotate " + path("out.png"));
   EXPECT_EQ(r.code, 0) << r.err;
@@ -154,7 +154,7 @@ TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
 
   // A large photo (12 MP): detection runs on a bounded copy, the box comes back in full-size pixels.
   test::Rng big_rng(6);
-  cv::Mat big = test::make_background({4000, 3000}, test::Background::Gradient, big_rng);
+  cv::Mat big = test::make_background({4000, 3000}, test::Background::kGradient, big_rng);
   const auto big_face = test::place_face(big, faces[0], {2400, 1300}, 700, 0);
   ASSERT_TRUE(cv::imwrite(path("big.jpg"), big));
   r = moodtunes("detect" + model_flag() + " " + path("big.jpg"));
@@ -185,7 +185,7 @@ TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
   // The video: 4 s at 30 fps over one background; face A drifts right for 2 s, then face B
   // continues the same path.
   test::Rng rng(9);
-  const cv::Mat bg = test::make_background({640, 480}, test::Background::Clutter, rng);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::kClutter, rng);
   constexpr int kFrames = 120, kChange = 60;
   auto frame_at = [&](const cv::Mat& face, int i) {
     cv::Mat frame = bg.clone();

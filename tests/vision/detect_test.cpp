@@ -64,7 +64,7 @@ TEST(Detect, PyramidLevelLimitKeepsSmallFacesAndDropsLargeOnes) {
   int small_full = 0, small_limited = 0, large_full = 0, large_limited = 0;
   for (const auto& face : faces)
     for (int side : {100, 320}) {
-      cv::Mat frame = test::make_background({640, 480}, test::Background::Gradient, rng);
+      cv::Mat frame = test::make_background({640, 480}, test::Background::kGradient, rng);
       const auto placed = test::place_face(frame, face, {320, 240}, side, 0);
       const cv::Mat gray = gray_of(frame);
       auto hits = [&](FaceDetector& d) {
@@ -110,7 +110,7 @@ TEST(Detect, ConfirmationKeepsFacesAndDropsWeakBoxesOnBackgrounds) {
   test::Rng rng(21);
   int found = 0;
   for (const auto& face : faces) {
-    cv::Mat frame = test::make_background({640, 480}, test::Background::Texture, rng);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kTexture, rng);
     const auto placed = test::place_face(frame, face, {rng.uniform(130, 510), rng.uniform(130, 350)}, 150, rng.uniform(-8, 8));
     for (const auto& b : confirmed->detect(gray_of(frame))) found += test::matches(b.box, placed);
   }
@@ -126,7 +126,7 @@ TEST(Detect, SeveralFacesAreAllFoundLargestFirst) {
   const auto faces = frontal_faces(3);
   ASSERT_EQ(faces.size(), 3u);
   test::Rng rng(5);
-  cv::Mat frame = test::make_background({800, 480}, test::Background::Gradient, rng);
+  cv::Mat frame = test::make_background({800, 480}, test::Background::kGradient, rng);
   const std::vector<test::PlacedFace> placed = {test::place_face(frame, faces[0], {130, 200}, 130, 0),
                                                  test::place_face(frame, faces[1], {400, 240}, 200, 5),
                                                  test::place_face(frame, faces[2], {660, 260}, 160, -5)};
@@ -145,7 +145,7 @@ TEST(Detect, SmallFacesModeFindsFacesHogAloneMisses) {
   test::Rng rng(3);
   int hog_found = 0, small_found = 0;
   for (const auto& face : faces) {
-    cv::Mat frame = test::make_background({640, 480}, test::Background::Gradient, rng);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kGradient, rng);
     const auto placed = test::place_face(frame, face, {rng.uniform(60, 580), rng.uniform(60, 420)}, 48, 0);
     const cv::Mat gray = gray_of(frame);
     for (const auto& b : hog->detect(gray)) hog_found += test::matches(b.box, placed);
@@ -240,12 +240,12 @@ TEST(FerCrop, FittedFramingReproducesTheFerCropBetterThanTheRawBox) {
     return double(score.at<float>(0, 0));
   };
   for (const auto& face : faces) {
-    cv::Mat frame = test::make_background({640, 480}, test::Background::Clutter, rng);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kClutter, rng);
     const auto placed = test::place_face(frame, face, {320, 240}, 180, 0);
     const cv::Mat gray = gray_of(frame);
     const auto boxes = hog->detect(gray);
     if (boxes.empty() || !test::matches(boxes[0].box, placed)) continue;
-    const cv::Rect2d fit = fer_crop_rect(boxes[0].box, BoxStyle::Hog), plain = fer_crop_rect(boxes[0].box, raw);
+    const cv::Rect2d fit = fer_crop_rect(boxes[0].box, BoxStyle::kHog), plain = fer_crop_rect(boxes[0].box, raw);
     iou_fit += (fit & placed.fer_rect).area() / (fit | placed.fer_rect).area();
     iou_raw += (plain & placed.fer_rect).area() / (plain | placed.fer_rect).area();
     corr_fit += corr(to_face_gray(crop_square(gray, fit)), face);
@@ -273,7 +273,7 @@ TEST(Detect, RotationPassesFindRolledFacesAndLevelTheCrop) {
   double corr_level = 0, corr_plain = 0;
   for (std::size_t i = 0; i < faces.size(); ++i) {
     const double roll = i % 2 ? 14 : -14;
-    cv::Mat frame = test::make_background({640, 480}, test::Background::Texture, rng);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kTexture, rng);
     const auto placed = test::place_face(frame, faces[i], {320, 240}, 170, roll);
     const cv::Mat gray = gray_of(frame);
     for (const auto& b : rot->detect(gray)) {
@@ -281,8 +281,8 @@ TEST(Detect, RotationPassesFindRolledFacesAndLevelTheCrop) {
       ++found;
       right_roll += b.angle * roll > 0;
       cv::Mat level, plain, s1, s2;
-      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::Hog, b.angle)), faces[i], s1, cv::TM_CCOEFF_NORMED);
-      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::Hog, 0)), faces[i], s2, cv::TM_CCOEFF_NORMED);
+      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::kHog, b.angle)), faces[i], s1, cv::TM_CCOEFF_NORMED);
+      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::kHog, 0)), faces[i], s2, cv::TM_CCOEFF_NORMED);
       corr_level += s1.at<float>(0, 0);
       corr_plain += s2.at<float>(0, 0);
       break;
@@ -332,13 +332,13 @@ TEST(Group, ReadingIsTheAreaWeightedMean) {
   small.box = cv::Rect(0, 0, 100, 100);
   big.smoothed.fill(0);
   small.smoothed.fill(0);
-  big.smoothed[static_cast<int>(Emotion::Happy)] = 1;
-  small.smoothed[static_cast<int>(Emotion::Sad)] = 1;
+  big.smoothed[static_cast<int>(Emotion::kHappy)] = 1;
+  small.smoothed[static_cast<int>(Emotion::kSad)] = 1;
   const auto g = group_reading({big, small}, true);
   ASSERT_TRUE(g);
-  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::Happy)], 0.8, 1e-6);
-  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::Sad)], 0.2, 1e-6);
-  EXPECT_EQ(g->emotion, Emotion::Happy);
+  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::kHappy)], 0.8, 1e-6);
+  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::kSad)], 0.2, 1e-6);
+  EXPECT_EQ(g->emotion, Emotion::kHappy);
   EXPECT_FALSE(group_reading({}, true));
 }
 
@@ -357,7 +357,7 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
     for (std::size_t c = 0; c < kNumEmotions; ++c) d = std::max(d, std::abs(a[c] - b[c]));
     return d;
   };
-  for (auto views : {TestTimeAugmentation::None, TestTimeAugmentation::TenCrop}) {
+  for (auto views : {TestTimeAugmentation::kNone, TestTimeAugmentation::kTenCrop}) {
     PipelineParams params;
     params.classify_every = 1;
     params.reading_views = views;
@@ -369,14 +369,14 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
       ASSERT_EQ(r.faces.size(), 1u) << "frame " << i;
       ASSERT_TRUE(r.faces[0].classified_now);
       // Which view of this frame's crop gave the reading?
-      const auto candidates = tta_views(preprocess_face(crop_fer_face(gray, r.faces[0].box, BoxStyle::Hog)), views);
+      const auto candidates = tta_views(preprocess_face(crop_fer_face(gray, r.faces[0].box, BoxStyle::kHog)), views);
       int match = -1;
       for (std::size_t v = 0; v < candidates.size(); ++v)
         if (distance(clf.classify_views({candidates[v]}).front(), r.faces[0].probs) < 1e-5) match = static_cast<int>(v);
       ASSERT_GE(match, 0) << "reading " << i << " is none of the crop's views";
       ++uses[static_cast<std::size_t>(match)];
     }
-    if (views == TestTimeAugmentation::None) EXPECT_EQ(uses[0], 10);
+    if (views == TestTimeAugmentation::kNone) EXPECT_EQ(uses[0], 10);
     else for (std::size_t v = 0; v < uses.size(); ++v) EXPECT_EQ(uses[v], 1) << "view " << v;
   }
   PipelineParams params;
@@ -385,11 +385,11 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
   Pipeline pipe(clf, params);
   const auto first = pipe.process(frame, 0);
   ASSERT_EQ(first.faces.size(), 1u);
-  const cv::Mat input = preprocess_face(crop_fer_face(gray, first.faces[0].box, BoxStyle::Hog));
+  const cv::Mat input = preprocess_face(crop_fer_face(gray, first.faces[0].box, BoxStyle::kHog));
   EXPECT_LT(distance(first.faces[0].probs, clf.classify_preprocessed({input}, params.reading_views).front()), 1e-5);
   const auto second = pipe.process(frame, 1 / 30.0);  // then one view: the first of the cycle, the centre crop
   ASSERT_EQ(second.faces.size(), 1u);
-  const cv::Mat input2 = preprocess_face(crop_fer_face(gray, second.faces[0].box, BoxStyle::Hog));
+  const cv::Mat input2 = preprocess_face(crop_fer_face(gray, second.faces[0].box, BoxStyle::kHog));
   EXPECT_LT(distance(second.faces[0].probs, clf.classify_views({tta_views(input2, params.reading_views)[0]}).front()), 1e-5);
 }
 
@@ -402,7 +402,7 @@ TEST(Pipeline, LocalSearchKeepsAFaceThatApproachesAndRecedesFast) {
   const auto faces = frontal_faces(3);
   ASSERT_EQ(faces.size(), 3u);
   test::Rng rng(3);
-  const cv::Mat background = test::make_background({640, 480}, test::Background::Clutter, rng);
+  const cv::Mat background = test::make_background({640, 480}, test::Background::kClutter, rng);
   for (const auto& face : faces) {
     PipelineParams params;
     params.full_detect_every = 1000;  // after the first frame, local search alone
@@ -432,7 +432,7 @@ TEST(Detect, PhotoPathReadsTightFaceCrops) {
   auto detector = make_detector(kDefaultDetector);
   ImageAnalysisOptions without;
   without.retry_as_crop = false;
-  without.tta = TestTimeAugmentation::None;
+  without.tta = TestTimeAugmentation::kNone;
   ImageAnalysisOptions with = without;
   with.retry_as_crop = true;
   int found_without = 0, found_with = 0;

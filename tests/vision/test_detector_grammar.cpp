@@ -42,14 +42,14 @@ TEST(DetectorGrammar, HogBases) {
 }
 
 TEST(DetectorGrammar, CascadesAndTwoStage) {
-  EXPECT_EQ(make_detector("haar")->box_style(), BoxStyle::HaarDefault);
-  EXPECT_EQ(make_detector("haar-alt2")->box_style(), BoxStyle::HaarAlt2);
-  EXPECT_EQ(make_detector("lbp")->box_style(), BoxStyle::Lbp);
+  EXPECT_EQ(make_detector("haar")->box_style(), BoxStyle::kHaarDefault);
+  EXPECT_EQ(make_detector("haar-alt2")->box_style(), BoxStyle::kHaarAlt2);
+  EXPECT_EQ(make_detector("lbp")->box_style(), BoxStyle::kLbp);
   EXPECT_EQ(name_of("haar").rfind("haarcascade_frontalface_default.xml", 0), 0u);
   EXPECT_EQ(name_of("lbp").rfind("lbpcascade_frontalface_improved.xml", 0), 0u);
   EXPECT_EQ(name_of("two-stage").rfind("two-stage(haarcascade_frontalface_alt2.xml", 0), 0u);
   EXPECT_NE(name_of("two-stage-small").find("min=30"), std::string::npos);
-  EXPECT_EQ(make_detector("two-stage")->box_style(), BoxStyle::Hog);
+  EXPECT_EQ(make_detector("two-stage")->box_style(), BoxStyle::kHog);
 }
 
 TEST(DetectorGrammar, Rotation) {
