@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/core.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -346,7 +347,7 @@ int main(int argc, char** argv) {
   }
   setenv("MOODTUNES_CATALOG", catalog.c_str(), 1);
 
-  std::printf("%-42s %-34s %4s %7s %9s %8s %-8s %s\n", "case", "command", "exit", "size MB", "peak MB", "seconds",
+  fmt::print("{:<42} {:<34} {:>4} {:>7} {:>9} {:>8} {:<8} {}\n", "case", "command", "exit", "size MB", "peak MB", "seconds",
               "limit", "first line of stderr");
   int not_met = 0, n = 0;
   for (const auto& c : cases) {
@@ -376,13 +377,13 @@ int main(int argc, char** argv) {
       const bool met = r.peak_mb <= kMaxMb && r.seconds <= kMaxSeconds && !r.killed;
       const bool applies = fs::file_size(c.file, ec) < kSmallInput;
       if (!met && applies) ++not_met;
-      std::printf("%-42s %-34s %4d %7.2f %9.1f %8.2f %-8s %s\n", (c.baseline ? "[baseline] " + c.name : c.name).c_str(),
+      fmt::print("{:<42} {:<34} {:4} {:7.2f} {:9.1f} {:8.2f} {:<8} {}\n", (c.baseline ? "[baseline] " + c.name : c.name).c_str(),
                   label.c_str(), r.exit_code, size_mb, r.peak_mb, r.seconds,
                   !applies ? (met ? "met*" : "NOT MET*") : met ? "met" : "NOT MET", r.stderr_first.c_str());
       std::fflush(stdout);
     }
   }
-  std::printf("# %d runs; limit <= %.0f MB and <= %.0f s for inputs under 10 MB: %s (* input of 10 MB or more: shown, not counted)\n",
+  fmt::print("# {} runs; limit <= {:.0f} MB and <= {:.0f} s for inputs under 10 MB: {} (* input of 10 MB or more: shown, not counted)\n",
               n, kMaxMb, kMaxSeconds, not_met == 0 ? "met by every run" : (std::to_string(not_met) + " runs NOT MET").c_str());
   std::error_code ec;
   if (!keep) fs::remove_all(dir, ec);

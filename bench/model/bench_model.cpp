@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <opencv2/core/utility.hpp>
 
@@ -23,7 +24,7 @@
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
 #ifdef MOODTUNES_WITH_TORCH
-#include "train/torch_bench.hpp"
+#include "support/torch_bench.hpp"
 #endif
 
 using namespace moodtunes;
@@ -47,7 +48,7 @@ std::vector<double> time_calls(int iters, F&& f) {
 }
 
 void report(const char* what, const std::vector<double>& ms, int batch) {
-  std::printf("%-44s p50 %7.3f ms  p99 %7.3f ms  -> %8.0f faces/s\n", what, percentile(ms, 0.5), percentile(ms, 0.99),
+  fmt::print("{:<44} p50 {:7.3f} ms  p99 {:7.3f} ms  -> {:8.0f} faces/s\n", what, percentile(ms, 0.5), percentile(ms, 0.99),
               1000.0 * batch / percentile(ms, 0.5));
 }
 }  // namespace
@@ -71,10 +72,10 @@ int main(int argc, char** argv) try {
   model = moodtunes::app::model_path(model);
 
   const auto clf = EmotionClassifier::load(model);  // the default engine: int8 for a calibrated model
-  const auto fp32 = EmotionClassifier::load(model, InferenceEngine::Xnnpack);
-  const auto reference = EmotionClassifier::load(model, InferenceEngine::OpenCvDnn);
+  const auto fp32 = EmotionClassifier::load(model, InferenceEngine::kXnnpack);
+  const auto reference = EmotionClassifier::load(model, InferenceEngine::kOpenCvDnn);
   const auto networks = static_cast<int>(clf.network_count());
-  std::printf("model %s: %d network(s), %.3f GFLOP/face, %lld parameters; engine %s, baselines %s and %s\n", model.c_str(),
+  fmt::print("model {}: {} network(s), {:.3f} GFLOP/face, {} parameters; engine {}, baselines {} and {}\n", model.c_str(),
               networks, clf.gflops(), static_cast<long long>(clf.parameter_count()), std::string(engine_name(clf.engine())).c_str(),
               std::string(engine_name(fp32.engine())).c_str(), std::string(engine_name(reference.engine())).c_str());
   const FerDataset val = load_fer(data + "/fer2013/val");
@@ -90,7 +91,7 @@ int main(int argc, char** argv) try {
   std::optional<EmotionClassifier> other;
   if (!baseline_model.empty()) {
     other.emplace(EmotionClassifier::load(baseline_model));
-    std::printf("baseline model %s: %zu network(s), %.3f GFLOP/face; engine %s\n", baseline_model.c_str(),
+    fmt::print("baseline model {}: {} network(s), {:.3f} GFLOP/face; engine {}\n", baseline_model.c_str(),
                 other->network_count(), other->gflops(), std::string(engine_name(other->engine())).c_str());
     batch1.emplace_back("baseline model (" + std::string(engine_name(other->engine())) + ")", &*other);
   }
@@ -102,11 +103,11 @@ int main(int argc, char** argv) try {
       report((batch1[e].first + ", batch 1, 1 core").c_str(), ms, 1);
       batch1_ms[e].insert(batch1_ms[e].end(), ms.begin(), ms.end());
     }
-  std::printf("engine at batch 1, 1 core (p50 of both rounds): %.2fx faster than XNNPACK float, %.2fx faster than OpenCV DNN\n",
+  fmt::print("engine at batch 1, 1 core (p50 of both rounds): {:.2f}x faster than XNNPACK float, {:.2f}x faster than OpenCV DNN\n",
               percentile(batch1_ms[1], 0.5) / percentile(batch1_ms[0], 0.5),
               percentile(batch1_ms[2], 0.5) / percentile(batch1_ms[0], 0.5));
   if (other)
-    std::printf("this model at batch 1, 1 core (p50 of both rounds): %.2fx faster than the baseline model\n",
+    fmt::print("this model at batch 1, 1 core (p50 of both rounds): {:.2f}x faster than the baseline model\n",
                 percentile(batch1_ms[3], 0.5) / percentile(batch1_ms[0], 0.5));
   for (int threads : {1, -1})
     for (const auto& [name, c] : engines) {
@@ -123,7 +124,7 @@ int main(int argc, char** argv) try {
          torch1, 1);
   cv::setNumThreads(1);
   const auto engine1 = time_calls(iters, [&] { clf.classify(face); });
-  std::printf("engine vs LibTorch at batch 1 (p50): %.2fx faster\n", percentile(torch1, 0.5) / percentile(engine1, 0.5));
+  fmt::print("engine vs LibTorch at batch 1 (p50): {:.2f}x faster\n", percentile(torch1, 0.5) / percentile(engine1, 0.5));
   auto torch64 = time_torch_forward(clf.arch(), 64, std::max(10, iters / 20), 1);
   for (auto& ms : torch64) ms *= networks;
   report(networks == 1 ? "baseline: LibTorch eager, batch 64, 1 thread" : "baseline: LibTorch eager, b64, 1 thread, x networks",
@@ -135,14 +136,14 @@ int main(int argc, char** argv) try {
   cv::setNumThreads(-1);
   for (const auto* baseline : {&fp32, &reference}) {
     const ConfusionMatrix cm = score(*baseline, val.images, val.labels);
-    std::printf("val, baseline %s, TTA none: accuracy %.2f%%, macro-F1 %.4f\n", std::string(engine_name(baseline->engine())).c_str(),
+    fmt::print("val, baseline {}, TTA none: accuracy {:.2f}%, macro-F1 {:.4f}\n", std::string(engine_name(baseline->engine())).c_str(),
                 100 * cm.accuracy(), cm.macro_f1());
   }
-  for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
+  for (auto tta : {TestTimeAugmentation::kNone, TestTimeAugmentation::kFlip, TestTimeAugmentation::kTenCrop}) {
     const auto t0 = std::chrono::steady_clock::now();
     const ConfusionMatrix cm = score(clf, val.images, val.labels, tta);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("val, TTA %s: accuracy %.2f%%, macro-F1 %.4f (%zu faces in %.2f s)\n",
+    fmt::print("val, TTA {}: accuracy {:.2f}%, macro-F1 {:.4f} ({} faces in {:.2f} s)\n",
                 std::string(tta_name(tta)).c_str(), 100 * cm.accuracy(), cm.macro_f1(),
                 val.size(), s);
   }
@@ -158,12 +159,12 @@ int main(int argc, char** argv) try {
       o.max_per_class = 200;
       o.threads = threads;
       o.progress = false;
-      std::printf("training throughput, %d thread(s): %.0f images/s\n", threads, time_training_throughput(o, 20));
+      fmt::print("training throughput, {} thread(s): {:.0f} images/s\n", threads, time_training_throughput(o, 20));
     }
   }
 #endif
   return 0;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "bench_model: %s\n", e.what());
+  fmt::print(stderr, "bench_model: {}\n", e.what());
   return 1;
 }

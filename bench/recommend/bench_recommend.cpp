@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include <unistd.h>
 
 #include "music/catalog.hpp"
@@ -63,13 +65,13 @@ Pct run_queries(const Recommender& rec, int queries, unsigned seed, Catalog* det
       if (tracks.size() != ids.size()) std::abort();
     }
     lat.push_back(ms_since(t0));
-    if (r.items.size() != 10) { std::fprintf(stderr, "short list: %s\n", r.note.c_str()); std::exit(1); }
+    if (r.items.size() != 10) { fmt::print(stderr, "short list: {}\n", r.note.c_str()); std::exit(1); }
   }
   return percentiles(std::move(lat));
 }
 
 void print(const char* name, const Pct& p, double target) {
-  std::printf("  %-34s p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms  max %7.3f ms  %s\n", name, p.p50, p.p90, p.p99, p.max,
+  fmt::print("  {:<34} p50 {:7.3f} ms  p90 {:7.3f} ms  p99 {:7.3f} ms  max {:7.3f} ms  {}\n", name, p.p50, p.p90, p.p99, p.max,
               target <= 0 ? "" : (p.p99 < target ? "PASS" : "FAIL"));
 }
 
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
     if (a == "--data" && i + 1 < argc) data = argv[++i];
     else if (a == "--queries" && i + 1 < argc) queries = std::max(100, std::atoi(argv[++i]));
     else if (a == "--skip-million") million = false;
-    else { std::fprintf(stderr, "usage: bench_recommend [--data DIR] [--queries N] [--skip-million]\n"); return 2; }
+    else { fmt::print(stderr, "usage: bench_recommend [--data DIR] [--queries N] [--skip-million]\n"); return 2; }
   }
   if (data.empty()) {
     const char* env = std::getenv("MOODTUNES_DATA");
@@ -107,7 +109,7 @@ int main(int argc, char** argv) {
   fs::create_directories(tmp);
 
   // 1. Deezer import into a fresh catalog file (best and worst of 5).
-  std::printf("Deezer Mood Detection import (%s)\n", data.string().c_str());
+  fmt::print("Deezer Mood Detection import ({})\n", data.string().c_str());
   std::vector<double> imports;
   for (int run = 0; run < 5; ++run) {
     const fs::path file = tmp / ("import" + std::to_string(run) + ".sqlite");
@@ -115,17 +117,17 @@ int main(int argc, char** argv) {
     Catalog c(file);
     auto r = import_deezer_mood(c, deezer_mood_files(data), {.strict = true, .require_checksums = true});
     imports.push_back(ms_since(t0));
-    if (r.inserted != 18644) { std::fprintf(stderr, "expected 18644 tracks, got %zu\n", r.inserted); return 1; }
+    if (r.inserted != 18644) { fmt::print(stderr, "expected 18644 tracks, got {}\n", r.inserted); return 1; }
   }
   std::sort(imports.begin(), imports.end());
-  std::printf("  fresh import of 18,644 rows (sha256 + parse + SQLite): best %.0f ms, median %.0f ms, worst %.0f ms  %s\n",
+  fmt::print("  fresh import of 18,644 rows (sha256 + parse + SQLite): best {:.0f} ms, median {:.0f} ms, worst {:.0f} ms  {}\n",
               imports.front(), imports[2], imports.back(), imports.back() < 2000 ? "PASS (< 2 s)" : "FAIL (>= 2 s)");
   ok &= imports.back() < 2000;
   {
     Catalog c(tmp / "import0.sqlite");
     const auto t0 = Clock::now();
     auto r = import_deezer_mood(c, deezer_mood_files(data));
-    std::printf("  re-import (all unchanged: %zu): %.0f ms\n", r.unchanged, ms_since(t0));
+    fmt::print("  re-import (all unchanged: {}): {:.0f} ms\n", r.unchanged, ms_since(t0));
   }
 
   // 2. recommend on the real catalog.
@@ -134,7 +136,7 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     auto entries = c.load_index_entries();
     auto index = std::make_shared<const MoodIndex>(std::move(entries));
-    std::printf("recommend, Deezer catalog (%zu tracks; index load from SQLite + build %.1f ms, grid %dx%d)\n",
+    fmt::print("recommend, Deezer catalog ({} tracks; index load from SQLite + build {:.1f} ms, grid {}x{})\n",
                 index->size(), ms_since(t0), index->grid_size(), index->grid_size());
     Recommender rec(index);
     auto p = run_queries(rec, queries, 1, nullptr);
@@ -149,7 +151,7 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     auto index = std::make_shared<const MoodIndex>(synthetic(n, 42));
     const double build = ms_since(t0);
-    std::printf("recommend, synthetic catalog (%zu tracks; index build %.0f ms, grid %dx%d)\n", n, build,
+    fmt::print("recommend, synthetic catalog ({} tracks; index build {:.0f} ms, grid {}x{})\n", n, build,
                 index->grid_size(), index->grid_size());
     Recommender rec(index);
     auto p = run_queries(rec, n == 1000000 ? queries : queries / 2, 3, nullptr);
@@ -159,6 +161,6 @@ int main(int argc, char** argv) {
   }
   std::error_code ec;
   fs::remove_all(tmp, ec);
-  std::printf("%s\n", ok ? "all targets met" : "SOME TARGETS MISSED");
+  fmt::print("{}\n", ok ? "all targets met" : "SOME TARGETS MISSED");
   return ok ? 0 : 1;
 }

@@ -21,18 +21,19 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "app/model_path.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/fer_crop.hpp"
 #include "vision/pipeline.hpp"
-#include "vision/synth.hpp"
+#include "support/synth.hpp"
 
 using namespace moodtunes;
 using namespace moodtunes::vision;
@@ -42,7 +43,7 @@ namespace {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-synth::FerPool val_pool() { return synth::list_fer_faces(synth::fer_root(MOODTUNES_DATA_DIR) / "val"); }
+test::FerPool val_pool() { return test::list_fer_faces(test::fer_root(MOODTUNES_DATA_DIR) / "val"); }
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -70,10 +71,10 @@ double quantile(std::vector<double> v, double q) {
 // ---- detectors ------------------------------------------------------------------------------
 struct GrayScene {
   cv::Mat gray;
-  std::vector<synth::PlacedFace> faces;
+  std::vector<test::PlacedFace> faces;
   int side = 0;
   bool canonical_found = false;
-  synth::Background background = synth::Background::Gradient;  // the face is found upright on a plain background (see below)
+  test::Background background = test::Background::kGradient;  // the face is found upright on a plain background (see below)
 };
 
 // "Clearly frontal face": found by BOTH dlib HOG and the Haar default cascade when shown upright,
@@ -82,12 +83,12 @@ struct GrayScene {
 // needing both detectors keeps the definition from favouring either family.
 bool canonical_detectable(const cv::Mat& face, std::vector<std::unique_ptr<FaceDetector>>& judges) {
   cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(128));
-  const auto placed = synth::place_face(frame, face, {320, 240}, 192, 0);
+  const auto placed = test::place_face(frame, face, {320, 240}, 192, 0);
   cv::Mat gray;
   cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
   for (auto& j : judges) {
     const auto boxes = j->detect(gray);
-    if (std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, placed); })) return false;
+    if (std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return test::matches(b.box, placed); })) return false;
   }
   return true;
 }
@@ -104,31 +105,31 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
   int index = 0;
   for (int side : sides)
     for (int i = 0; i < per_size; ++i) {
-      auto s = synth::detection_scene(pool, seed, index++, side, max_angle);
+      auto s = test::detection_scene(pool, seed, index++, side, max_angle);
       GrayScene g{cv::Mat(), s.faces, side, false, s.background};
       cv::cvtColor(s.bgr, g.gray, cv::COLOR_BGR2GRAY);
       g.canonical_found = canonical_detectable(cv::imread(s.faces[0].source, cv::IMREAD_GRAYSCALE), judges);
       scenes.push_back(std::move(g));
     }
   for (int i = 0; i < no_face; ++i) {
-    auto s = synth::detection_scene(pool, seed, index++, 0);
+    auto s = test::detection_scene(pool, seed, index++, 0);
     GrayScene g{cv::Mat(), {}, 0, false};
     cv::cvtColor(s.bgr, g.gray, cv::COLOR_BGR2GRAY);
     scenes.push_back(std::move(g));
   }
   int frontal = 0;
   for (const auto& s : scenes) frontal += s.canonical_found;
-  std::printf("rotation: uniform in +-%.0f deg\n", max_angle);
-  std::printf("set: seed %llu, %d face scenes (%d sides x %d; %d with a detectable frontal face), %d no-face scenes, 640x480\n",
+  fmt::print("rotation: uniform in +-{:.0f} deg\n", max_angle);
+  fmt::print("set: seed {}, {} face scenes ({} sides x {}; {} with a detectable frontal face), {} no-face scenes, 640x480\n",
               static_cast<unsigned long long>(seed), per_size * int(sides.size()), int(sides.size()), per_size, frontal, no_face);
-  std::printf("recall = faces found / frontal faces (all faces in brackets); FP/100 = false boxes per 100 no-face images\n\n");
-  std::printf("%-24s", "detector");
-  for (int side : sides) std::printf(" %11s", ("side " + std::to_string(side)).c_str());
-  std::printf(" %11s %8s %9s %9s\n", ">=80 px", "FP/100", "FP(face)", "ms/frame");
+  fmt::print("recall = faces found / frontal faces (all faces in brackets); FP/100 = false boxes per 100 no-face images\n\n");
+  fmt::print("{:<24}", "detector");
+  for (int side : sides) fmt::print(" {:>11}", ("side " + std::to_string(side)).c_str());
+  fmt::print(" {:>11} {:>8} {:>9} {:>9}\n", ">=80 px", "FP/100", "FP(face)", "ms/frame");
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
     std::map<int, std::array<int, 4>> per;  // side -> found frontal, frontal, found all, all
-    std::array<std::array<int, 2>, synth::kBackgroundKinds> per_bg{};  // frontal >= 80 px: found, total
+    std::array<std::array<int, 2>, test::kBackgroundKinds> per_bg{};  // frontal >= 80 px: found, total
     std::array<std::array<int, 2>, 3> per_angle{};                     // |angle| 0-5, 5-10, 10-15
     int fp_noface = 0, fp_face = 0;
     double ms = 0;
@@ -142,7 +143,7 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
       }
       bool found = false;
       for (const auto& b : boxes) {
-        if (synth::matches(b.box, s.faces[0])) found = true;
+        if (test::matches(b.box, s.faces[0])) found = true;
         else ++fp_face;
       }
       if (!found && s.canonical_found && s.side >= 80 && !dump_dir.empty()) {  // inspect misses by eye
@@ -168,20 +169,20 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
       p[2] += found;
       p[3] += 1;
     }
-    std::printf("%-24s", name.c_str());
+    fmt::print("{:<24}", name.c_str());
     int big_found = 0, big_total = 0;
     for (int side : sides) {
       const auto& p = per[side];
-      std::printf("  %5.1f(%3.0f)", 100.0 * p[0] / std::max(1, p[1]), 100.0 * p[2] / std::max(1, p[3]));
+      fmt::print("  {:5.1f}({:3.0f})", 100.0 * p[0] / std::max(1, p[1]), 100.0 * p[2] / std::max(1, p[3]));
       if (side >= 80) big_found += p[0], big_total += p[1];
     }
-    std::printf(" %10.1f%% %8.1f %9d %9.1f\n", 100.0 * big_found / std::max(1, big_total), 100.0 * fp_noface / std::max(1, no_face),
+    fmt::print(" {:10.1f}% {:8.1f} {:9} {:9.1f}\n", 100.0 * big_found / std::max(1, big_total), 100.0 * fp_noface / std::max(1, no_face),
                 fp_face, ms / scenes.size());
     if (breakdown) {
-      std::printf("    >=80 px frontal by background:");
-      for (int b = 0; b < synth::kBackgroundKinds; ++b)
-        std::printf(" %s %d/%d", synth::background_name(static_cast<synth::Background>(b)), per_bg[b][0], per_bg[b][1]);
-      std::printf("; by |angle| 0-5 %d/%d, 5-10 %d/%d, 10-15 %d/%d\n", per_angle[0][0], per_angle[0][1], per_angle[1][0],
+      fmt::print("    >=80 px frontal by background:");
+      for (int b = 0; b < test::kBackgroundKinds; ++b)
+        fmt::print(" {} {}/{}", test::background_name(static_cast<test::Background>(b)), per_bg[b][0], per_bg[b][1]);
+      fmt::print("; by |angle| 0-5 {}/{}, 5-10 {}/{}, 10-15 {}/{}\n", per_angle[0][0], per_angle[0][1], per_angle[1][0],
                   per_angle[1][1], per_angle[2][0], per_angle[2][1]);
     }
     std::fflush(stdout);
@@ -191,15 +192,15 @@ int run_detectors(int per_size, int no_face, std::uint64_t seed, const std::stri
 
 // ---- small-faces -------------------------------------------------------------------------------
 // Group photos: real face photos pasted several to a 640x480 scene at face sizes min..max px
-// (synth::group_scene), plus no-face scenes of the detection set. Per detector: recall by face
+// (test::group_scene), plus no-face scenes of the detection set. Per detector: recall by face
 // size, false boxes on the face scenes and on the no-face scenes, and time per frame (also as a
 // ratio to the first detector, measured in the same run: absolute times vary with the load).
 int run_small_faces(int scene_count, int faces_per_scene, double min_side, double max_side, double max_angle, int no_face,
                     std::uint64_t seed, const std::string& names, const std::string& dump_dir, bool all_photos, int photos, bool list) {
   const auto t_locate = Clock::now();
   // Every k-th photo of the sorted list, `photos` in all (all classes in proportion).
-  const auto all = synth::list_fer_faces(synth::realfaces_root(MOODTUNES_DATA_DIR) / "val");
-  synth::FerPool pool;
+  const auto all = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
+  test::FerPool pool;
   const std::size_t n_photos = photos > 0 ? std::min<std::size_t>(static_cast<std::size_t>(photos), all.files.size()) : all.files.size();
   for (std::size_t k = 0; k < n_photos; ++k) {
     const std::size_t i = k * all.files.size() / n_photos;
@@ -207,31 +208,31 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
     pool.labels.push_back(all.labels[i]);
   }
   auto reference = make_detector("hog"), haar = make_detector("haar");
-  const auto located = synth::locate_faces(pool, *reference, all_photos ? nullptr : haar.get());
-  std::printf("realfaces val: %zu of %zu photos; one face found by HOG%s (upright, photo at its own size) in %zu (%.0f s)\n",
+  const auto located = test::locate_faces(pool, *reference, all_photos ? nullptr : haar.get());
+  fmt::print("realfaces val: {} of {} photos; one face found by HOG{} (upright, photo at its own size) in {} ({:.0f} s)\n",
               pool.files.size(), all.files.size(), all_photos ? "" : " and the Haar cascade", located.size(), ms_since(t_locate) / 1000);
   const auto fer = val_pool();  // the no-face scenes are the detection set's (vision_bench detectors)
-  std::vector<synth::Scene> scenes;
+  std::vector<test::Scene> scenes;
   std::vector<cv::Mat> grays;
   int total_faces = 0;
   for (int i = 0; i < scene_count; ++i) {
-    scenes.push_back(synth::group_scene(pool, located, seed, i, faces_per_scene, min_side, max_side, max_angle));
+    scenes.push_back(test::group_scene(pool, located, seed, i, faces_per_scene, min_side, max_side, max_angle));
     total_faces += static_cast<int>(scenes.back().faces.size());
   }
-  for (int i = 0; i < no_face; ++i) scenes.push_back(synth::detection_scene(fer, seed, 1000000 + i, 0));
+  for (int i = 0; i < no_face; ++i) scenes.push_back(test::detection_scene(fer, seed, 1000000 + i, 0));
   for (const auto& s : scenes) grays.push_back(to_gray(s.bgr));
   if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
   constexpr int kBins = 4;
   const double bin_width = (max_side - min_side) / kBins;
-  std::printf("set: seed %llu, %d scenes 640x480 with %d faces of %.0f-%.0f px (roll +-%.0f deg), %d no-face scenes\n\n",
+  fmt::print("set: seed {}, {} scenes 640x480 with {} faces of {:.0f}-{:.0f} px (roll +-{:.0f} deg), {} no-face scenes\n\n",
               static_cast<unsigned long long>(seed), scene_count, total_faces, min_side, max_side, max_angle, no_face);
-  std::printf("%-28s", "detector");
+  fmt::print("{:<28}", "detector");
   for (int b = 0; b < kBins; ++b) {
     char head[32];
     std::snprintf(head, sizeof head, "%.0f-%.0f px", min_side + b * bin_width, min_side + (b + 1) * bin_width);
-    std::printf(" %12s", head);
+    fmt::print(" {:>12}", head);
   }
-  std::printf(" %14s %10s %8s %10s %10s %7s\n", "recall", "FP(faces)", "FP/100", "ms(faces)", "ms(none)", "ratio");
+  fmt::print(" {:>14} {:>10} {:>8} {:>10} {:>10} {:>7}\n", "recall", "FP(faces)", "FP/100", "ms(faces)", "ms(none)", "ratio");
   double first_ms = 0;
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
@@ -247,8 +248,8 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
         ms_none += ms, fp_none += static_cast<int>(boxes.size());
         if (list)
           for (const auto& b : boxes)
-            std::printf("  false box, scene %zu (%s): %d,%d %dx%d score %.2f roll %.0f\n", i,
-                         synth::background_name(scenes[i].background), b.box.x, b.box.y, b.box.width, b.box.height, b.score, b.angle);
+            fmt::print("  false box, scene {} ({}): {},{} {}x{} score {:.2f} roll {:.0f}\n", i,
+                         test::background_name(scenes[i].background), b.box.x, b.box.y, b.box.width, b.box.height, b.score, b.angle);
         continue;
       }
       ms_face += ms;
@@ -258,11 +259,11 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
         const int bin = std::clamp(static_cast<int>((f.fer_rect.width - min_side) / std::max(bin_width, 1e-9)), 0, kBins - 1);
         ++per[static_cast<std::size_t>(bin)][1];
         for (std::size_t k = 0; k < boxes.size(); ++k)
-          if (!used[k] && synth::matches(boxes[k].box, f)) {
+          if (!used[k] && test::matches(boxes[k].box, f)) {
             used[k] = true, ++found, ++per[static_cast<std::size_t>(bin)][0];
             break;
           }
-        const bool this_missed = std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, f); });
+        const bool this_missed = std::none_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return test::matches(b.box, f); });
         if (this_missed && list) {
           double best = 1e9, wr = 0;
           for (const auto& b : boxes) {
@@ -270,13 +271,13 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
                                         b.box.y + b.box.height / 2.0 - (f.fer_rect.y + f.fer_rect.height / 2)) / f.fer_rect.width;
             if (d < best) best = d, wr = b.box.width / f.fer_rect.width;
           }
-          std::printf("  missed, scene %zu: face %.0f px, roll %.0f; nearest box %.2f sides away, %.2f sides wide; %s\n", i,
+          fmt::print("  missed, scene {}: face {:.0f} px, roll {:.0f}; nearest box {:.2f} sides away, {:.2f} sides wide; {}\n", i,
                       f.fer_rect.width, f.angle_deg, best, wr, f.source.c_str());
         }
         missed = missed || this_missed;
       }
       for (std::size_t k = 0; k < boxes.size(); ++k)
-        if (!used[k] && std::none_of(faces.begin(), faces.end(), [&](const auto& f) { return synth::matches(boxes[k].box, f); }))
+        if (!used[k] && std::none_of(faces.begin(), faces.end(), [&](const auto& f) { return test::matches(boxes[k].box, f); }))
           ++fp_face;
       if (missed && !dump_dir.empty()) {  // synthetic scenes only: inspect misses by eye
         cv::Mat shown = scenes[i].bgr.clone();
@@ -290,9 +291,9 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
     }
     const double frame_ms = (ms_face + ms_none) / std::max<std::size_t>(1, scenes.size());
     if (first_ms == 0) first_ms = frame_ms;
-    std::printf("%-28s", name.size() > 28 ? (name.substr(0, 25) + "...").c_str() : name.c_str());
-    for (const auto& p : per) std::printf(" %5d/%-3d%3.0f%%", p[0], p[1], 100.0 * p[0] / std::max(1, p[1]));
-    std::printf(" %5d/%-4d%4.1f%% %10d %8.1f %10.1f %10.1f %6.2fx\n", found, total_faces, 100.0 * found / std::max(1, total_faces), fp_face,
+    fmt::print("{:<28}", name.size() > 28 ? (name.substr(0, 25) + "...").c_str() : name.c_str());
+    for (const auto& p : per) fmt::print(" {:5}/{:<3}{:3.0f}%", p[0], p[1], 100.0 * p[0] / std::max(1, p[1]));
+    fmt::print(" {:5}/{:<4}{:4.1f}% {:10} {:8.1f} {:10.1f} {:10.1f} {:6.2f}x\n", found, total_faces, 100.0 * found / std::max(1, total_faces), fp_face,
                 100.0 * fp_none / std::max(1, no_face), ms_face / std::max(1, scene_count), ms_none / std::max(1, no_face),
                 frame_ms / first_ms);
     std::fflush(stdout);
@@ -308,20 +309,20 @@ double square_iou(const cv::Rect2d& a, const cv::Rect2d& b) {
 
 int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
   const auto pool = val_pool();
-  std::printf("FER square relative to the detector box (centre offset dx, dy and side, in box widths);\n"
-              "%d val faces, upright, side 100..240 px on synthetic backgrounds; median [p10, p90]\n\n", n);
+  fmt::print("FER square relative to the detector box (centre offset dx, dy and side, in box widths);\n"
+              "{} val faces, upright, side 100..240 px on synthetic backgrounds; median [p10, p90]\n\n", n);
   for (const auto& name : split(names)) {
     auto det = make_detector(name);
     std::vector<double> dx, dy, sc, hw;
     std::vector<cv::Rect2d> truth, box_squares;
-    synth::Rng rng(seed);
+    test::Rng rng(seed);
     for (int i = 0; i < n; ++i) {
-      auto s = synth::detection_scene(pool, seed, i, rng.uniform_int(100, 240), 0.0);
+      auto s = test::detection_scene(pool, seed, i, rng.uniform_int(100, 240), 0.0);
       cv::Mat gray;
       cv::cvtColor(s.bgr, gray, cv::COLOR_BGR2GRAY);
       const auto& f = s.faces[0];
       for (const auto& b : det->detect(gray)) {
-        if (!synth::matches(b.box, f)) continue;
+        if (!test::matches(b.box, f)) continue;
         const double w = b.box.width;
         dx.push_back((f.fer_rect.x + f.fer_rect.width / 2 - (b.box.x + w / 2)) / w);
         dy.push_back((f.fer_rect.y + f.fer_rect.height / 2 - (b.box.y + b.box.height / 2.0)) / w);
@@ -332,12 +333,12 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
         break;
       }
     }
-    std::printf("%-12s n=%4zu  dx %+.3f [%+.3f, %+.3f]  dy %+.3f [%+.3f, %+.3f]  scale %.3f [%.3f, %.3f]  h/w %.2f\n", name.c_str(),
+    fmt::print("{:<12} n={:4}  dx {:+.3f} [{:+.3f}, {:+.3f}]  dy {:+.3f} [{:+.3f}, {:+.3f}]  scale {:.3f} [{:.3f}, {:.3f}]  h/w {:.2f}\n", name.c_str(),
                 dx.size(), median(dx), quantile(dx, .1), quantile(dx, .9), median(dy), quantile(dy, .1), quantile(dy, .9),
                 median(sc), quantile(sc, .1), quantile(sc, .9), median(hw));
     std::vector<double> box_iou;
     for (std::size_t k = 0; k < truth.size(); ++k) box_iou.push_back(square_iou(box_squares[k], truth[k]));
-    std::printf("%-12s IoU of fer_framing() square with the true FER square: median %.3f, p10 %.3f\n", "", median(box_iou),
+    fmt::print("{:<12} IoU of fer_framing() square with the true FER square: median {:.3f}, p10 {:.3f}\n", "", median(box_iou),
                 quantile(box_iou, .1));
     std::fflush(stdout);
   }
@@ -356,20 +357,20 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
   // A fixed subset of val spread evenly over the sorted list (so every class is in proportion).
   n = std::min<int>(n, static_cast<int>(pool.files.size()));
   int total = 0, raw_ok = 0, found = 0, frame_ok_found = 0, raw_ok_found = 0, oracle_ok_found = 0;
-  synth::Rng rng(seed);
+  test::Rng rng(seed);
   for (int k = 0; k < n; ++k, ++total) {
     const std::size_t i = static_cast<std::size_t>(k) * pool.files.size() / static_cast<std::size_t>(n);
     const cv::Mat face = pool.load(i);
     const int label = pool.labels[i];
     const bool raw = top(preprocess_face(face)) == label;
     raw_ok += raw;
-    cv::Mat frame = synth::make_background({640, 480}, static_cast<synth::Background>(rng.uniform_int(0, 3)), rng);
+    cv::Mat frame = test::make_background({640, 480}, static_cast<test::Background>(rng.uniform_int(0, 3)), rng);
     const double side = rng.uniform(100, 240);
     const cv::Point2d c(rng.uniform(side * .72, 640 - side * .72), rng.uniform(side * .72, 480 - side * .72));
-    const auto placed = synth::place_face(frame, face, c, side, rng.uniform(-max_angle, max_angle));
+    const auto placed = test::place_face(frame, face, c, side, rng.uniform(-max_angle, max_angle));
     const auto reading = analyse_image(frame, *det, clf, {kMaxDetectSide, level, tta});
     const auto hit = std::find_if(reading.faces.begin(), reading.faces.end(),
-                                  [&](const FaceReading& f) { return synth::matches(f.box, placed); });
+                                  [&](const FaceReading& f) { return test::matches(f.box, placed); });
     if (hit == reading.faces.end()) continue;
     ++found;
     const bool ok = static_cast<int>(hit->emotion) == label;
@@ -379,15 +380,15 @@ int run_crop_gap(int n, std::uint64_t seed, const std::string& model, const std:
     if (max_angle == 0) oracle_ok_found += top(preprocess_face(crop_square(to_gray(frame), placed.fer_rect))) == label;
   }
   const double f = std::max(1, found);
-  std::printf("crop gap (%s, %d val faces, side 100..240, rotation up to %.0f deg%s, TTA %s)\n", det->name().c_str(), total,
+  fmt::print("crop gap ({}, {} val faces, side 100..240, rotation up to {:.0f} deg{}, TTA {})\n", det->name().c_str(), total,
               max_angle, level ? ", crops levelled by the detected roll" : "", std::string(tta_name(tta)).c_str());
-  std::printf("  raw 48x48 val crops:                 %.2f%%\n", 100.0 * raw_ok / total);
-  std::printf("  detect -> crop -> classify in frames: %.2f%% (misses count as wrong; %d/%d found)\n", 100.0 * frame_ok_found / total,
+  fmt::print("  raw 48x48 val crops:                 {:.2f}%\n", 100.0 * raw_ok / total);
+  fmt::print("  detect -> crop -> classify in frames: {:.2f}% (misses count as wrong; {}/{} found)\n", 100.0 * frame_ok_found / total,
               found, total);
-  std::printf("  on the %d found faces: raw %.2f%%  in frames %.2f%%  gap %.2f points\n", found, 100.0 * raw_ok_found / f,
+  fmt::print("  on the {} found faces: raw {:.2f}%  in frames {:.2f}%  gap {:.2f} points\n", found, 100.0 * raw_ok_found / f,
               100.0 * frame_ok_found / f, 100.0 * (raw_ok_found - frame_ok_found) / f);
   if (max_angle == 0)
-    std::printf("  true FER square cut from the frame (resampling only): %.2f%%, gap %.2f points\n", 100.0 * oracle_ok_found / f,
+    fmt::print("  true FER square cut from the frame (resampling only): {:.2f}%, gap {:.2f} points\n", 100.0 * oracle_ok_found / f,
                 100.0 * (raw_ok_found - oracle_ok_found) / f);
   return 0;
 }
@@ -404,7 +405,7 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
   const int settle = std::min(30, frames_per_clip - 1);  // frames after which the label counts
   int total = 0, raw_ok = 0, found = 0, raw_ok_found = 0, raw_views_ok_found = 0, last_ok_found = 0;
   long counted_frames = 0, ok_frames = 0;
-  synth::Rng rng(seed);
+  test::Rng rng(seed);
   for (int k = 0; k < n; ++k, ++total) {
     const std::size_t i = static_cast<std::size_t>(k) * pool.files.size() / static_cast<std::size_t>(n);
     const cv::Mat face = pool.load(i);
@@ -412,7 +413,7 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
     const cv::Mat raw_input = preprocess_face(face);
     const bool raw = argmax(clf.classify_preprocessed({raw_input}).front()) == label;
     raw_ok += raw;
-    const cv::Mat bg = synth::make_background({640, 480}, static_cast<synth::Background>(rng.uniform_int(0, 3)), rng);
+    const cv::Mat bg = test::make_background({640, 480}, static_cast<test::Background>(rng.uniform_int(0, 3)), rng);
     const double side = rng.uniform(100, 220);
     const cv::Point2d c(rng.uniform(side * .75, 640 - side * .75), rng.uniform(side * .75, 480 - side * .75));
     const double phase = rng.uniform(0, 6.28);
@@ -422,7 +423,7 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
       const double t = f / 30.0;
       cv::Mat frame;
       bg.convertTo(frame, -1, 1.0 + 0.08 * std::sin(t * 2 + phase), 0);
-      synth::place_face(frame, face, {c.x + 8 * std::sin(t * 1.5 + phase), c.y + 5 * std::sin(t * 1.1 + phase)},
+      test::place_face(frame, face, {c.x + 8 * std::sin(t * 1.5 + phase), c.y + 5 * std::sin(t * 1.1 + phase)},
                         side * (1 + 0.04 * std::sin(t * 0.9 + phase)), 3 * std::sin(t * 1.3 + phase));
       const auto r = pipe.process(frame, t);
       const auto hit = std::find_if(r.faces.begin(), r.faces.end(), [&](const FaceReading& fr) {
@@ -439,15 +440,15 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
     last_ok_found += *last == label;
   }
   const double fd = std::max(1, found);
-  std::printf("live gap (%d val faces, %d-frame clips at 30 fps, side 100..220, reading views %s, first reading %s)\n", total,
+  fmt::print("live gap ({} val faces, {}-frame clips at 30 fps, side 100..220, reading views {}, first reading {})\n", total,
               frames_per_clip, std::string(tta_name(params.reading_views)).c_str(),
               params.first_reading_all_views ? "all views" : "one view");
-  std::printf("  raw 48x48 val crops: %.2f%%; faces tracked: %d/%d\n", 100.0 * raw_ok / total, found, total);
-  std::printf("  on the %d tracked faces: raw %.2f%%  smoothed label at the clip's end %.2f%%  gap %.2f points\n", found,
+  fmt::print("  raw 48x48 val crops: {:.2f}%; faces tracked: {}/{}\n", 100.0 * raw_ok / total, found, total);
+  fmt::print("  on the {} tracked faces: raw {:.2f}%  smoothed label at the clip's end {:.2f}%  gap {:.2f} points\n", found,
               100.0 * raw_ok_found / fd, 100.0 * last_ok_found / fd, 100.0 * (raw_ok_found - last_ok_found) / fd);
-  std::printf("  smoothed label right in %.2f%% of the %ld frames after the first %d\n",
+  fmt::print("  smoothed label right in {:.2f}% of the {} frames after the first {}\n",
               100.0 * ok_frames / std::max(1L, counted_frames), counted_frames, settle);
-  std::printf("  raw crops with all the reading views averaged (%s): %.2f%%; gap to the label at the end %.2f points\n",
+  fmt::print("  raw crops with all the reading views averaged ({}): {:.2f}%; gap to the label at the end {:.2f} points\n",
               std::string(tta_name(params.reading_views)).c_str(), 100.0 * raw_views_ok_found / fd,
               100.0 * (raw_views_ok_found - last_ok_found) / fd);
   return 0;
@@ -457,14 +458,14 @@ int run_live_gap(int n, int frames_per_clip, std::uint64_t seed, const std::stri
 // A 640x480 sequence: one val face drifting slowly over a cluttered background.
 std::vector<cv::Mat> moving_face_frames(int count, std::uint64_t seed) {
   const auto pool = val_pool();
-  synth::Rng rng(seed);
-  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  test::Rng rng(seed);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::kClutter, rng);
   const cv::Mat face = pool.load(pool.files.size() / 3);
   std::vector<cv::Mat> frames;
   for (int i = 0; i < count; ++i) {
     cv::Mat f = bg.clone();
     const double t = i / 30.0;
-    synth::place_face(f, face, {320 + 120 * std::sin(t * 0.8), 240 + 50 * std::sin(t * 1.3)}, 170 + 20 * std::sin(t * 0.5), 5 * std::sin(t));
+    test::place_face(f, face, {320 + 120 * std::sin(t * 0.8), 240 + 50 * std::sin(t * 1.3)}, 170 + 20 * std::sin(t * 0.5), 5 * std::sin(t));
     frames.push_back(f);
   }
   return frames;
@@ -475,7 +476,7 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   cv::setNumThreads(1);
   const auto clf = EmotionClassifier::load(model);
   const auto frames = moving_face_frames(frames_n, seed);
-  std::printf("640x480, one face, %d frames, one thread (cv::setNumThreads(1))\n", frames_n);
+  fmt::print("640x480, one face, {} frames, one thread (cv::setNumThreads(1))\n", frames_n);
 
   // Baseline: the seed's loop, Haar cascade at default parameters on every frame + classify every face.
   auto haar = make_detector("haar");
@@ -503,7 +504,7 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
   }
   const double pipe_ms = ms_since(t0) / frames_n;
   auto print_pipeline = [&] {
-    std::printf("  moodtunes pipeline (track+schedule):  %7.2f ms/frame  %7.1f FPS  (face in %d/%d frames, %d track id(s))\n",
+    fmt::print("  moodtunes pipeline (track+schedule):  {:7.2f} ms/frame  {:7.1f} FPS  (face in {}/{} frames, {} track id(s))\n",
                 pipe_ms, 1000 / pipe_ms, tracked, frames_n, ids);
   };
   if (pipeline_only) {
@@ -531,14 +532,14 @@ int run_fps(int frames_n, const std::string& model, std::uint64_t seed, const Pi
     fresh.process(f, 0);
     cold_frame.push_back(ms_since(t1));
   }
-  std::printf("  haar default every frame + classify:  %7.2f ms/frame  %7.1f FPS  (%d face boxes)\n", haar_ms, 1000 / haar_ms, haar_faces);
-  std::printf("  schedule: full detection every %d frames, classify every %d, local search at %.0f px over %s pyramid levels\n",
+  fmt::print("  haar default every frame + classify:  {:7.2f} ms/frame  {:7.1f} FPS  ({} face boxes)\n", haar_ms, 1000 / haar_ms, haar_faces);
+  fmt::print("  schedule: full detection every {} frames, classify every {}, local search at {:.0f} px over {} pyramid levels\n",
               params.full_detect_every, params.classify_every, params.local_face_px,
               params.local_pyramid_levels ? std::to_string(params.local_pyramid_levels).c_str() : "all");
   print_pipeline();
-  std::printf("  speed-up vs haar default: %.1fx\n", haar_ms / pipe_ms);
-  std::printf("  cold frame (median of 10): full detection hog %.1f ms, %s (detect's default) %.1f ms;\n"
-              "    first live-pipeline frame incl. colour conversion and classification %.1f ms\n",
+  fmt::print("  speed-up vs haar default: {:.1f}x\n", haar_ms / pipe_ms);
+  fmt::print("  cold frame (median of 10): full detection hog {:.1f} ms, {} (detect's default) {:.1f} ms;\n"
+              "    first live-pipeline frame incl. colour conversion and classification {:.1f} ms\n",
               median(cold_hog), std::string(kDefaultDetector).c_str(), median(cold_rot), median(cold_frame));
   return 0;
 }
@@ -596,7 +597,7 @@ FollowShares follow_shares(const std::vector<EmotionProbs>& readings, const Smoo
                            double reading_interval_s, std::uint64_t seed, int pairs = kFollowPairs) {
   FollowShares f;
   if (readings.size() < 2) return f;
-  synth::Rng rng(seed);
+  test::Rng rng(seed);
   const int last = static_cast<int>(readings.size()) - 1;
   int drawn = 0;
   while (drawn < pairs) {
@@ -651,13 +652,13 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   const auto clf = EmotionClassifier::load(model);
   const auto pool = val_pool();
   auto hog = make_detector("hog");
-  synth::Rng rng(seed);
-  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  test::Rng rng(seed);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::kClutter, rng);
   auto frame_at = [&](const cv::Mat& face, int i) {
     const double t = i / 30.0;
     cv::Mat f = bg.clone();
     f.convertTo(f, -1, 1.0 + 0.1 * std::sin(t * 0.7), 10 * std::sin(t * 0.3));
-    synth::place_face(f, face, {320 + 100 * std::sin(t * 0.4), 240 + 40 * std::sin(t * 0.9)}, 170 + 25 * std::sin(t * 0.25),
+    test::place_face(f, face, {320 + 100 * std::sin(t * 0.4), 240 + 40 * std::sin(t * 0.9)}, 170 + 25 * std::sin(t * 0.25),
                       6 * std::sin(t * 0.5));
     return f;
   };
@@ -666,13 +667,13 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   std::vector<Pick> picks;
   for (std::size_t i = 0; i < pool.files.size() && i < 3000; i += 10) {
     const cv::Mat face = pool.load(i);
-    const auto r = synth::steady_reading({frame_at(face, 0), frame_at(face, 300), frame_at(face, 600)}, *hog, clf);
+    const auto r = test::steady_reading({frame_at(face, 0), frame_at(face, 300), frame_at(face, 600)}, *hog, clf);
     if (r) picks.push_back({r->margin, i, r->label});
   }
   std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.margin > b.margin; });
   const auto other = std::find_if(picks.begin(), picks.end(), [&](const Pick& p) { return p.label != picks.front().label; });
   if (picks.empty() || other == picks.end()) {
-    std::printf("the model reads every face the same way; train it first\n");
+    fmt::print("the model reads every face the same way; train it first\n");
     return 1;
   }
   // Two held expressions: the most decisive face, and a borderline one (margin nearest 0.15,
@@ -705,23 +706,23 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
         first_b = i;
       }
     }
-    std::printf("held %s (mean margin %.2f) for %d s, then %s (margin %.2f); 30 fps, default schedule, tau %.2f s, "
-                "hysteresis %.2f, min lead %.2f s, patience %.2f s, reading views %s\n",
+    fmt::print("held {} (mean margin {:.2f}) for {} s, then {} (margin {:.2f}); 30 fps, default schedule, tau {:.2f} s, "
+                "hysteresis {:.2f}, min lead {:.2f} s, patience {:.2f} s, reading views {}\n",
                 std::string(emotion_name(held_pick->label)).c_str(), held_pick->margin, seconds,
                 std::string(emotion_name(next->label)).c_str(), next->margin, smoothing.tau_s, smoothing.hysteresis, smoothing.min_lead_s,
                 smoothing.patience_s,
                 std::string(tta_name(reading_views)).c_str());
-    std::printf("  face in %d/%d frames, %d track id(s)\n", frames_with_face, total, ids);
-    std::printf("  held: %d smoothed label changes (%.2f per minute); the raw reading's argmax changed %d times\n", changes,
+    fmt::print("  face in {}/{} frames, {} track id(s)\n", frames_with_face, total, ids);
+    fmt::print("  held: {} smoothed label changes ({:.2f} per minute); the raw reading's argmax changed {} times\n", changes,
                 changes * 60.0 / seconds, raw_changes);
-    if (first_b >= 0) std::printf("  after the switch the label followed in %d frames (%.2f s)\n", first_b - held, (first_b - held) / 30.0);
-    else std::printf("  after the switch the label did not follow within 3 s\n");
+    if (first_b >= 0) fmt::print("  after the switch the label followed in {} frames ({:.2f} s)\n", first_b - held, (first_b - held) / 30.0);
+    else fmt::print("  after the switch the label did not follow within 3 s\n");
     for (const auto& p : sweep) {
       const auto st = replay_smoothing(inputs, p, held, next->label);
-      std::printf("  replayed with tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.2f changes per minute held; ",
+      fmt::print("  replayed with tau {:.2f} s, hysteresis {:.2f}, min lead {:.2f} s, patience {:.2f} s: {:.2f} changes per minute held; ",
                   p.tau_s, p.hysteresis, p.min_lead_s, p.patience_s, st.held_changes * 60.0 / seconds);
-      if (st.follow_frames >= 0) std::printf("followed in %d frames (%.2f s)\n", st.follow_frames, st.follow_frames / 30.0);
-      else std::printf("did not follow within 3 s\n");
+      if (st.follow_frames >= 0) fmt::print("followed in {} frames ({:.2f} s)\n", st.follow_frames, st.follow_frames / 30.0);
+      else fmt::print("did not follow within 3 s\n");
     }
   }
   if (!follow) return 0;
@@ -730,15 +731,15 @@ int run_stability(const std::string& model, int seconds, std::uint64_t seed, con
   // The readings the live smoother averages towards: the pipeline's views of each face.
   const auto readings = clf.classify_batch(val_faces, reading_views);
   const double interval = PipelineParams{}.classify_every / 30.0;
-  std::printf("real changes (a face replaced by a val face read with another top class; %zu val faces read with %s, "
-              "one reading every %.2f s, %d pairs): followed within 1 s / within 2 s / never\n",
+  fmt::print("real changes (a face replaced by a val face read with another top class; {} val faces read with {}, "
+              "one reading every {:.2f} s, {} pairs): followed within 1 s / within 2 s / never\n",
               readings.size(), std::string(tta_name(reading_views)).c_str(), interval, kFollowPairs);
   std::vector<SmoothingParams> all{smoothing};
   all.insert(all.end(), sweep.begin(), sweep.end());
   for (const auto& p : all) {
     const auto f = follow_shares(readings, p, interval, seed);
-    std::printf("  tau %.2f s, hysteresis %.2f, min lead %.2f s, patience %.2f s: %.1f%% / %.1f%% / %.1f%%; "
-                "clear changes (new reading leads the old label by >= %.1f; %.1f%% of pairs) within 1 s: %.1f%%\n",
+    fmt::print("  tau {:.2f} s, hysteresis {:.2f}, min lead {:.2f} s, patience {:.2f} s: {:.1f}% / {:.1f}% / {:.1f}%; "
+                "clear changes (new reading leads the old label by >= {:.1f}; {:.1f}% of pairs) within 1 s: {:.1f}%\n",
                 p.tau_s, p.hysteresis, p.min_lead_s, p.patience_s, 100 * f.within_1s, 100 * f.within_2s, 100 * f.never,
                 kClearLead, 100 * f.clear, 100 * f.clear_within_1s);
   }

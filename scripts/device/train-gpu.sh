@@ -62,8 +62,9 @@ flags=(-std=c++20 -O2 -DNDEBUG -D_GLIBCXX_USE_CXX11_ABI="$abi" -DMOODTUNES_WITH_
        -DMOODTUNES_NO_SUGGEST=1 "-DMOODTUNES_SOURCE_DIR=\"$root\"" -DSPDLOG_SHARED_LIB -DSPDLOG_COMPILED_LIB
        -DSPDLOG_FMT_EXTERNAL -DFMT_SHARED -I"$root/src" -isystem "$sys/include" -isystem "$sys/include/opencv4")
 for dir in "${torch_include[@]}"; do flags+=(-isystem "$dir"); done
-sources=(core/emotion.cpp core/preprocess.cpp data/fer_dataset.cpp model/arch.cpp model/model_file.cpp model/slim.cpp
-         model/metrics.cpp model/plots.cpp train/trainer.cpp train/multi_tensor_adamw.cpp core/pause_clock.cpp cli/cmd_train.cpp cli/cmd_stubs.cpp cli/main.cpp)
+sources=(core/emotion.cpp preprocess/preprocess.cpp data/fer_dataset.cpp model/arch.cpp model/model_file.cpp model/slim.cpp
+         model/metrics.cpp model/plots.cpp train/trainer.cpp train/net.cpp train/augment.cpp train/teacher_targets.cpp train/weight_average.cpp
+         train/batch_norm.cpp train/checkpoint.cpp train/thread_governor.cpp train/multi_tensor_adamw.cpp train/pause_clock.cpp cli/cmd_train.cpp cli/cmd_stubs.cpp cli/main.cpp)
 pids=()
 for src in "${sources[@]}"; do
   g++ "${flags[@]}" -c "$root/src/$src" -o "$work/obj/${src//\//_}.o" &

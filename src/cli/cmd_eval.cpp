@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include <fmt/core.h>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -89,24 +90,24 @@ struct Tally {
 void print_report(const Tally& t) {
   const ConfusionMatrix& cm = t.cm;
   const bool misses = t.missed_total() > 0;
-  std::printf("accuracy  %.2f%%   macro-F1 %.4f   (%lld images%s)\n", 100 * t.accuracy(), t.macro_f1(),
+  fmt::print("accuracy  {:.2f}%   macro-F1 {:.4f}   ({} images{})\n", 100 * t.accuracy(), t.macro_f1(),
               static_cast<long long>(t.images()),
               misses ? (", no face found in " + std::to_string(t.missed_total()) + ": counted wrong").c_str() : "");
-  std::printf("%-9s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
+  fmt::print("{:<9} {:>9} {:>9} {:>9} {:>8}\n", "class", "precision", "recall", "F1", "support");
   for (std::size_t c = 0; c < kNumEmotions; ++c) {
     const int ci = static_cast<int>(c);
-    std::printf("%-9s %8.2f%% %8.2f%% %9.4f %8lld\n", std::string(kEmotionNames[c]).c_str(), 100 * cm.precision(ci),
+    fmt::print("{:<9} {:8.2f}% {:8.2f}% {:9.4f} {:8}\n", std::string(kEmotionNames[c]).c_str(), 100 * cm.precision(ci),
                 100 * t.recall(ci), t.f1(ci), static_cast<long long>(t.support(ci)));
   }
-  std::printf("confusion (rows true, columns predicted):\n%9s", "");
-  for (auto n : kEmotionNames) std::printf(" %8.8s", std::string(n).c_str());
-  if (misses) std::printf(" %8s", "no face");
-  std::printf("\n");
+  fmt::print("confusion (rows true, columns predicted):\n{:>9}", "");
+  for (auto n : kEmotionNames) fmt::print(" {:>8.8}", std::string(n).c_str());
+  if (misses) fmt::print(" {:>8}", "no face");
+  fmt::print("\n");
   for (std::size_t row = 0; row < kNumEmotions; ++row) {
-    std::printf("%-9s", std::string(kEmotionNames[row]).c_str());
-    for (std::size_t p = 0; p < kNumEmotions; ++p) std::printf(" %8lld", static_cast<long long>(cm.at(static_cast<int>(row), static_cast<int>(p))));
-    if (misses) std::printf(" %8lld", static_cast<long long>(t.missed[row]));
-    std::printf("\n");
+    fmt::print("{:<9}", std::string(kEmotionNames[row]).c_str());
+    for (std::size_t p = 0; p < kNumEmotions; ++p) fmt::print(" {:8}", static_cast<long long>(cm.at(static_cast<int>(row), static_cast<int>(p))));
+    if (misses) fmt::print(" {:8}", static_cast<long long>(t.missed[row]));
+    fmt::print("\n");
   }
 }
 
@@ -132,10 +133,10 @@ Predictions predict_end_to_end(const EmotionClassifier& clf, const std::vector<L
                                             [](const auto& a, const auto& b) { return a.box.area() < b.box.area(); });
       if (largest != r.faces.end()) predicted = static_cast<int>(largest->emotion);
     } catch (const vision::ImageError& e) {
-      std::fprintf(stderr, "%s: %s (counted as no face)\n", f.path.string().c_str(), e.what());
+      fmt::print(stderr, "{}: {} (counted as no face)\n", f.path.string().c_str(), e.what());
     }
     out.push_back(predicted);
-    if (++done % 200 == 0) std::fprintf(stderr, "end to end: %zu/%zu images\n", done, files.size());
+    if (++done % 200 == 0) fmt::print(stderr, "end to end: {}/{} images\n", done, files.size());
   }
   return out;
 }
@@ -188,7 +189,7 @@ void add_eval_command(CLI::App& app) {
       if (!a->engine.empty()) throw CliExit(kExitUsage, "--end-to-end uses the photo engine, as detect does: drop --engine");
       if (tta.empty()) tta = tta_name(vision::ImageAnalysisOptions{}.tta);
       const auto files = list_labelled_files(a->data, load, &skipped);
-      std::fprintf(stderr, "end to end: %zu images\n", files.size());
+      fmt::print(stderr, "end to end: {} images\n", files.size());
       const auto clf = EmotionClassifier::load(model, kPhotoEngine);
       predicted = predict_end_to_end(clf, files, parse_tta(tta));
       for (const auto& f : files) {
@@ -205,7 +206,7 @@ void add_eval_command(CLI::App& app) {
       const auto clf = EmotionClassifier::load(model, a->engine.empty() ? std::nullopt : std::optional(parse_engine(a->engine)));
       const FerDataset data = load_fer(a->data, load);
       skipped = data.skipped;
-      std::fprintf(stderr, "loaded %zu images (%s)%s\n", data.size(), data.counts_summary().c_str(),
+      fmt::print(stderr, "loaded {} images ({}){}\n", data.size(), data.counts_summary().c_str(),
                    data.resized ? (", " + std::to_string(data.resized) + " resized to 48x48").c_str() : "");
       for (const int p : predict(clf, data.images, parse_tta(tta))) predicted.push_back(p);
       labels = data.labels;
@@ -213,7 +214,7 @@ void add_eval_command(CLI::App& app) {
       engine = engine_name(clf.engine());
       networks = clf.network_count();
     }
-    for (const auto& s : skipped) std::fprintf(stderr, "left out: %s (the model reads 7 classes)\n", s.c_str());
+    for (const auto& s : skipped) fmt::print(stderr, "left out: {} (the model reads 7 classes)\n", s.c_str());
 
     Tally all;
     std::map<std::string, Tally> by_source;
@@ -245,14 +246,14 @@ void add_eval_command(CLI::App& app) {
       (file.single_network_file ? file.members.front().info : file.info)[a->record] = record;
       if (file.single_network_file) save_model_file(file.members.front(), model);
       else save_ensemble_file(file, model);
-      std::fprintf(stderr, "recorded as %s in %s\n", a->record.c_str(), model.c_str());
+      fmt::print(stderr, "recorded as {} in {}\n", a->record.c_str(), model.c_str());
     }
     if (a->json) {
       std::cout << j.dump() << std::endl;
     } else {
       print_report(all);
       for (const auto& [name, t] : by_source) {
-        std::printf("\nsource %s:\n", name.empty() ? "(no prefix)" : name.c_str());
+        fmt::print("\nsource {}:\n", name.empty() ? "(no prefix)" : name.c_str());
         print_report(t);
       }
     }
@@ -267,7 +268,7 @@ void describe_network(std::ostringstream& md, const nlohmann::json& info, const 
   const std::string command = info.value("command", std::string());
   const bool warm_started = command.find(" --init ") != std::string::npos;
   md << h << " Architecture\n\n";
-  md << "- Small ResNet on 1x48x48 grayscale, per-image standardised (core/preprocess.hpp, id `" << kPreprocessId << "`)\n";
+  md << "- Small ResNet on 1x48x48 grayscale, per-image standardised (preprocess/preprocess.hpp, id `" << kPreprocessId << "`)\n";
   md << "- stem conv3x3 " << arch.stem << "; stages (channels x residual blocks, each followed by 2x2 max-pool):";
   for (const auto& s : arch.stages) md << " " << s.channels << "x" << s.blocks;
   md << "; head: flatten, dropout " << arch.dropout << ", FC " << arch.fc_hidden << ", ReLU, dropout, FC 7\n";
@@ -486,12 +487,12 @@ void add_prior_command(CLI::App& app) {
     const std::string out = a->out.empty() ? a->model : a->out;
     if (model.single_network_file) save_model_file(model.members.front(), out);
     else save_ensemble_file(model, out);
-    std::printf("class bias %s\n", bias.dump().c_str());
-    std::printf("%s: accuracy %.2f%% -> %.2f%%, macro-F1 %.4f -> %.4f\n", a->data.c_str(), 100 * fit.tune_before.accuracy(),
+    fmt::print("class bias {}\n", bias.dump().c_str());
+    fmt::print("{}: accuracy {:.2f}% -> {:.2f}%, macro-F1 {:.4f} -> {:.4f}\n", a->data.c_str(), 100 * fit.tune_before.accuracy(),
                 100 * fit.tune_after.accuracy(), fit.tune_before.macro_f1(), fit.tune_after.macro_f1());
-    std::printf("%s: accuracy %.2f%% -> %.2f%%, macro-F1 %.4f -> %.4f\n", a->guard.c_str(), 100 * fit.guard_before.accuracy(),
+    fmt::print("{}: accuracy {:.2f}% -> {:.2f}%, macro-F1 {:.4f} -> {:.4f}\n", a->guard.c_str(), 100 * fit.guard_before.accuracy(),
                 100 * fit.guard_after.accuracy(), fit.guard_before.macro_f1(), fit.guard_after.macro_f1());
-    std::fprintf(stderr, "wrote %s\n", out.c_str());
+    fmt::print(stderr, "wrote {}\n", out.c_str());
   });
 }
 
@@ -531,7 +532,7 @@ void add_quantize_command(CLI::App& app) {
     const std::string out = a->out.empty() ? a->model : a->out;
     if (model.single_network_file) save_model_file(model.members.front(), out);
     else save_ensemble_file(model, out);
-    std::fprintf(stderr, "calibrated %zu activation ranges (%zu network%s) on %zu faces of %s; wrote %s\n", ranges,
+    fmt::print(stderr, "calibrated {} activation ranges ({} network{}) on {} faces of {}; wrote {}\n", ranges,
                  model.members.size(), model.members.size() == 1 ? "" : "s", faces.size(), a->data.c_str(), out.c_str());
   });
 }
@@ -551,7 +552,7 @@ void add_ensemble_command(CLI::App& app) {
   cmd->add_option("--val", a->val, "Labelled faces to measure the ensemble on and record in the file (the model card shows it)");
   cmd->callback([a] {
     ModelEnsemble ensemble;
-    ensemble.storage = a->float32 ? TensorStorage::Float32 : TensorStorage::Float16;
+    ensemble.storage = a->float32 ? TensorStorage::kFloat32 : TensorStorage::kFloat16;
     std::string command = "moodtunes ensemble";
     for (const auto& path : a->members) {
       ensemble.members.push_back(load_model_file(path));  // a clear error for a missing file or a nested ensemble
@@ -569,11 +570,11 @@ void add_ensemble_command(CLI::App& app) {
       const ConfusionMatrix cm = score(clf, data.images, data.labels);
       ensemble.info["val"] = cm.to_json();
       ensemble.info["val"]["engine"] = engine_name(clf.engine());
-      std::fprintf(stderr, "val (%s, %s engine): accuracy %.2f%%, macro-F1 %.4f\n", a->val.c_str(),
+      fmt::print(stderr, "val ({}, {} engine): accuracy {:.2f}%, macro-F1 {:.4f}\n", a->val.c_str(),
                    std::string(engine_name(clf.engine())).c_str(), 100 * cm.accuracy(), cm.macro_f1());
     }
     save_ensemble_file(ensemble, a->out);
-    std::fprintf(stderr, "wrote %s: %zu networks, %s weights\n", a->out.c_str(), ensemble.members.size(),
+    fmt::print(stderr, "wrote {}: {} networks, {} weights\n", a->out.c_str(), ensemble.members.size(),
                  a->float32 ? "float32" : "float16");
   });
 }
@@ -595,7 +596,7 @@ void add_blend_command(CLI::App& app) {
     const auto name = [](const std::string& p) { return std::filesystem::path(p).filename().string(); };
     save_model_file(blend_models(load_model_file(a->from), load_model_file(a->to), a->weight, name(a->from), name(a->to)),
                     a->out);
-    std::fprintf(stderr, "wrote %s (%.2f x %s + %.2f x %s)\n", a->out.c_str(), 1 - a->weight, a->from.c_str(), a->weight,
+    fmt::print(stderr, "wrote {} ({:.2f} x {} + {:.2f} x {})\n", a->out.c_str(), 1 - a->weight, a->from.c_str(), a->weight,
                  a->to.c_str());
   });
 }
@@ -619,7 +620,7 @@ void add_unpack_command(CLI::App& app) {
       if (k < sources.size()) network.info["ensemble_member"] = sources[k];
       const auto path = std::filesystem::path(a->out) / ("network-" + std::to_string(k + 1) + ".mtm");
       save_model_file(network, path);
-      std::fprintf(stderr, "wrote %s%s\n", path.c_str(),
+      fmt::print(stderr, "wrote {}{}\n", path.c_str(),
                    k < sources.size() ? (" (" + sources[k].get<std::string>() + ")").c_str() : "");
     }
   });

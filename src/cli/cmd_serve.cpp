@@ -18,6 +18,7 @@
 #include <memory>
 #include <thread>
 
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include "app/recommend.hpp"
@@ -55,7 +56,7 @@ void run_serve(ServeArgs& a) {
 
   server::Server srv(o);
   const int port = srv.bind();
-  std::printf("moodtunes serving on http://%s:%d/\n", url_host(o.host).c_str(), port);
+  fmt::print("moodtunes serving on http://{}:{}/\n", url_host(o.host).c_str(), port);
   std::fflush(stdout);
 
   std::atomic<bool> stopping{false}, failed{false};

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "app/errors.hpp"
@@ -43,8 +44,8 @@ void run_suggest(const SuggestOptions& o) {
     group = app::read_stream({.camera = o.camera, .video = o.video, .seconds = o.seconds}, clf);
   } else {
     photos = app::read_photos(o.images, clf);
-    for (const auto& path : photos.without_face) std::fprintf(stderr, "moodtunes: %s: no face found\n", path.c_str());
-    for (const auto& w : photos.warnings) std::fprintf(stderr, "moodtunes: warning: %s\n", w.c_str());
+    for (const auto& path : photos.without_face) fmt::print(stderr, "moodtunes: {}: no face found\n", path.c_str());
+    for (const auto& w : photos.warnings) fmt::print(stderr, "moodtunes: warning: {}\n", w.c_str());
     group = photos.group;
   }
   if (!group) throw app::NoFace("no face found");
@@ -74,20 +75,20 @@ void run_suggest(const SuggestOptions& o) {
     return;
   }
   const Emotion top = argmax(group->probs);
-  std::printf("%zu face(s): %s %.0f%%\n", photos.faces.size(), std::string(emotion_name(top)).c_str(),
+  fmt::print("{} face(s): {} {:.0f}%\n", photos.faces.size(), std::string(emotion_name(top)).c_str(),
               100 * group->probs[static_cast<std::size_t>(top)]);
   for (std::size_t c = 0; c < kNumEmotions; ++c)
-    std::printf("  %-9s %5.1f%%\n", std::string(kEmotionNames[c]).c_str(), 100 * group->probs[c]);
-  std::printf("mood: valence %+.2f, arousal %+.2f (%s); strategy %s\n\n", mood.valence, mood.arousal,
+    fmt::print("  {:<9} {:5.1f}%\n", std::string(kEmotionNames[c]).c_str(), 100 * group->probs[c]);
+  fmt::print("mood: valence {:+.2f}, arousal {:+.2f} ({}); strategy {}\n\n", mood.valence, mood.arousal,
               describe_mood(mood).c_str(), o.strategy.c_str());
   for (std::size_t i = 0; i < picks.tracks.size(); ++i) {
     const auto t = app::track_json(picks.tracks[i]);
-    std::printf("%2zu. %s - %s\n    %s\n", i + 1, picks.tracks[i].artist.c_str(), picks.tracks[i].title.c_str(),
+    fmt::print("{:2}. {} - {}\n    {}\n", i + 1, picks.tracks[i].artist.c_str(), picks.tracks[i].title.c_str(),
                 picks.result.items[i].reason.c_str());
-    if (t["links"].contains("deezer")) std::printf("    %s\n", t["links"]["deezer"].get<std::string>().c_str());
-    std::printf("    %s\n", t["links"]["spotify"].get<std::string>().c_str());
+    if (t["links"].contains("deezer")) fmt::print("    {}\n", t["links"]["deezer"].get<std::string>().c_str());
+    fmt::print("    {}\n", t["links"]["spotify"].get<std::string>().c_str());
   }
-  if (!picks.result.note.empty()) std::printf("\n%s\n", picks.result.note.c_str());
+  if (!picks.result.note.empty()) fmt::print("\n{}\n", picks.result.note.c_str());
 }
 
 }  // namespace

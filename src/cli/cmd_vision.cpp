@@ -21,6 +21,7 @@
 #include <optional>
 #include <thread>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/highgui.hpp>
@@ -261,7 +262,7 @@ void run_live(const LiveArgs& a) {
   }
   std::cout.flush();
   if (!a.no_window) cv::destroyAllWindows();
-  std::fprintf(stderr, "%ld frames\n", index);
+  fmt::print(stderr, "{} frames\n", index);
 }
 
 void add_live_command(CLI::App& app) {

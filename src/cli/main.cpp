@@ -1,6 +1,7 @@
 // moodtunes: facial emotion -> music. A thin front end; the work lives in the libraries.
 #include <cstdio>
 
+#include <fmt/core.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -41,19 +42,19 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   } catch (const CliExit& e) {
-    if (*e.what()) std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    if (*e.what()) fmt::print(stderr, "moodtunes: {}\n", e.what());
     return e.code;
   } catch (const moodtunes::app::InvalidInput& e) {
-    std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    fmt::print(stderr, "moodtunes: {}\n", e.what());
     return kExitUsage;
   } catch (const moodtunes::app::NoFace& e) {
-    std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    fmt::print(stderr, "moodtunes: {}\n", e.what());
     return kExitNoFace;
   } catch (const moodtunes::app::Unavailable& e) {
-    std::fprintf(stderr, "moodtunes: %s\n", e.what());
+    fmt::print(stderr, "moodtunes: {}\n", e.what());
     return kExitError;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "moodtunes: error: %s\n", e.what());
+    fmt::print(stderr, "moodtunes: error: {}\n", e.what());
     return kExitError;
   }
   return kExitOk;

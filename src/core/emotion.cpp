@@ -12,8 +12,8 @@ std::optional<Emotion> emotion_from_name(std::string_view name) {
 
 std::optional<Emotion> fer_csv_id_to_emotion(int id) {
   static constexpr std::array<Emotion, kNumEmotions> kCsvOrder = {
-      Emotion::Angry, Emotion::Disgust, Emotion::Fear,    Emotion::Happy,
-      Emotion::Sad,   Emotion::Surprise, Emotion::Neutral};
+      Emotion::kAngry, Emotion::kDisgust, Emotion::kFear,    Emotion::kHappy,
+      Emotion::kSad,   Emotion::kSurprise, Emotion::kNeutral};
   if (id < 0 || id >= static_cast<int>(kNumEmotions)) return std::nullopt;
   return kCsvOrder[static_cast<std::size_t>(id)];
 }

@@ -13,7 +13,7 @@
 
 namespace moodtunes {
 
-enum class Emotion : int { Angry = 0, Disgust, Fear, Happy, Neutral, Sad, Surprise };
+enum class Emotion : int { kAngry = 0, kDisgust, kFear, kHappy, kNeutral, kSad, kSurprise };
 
 inline constexpr std::size_t kNumEmotions = 7;
 

@@ -8,7 +8,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 
 namespace fs = std::filesystem;
 

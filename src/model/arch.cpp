@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "core/emotion.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 
 namespace moodtunes {
 

@@ -6,7 +6,7 @@
 // per stage, `blocks` residual blocks of `channels` (conv3x3-BN-ReLU-conv3x3-BN, plus the input
 // through a 1x1 conv-BN projection when the channel count changes, then ReLU), followed by a
 // 2x2 max-pool. Head: flatten -> dropout -> fully-connected(fc_hidden) -> ReLU -> dropout ->
-// fully-connected(kNumEmotions). Input: 1 x kFaceSize x kFaceSize from core/preprocess.hpp.
+// fully-connected(kNumEmotions). Input: 1 x kFaceSize x kFaceSize from preprocess/preprocess.hpp.
 // Plain value type.
 #pragma once
 

@@ -12,7 +12,7 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/class_prior.hpp"
 #include "model/model_file.hpp"
 #include "model/xnnpack_net.hpp"
@@ -49,9 +49,9 @@ std::vector<std::string> names_of(const NameTable<E, N>& table) {
   return names;
 }
 
-constexpr NameTable<InferenceEngine, 3> kEngineNames = {{{InferenceEngine::XnnpackInt8, "xnnpack-int8"},
-                                                         {InferenceEngine::Xnnpack, "xnnpack"},
-                                                         {InferenceEngine::OpenCvDnn, "opencv-dnn"}}};
+constexpr NameTable<InferenceEngine, 3> kEngineNames = {{{InferenceEngine::kXnnpackInt8, "xnnpack-int8"},
+                                                         {InferenceEngine::kXnnpack, "xnnpack"},
+                                                         {InferenceEngine::kOpenCvDnn, "opencv-dnn"}}};
 
 cv::Mat tensor_mat(const NamedTensor& t) {
   std::vector<int> dims(t.shape.begin(), t.shape.end());
@@ -161,22 +161,22 @@ const std::array<cv::Point, 5> kTenCropCorners = {cv::Point(kTenCropMargin / 2, 
 }  // namespace
 
 std::size_t tta_view_count(TestTimeAugmentation tta) {
-  const std::size_t mirrors = tta == TestTimeAugmentation::None ? 1 : 2;
-  return (tta == TestTimeAugmentation::TenCrop ? kTenCropCorners.size() : 1) * mirrors;
+  const std::size_t mirrors = tta == TestTimeAugmentation::kNone ? 1 : 2;
+  return (tta == TestTimeAugmentation::kTenCrop ? kTenCropCorners.size() : 1) * mirrors;
 }
 
 cv::Mat tta_view(const cv::Mat& input, TestTimeAugmentation tta, std::size_t index) {
   if (input.type() != CV_32FC1 || input.rows != kFaceSize || input.cols != kFaceSize)
     throw std::invalid_argument("classify_preprocessed: expected CV_32FC1 48x48 inputs");
   if (index >= tta_view_count(tta)) throw std::invalid_argument("tta_view: no view " + std::to_string(index));
-  const bool mirrored = tta != TestTimeAugmentation::None && index % 2 == 1;
+  const bool mirrored = tta != TestTimeAugmentation::kNone && index % 2 == 1;
   cv::Mat view;  // a new buffer for a crop: resizing into a header of `input` would overwrite it
-  if (tta == TestTimeAugmentation::TenCrop) {
+  if (tta == TestTimeAugmentation::kTenCrop) {
     const int side = kFaceSize - kTenCropMargin;
     cv::resize(input(cv::Rect(kTenCropCorners[index / 2], cv::Size(side, side))), view, cv::Size(kFaceSize, kFaceSize), 0, 0,
                cv::INTER_LINEAR);
   } else {
-    view = plain_view(input);  // core/preprocess.hpp: resampled once, as training resamples
+    view = plain_view(input);  // preprocess/preprocess.hpp: resampled once, as training resamples
   }
   if (!mirrored) return view;
   cv::Mat m;
@@ -272,7 +272,7 @@ void calibrate_int8(ModelFile& model, const std::vector<cv::Mat>& faces) {
   std::vector<float> views;
   views.reserve(faces.size() * kViewFloats);
   for (const auto& face : faces) {
-    const cv::Mat view = tta_view(preprocess_face(face), TestTimeAugmentation::None, 0);
+    const cv::Mat view = tta_view(preprocess_face(face), TestTimeAugmentation::kNone, 0);
     views.insert(views.end(), view.ptr<float>(), view.ptr<float>() + kViewFloats);
   }
   XnnpackNet net(model);
@@ -316,14 +316,14 @@ EmotionClassifier EmotionClassifier::from_model(ModelEnsemble model, std::option
   std::vector<std::optional<std::vector<float>>> ranges;
   for (const auto& member : members) ranges.push_back(int8_ranges(member));
   const bool calibrated = std::all_of(ranges.begin(), ranges.end(), [](const auto& r) { return r.has_value(); });
-  if (engine == InferenceEngine::XnnpackInt8 && !calibrated)
+  if (engine == InferenceEngine::kXnnpackInt8 && !calibrated)
     throw ModelError(name + ": no int8 calibration in this model (moodtunes quantize adds one)");
-  if (!engine) engine = calibrated ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
+  if (!engine) engine = calibrated ? InferenceEngine::kXnnpackInt8 : InferenceEngine::kXnnpack;
   try {
     for (std::size_t i = 0; i < members.size(); ++i) {
       NetworkEngine network;
-      if (engine != InferenceEngine::OpenCvDnn && XnnpackNet::available())
-        network.xnnpack = std::make_unique<XnnpackNet>(members[i], engine == InferenceEngine::XnnpackInt8 ? &*ranges[i] : nullptr);
+      if (engine != InferenceEngine::kOpenCvDnn && XnnpackNet::available())
+        network.xnnpack = std::make_unique<XnnpackNet>(members[i], engine == InferenceEngine::kXnnpackInt8 ? &*ranges[i] : nullptr);
       else
         network.net = build_net(members[i]);
       impl->networks.push_back(std::move(network));
@@ -402,8 +402,8 @@ const ArchSpec& EmotionClassifier::arch(std::size_t network) const { return impl
 std::size_t EmotionClassifier::network_count() const { return impl_->networks.size(); }
 InferenceEngine EmotionClassifier::engine() const {
   const auto& first = impl_->networks.front();  // every network runs on the same engine
-  if (!first.xnnpack) return InferenceEngine::OpenCvDnn;
-  return first.xnnpack->is_int8() ? InferenceEngine::XnnpackInt8 : InferenceEngine::Xnnpack;
+  if (!first.xnnpack) return InferenceEngine::kOpenCvDnn;
+  return first.xnnpack->is_int8() ? InferenceEngine::kXnnpackInt8 : InferenceEngine::kXnnpack;
 }
 double EmotionClassifier::gflops() const {
   double sum = 0;

@@ -9,7 +9,7 @@
 // ensemble's probabilities are the mean of its networks' (each network one pass per view).
 // Inference runs from the .mtm file on XNNPACK (no LibTorch at run time), or on OpenCV's DNN
 // module, the reference engine and the fallback where XNNPACK cannot run (InferenceEngine);
-// every input goes through core/preprocess.hpp, the same function training used. A model whose
+// every input goes through preprocess/preprocess.hpp, the same function training used. A model whose
 // info holds a `class_bias` (model/class_prior.hpp, fitted by `moodtunes prior`) has every
 // reading (each view's, after the networks' mean) weighted by it.
 // Contract: faces must be non-empty 8-bit/16-bit/float images with 1, 3 or 4 channels, else
@@ -39,13 +39,13 @@
 
 namespace moodtunes {
 
-// None: the face's plain view (core/preprocess.hpp: resampled once by a quarter-pixel shift, as
+// None: the face's plain view (preprocess/preprocess.hpp: resampled once by a quarter-pixel shift, as
 // training resamples every face). Flip: that view averaged with its mirror image (2 passes).
 // TenCrop: four corner and a centre crop, each with its mirror (10 passes): slower, more accurate.
-enum class TestTimeAugmentation { None, Flip, TenCrop };
+enum class TestTimeAugmentation { kNone, kFlip, kTenCrop };
 // Each augmentation with its name on the command line and in JSON.
 inline constexpr std::array<std::pair<TestTimeAugmentation, std::string_view>, 3> kTestTimeAugmentations = {
-    {{TestTimeAugmentation::None, "none"}, {TestTimeAugmentation::Flip, "flip"}, {TestTimeAugmentation::TenCrop, "ten-crop"}}};
+    {{TestTimeAugmentation::kNone, "none"}, {TestTimeAugmentation::kFlip, "flip"}, {TestTimeAugmentation::kTenCrop, "ten-crop"}}};
 // A name from kTestTimeAugmentations; std::invalid_argument for anything else.
 TestTimeAugmentation parse_tta(std::string_view name);
 std::string_view tta_name(TestTimeAugmentation tta);
@@ -70,12 +70,12 @@ inline constexpr int kMinFaceSide = 16;
 // core. XnnpackInt8 runs the convolutions in int8, from the activation ranges that
 // calibrate_int8() stored in the model file: faster again, and read val alike for the shipped
 // model (models/MODEL_CARD.md).
-enum class InferenceEngine { XnnpackInt8, Xnnpack, OpenCvDnn };
+enum class InferenceEngine { kXnnpackInt8, kXnnpack, kOpenCvDnn };
 std::string_view engine_name(InferenceEngine engine);
 // The engine for one-shot photos (`detect`, `suggest PHOTO`): the float network. Int8 reads
 // within noise of it, not identically, and next to the photo detector (~0.2 s a frame) its
 // milliseconds buy nothing; live video, where they do, takes the default.
-inline constexpr InferenceEngine kPhotoEngine = InferenceEngine::Xnnpack;
+inline constexpr InferenceEngine kPhotoEngine = InferenceEngine::kXnnpack;
 // A name from engine_name(); std::invalid_argument for anything else.
 InferenceEngine parse_engine(std::string_view name);
 std::vector<std::string> engine_names();
@@ -104,12 +104,12 @@ class EmotionClassifier {
   EmotionClassifier& operator=(EmotionClassifier&&) noexcept;
   ~EmotionClassifier();
 
-  EmotionProbs classify(const cv::Mat& face, TestTimeAugmentation tta = TestTimeAugmentation::None) const;
+  EmotionProbs classify(const cv::Mat& face, TestTimeAugmentation tta = TestTimeAugmentation::kNone) const;
   std::vector<EmotionProbs> classify_batch(const std::vector<cv::Mat>& faces,
-                                           TestTimeAugmentation tta = TestTimeAugmentation::None) const;
+                                           TestTimeAugmentation tta = TestTimeAugmentation::kNone) const;
   // Inputs already produced by preprocess_face() (CV_32FC1 kFaceSize x kFaceSize).
   std::vector<EmotionProbs> classify_preprocessed(const std::vector<cv::Mat>& inputs,
-                                                  TestTimeAugmentation tta = TestTimeAugmentation::None) const;
+                                                  TestTimeAugmentation tta = TestTimeAugmentation::kNone) const;
   // Views already made by tta_view() (CV_32FC1 kFaceSize x kFaceSize, else
   // std::invalid_argument), each read as it is: one probability vector per view.
   std::vector<EmotionProbs> classify_views(const std::vector<cv::Mat>& views) const;
@@ -133,11 +133,11 @@ class EmotionClassifier {
 
 // Each face's predicted emotion: the argmax of classify_batch(faces, tta), as an index into kEmotionNames.
 std::vector<int> predict(const EmotionClassifier& classifier, const std::vector<cv::Mat>& faces,
-                         TestTimeAugmentation tta = TestTimeAugmentation::None);
+                         TestTimeAugmentation tta = TestTimeAugmentation::kNone);
 
 // Each face's predicted emotion (predict()) against its label (an index
 // into kEmotionNames); faces and labels of the same length, else std::invalid_argument.
 ConfusionMatrix score(const EmotionClassifier& classifier, const std::vector<cv::Mat>& faces,
-                      const std::vector<int>& labels, TestTimeAugmentation tta = TestTimeAugmentation::None);
+                      const std::vector<int>& labels, TestTimeAugmentation tta = TestTimeAugmentation::kNone);
 
 }  // namespace moodtunes

@@ -9,7 +9,7 @@
 #include <opencv2/core.hpp>
 
 #include "core/emotion.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 
 namespace fs = std::filesystem;
 
@@ -58,7 +58,7 @@ std::map<std::string, std::vector<int>> expected_shapes(const ArchSpec& arch) {
   return shapes;
 }
 
-const char* storage_name(TensorStorage storage) { return storage == TensorStorage::Float16 ? "float16" : "float32"; }
+const char* storage_name(TensorStorage storage) { return storage == TensorStorage::kFloat16 ? "float16" : "float32"; }
 
 // The header keys every model file shares: what the network reads and in which class order.
 void describe_input(nlohmann::json& header) {
@@ -96,7 +96,7 @@ cv::Mat to_float16(const std::vector<float>& values) {
 
 void write_tensors(std::ostream& out, const ModelFile& model, TensorStorage storage) {
   for (const auto& t : model.tensors) {
-    if (storage == TensorStorage::Float32) {
+    if (storage == TensorStorage::kFloat32) {
       out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
       continue;
     }
@@ -111,7 +111,7 @@ void write_tensors(std::ostream& out, const ModelFile& model, TensorStorage stor
 std::vector<NamedTensor> read_tensors(std::istream& in, std::uintmax_t file_size, const nlohmann::json& table,
                                       const ArchSpec& arch, TensorStorage storage, const std::string& path) {
   std::vector<NamedTensor> tensors;
-  const std::size_t value_bytes = storage == TensorStorage::Float16 ? 2 : 4;
+  const std::size_t value_bytes = storage == TensorStorage::kFloat16 ? 2 : 4;
   auto expected = expected_shapes(arch);
   for (const auto& entry : table) {
     NamedTensor t;
@@ -131,7 +131,7 @@ std::vector<NamedTensor> read_tensors(std::istream& in, std::uintmax_t file_size
       throw ModelError(path + ": truncated tensor data (" + t.name + " needs " + std::to_string(*n * value_bytes) +
                        " bytes, " + std::to_string(left) + " left in the file)");
     t.data.resize(*n);
-    if (storage == TensorStorage::Float32) {
+    if (storage == TensorStorage::kFloat32) {
       if (!in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(*n * sizeof(float))))
         throw ModelError(path + ": truncated tensor data (" + t.name + ")");
     } else {
@@ -217,7 +217,7 @@ void save_model_file(const ModelFile& model, const fs::path& path) {
   header["info"] = model.info;
   header["tensors"] = tensor_table(model);
   write_atomically(path, kMagic, header.dump(),
-                   [&](std::ostream& out) { write_tensors(out, model, TensorStorage::Float32); });
+                   [&](std::ostream& out) { write_tensors(out, model, TensorStorage::kFloat32); });
 }
 
 void save_ensemble_file(const ModelEnsemble& ensemble, const fs::path& path) {
@@ -235,7 +235,7 @@ void save_ensemble_file(const ModelEnsemble& ensemble, const fs::path& path) {
 }
 
 void round_to_storage(ModelEnsemble& ensemble) {
-  if (ensemble.storage != TensorStorage::Float16) return;
+  if (ensemble.storage != TensorStorage::kFloat16) return;
   for (auto& member : ensemble.members)
     for (auto& t : member.tensors) {
       if (t.data.empty()) continue;
@@ -254,9 +254,9 @@ ModelEnsemble load_ensemble_file(const fs::path& path) {
       ModelFile model;
       model.arch = ArchSpec::from_json(f.header.at("arch"));
       model.info = f.header.value("info", nlohmann::json::object());
-      model.tensors = read_tensors(f.in, f.size, f.header.at("tensors"), model.arch, TensorStorage::Float32, name);
+      model.tensors = read_tensors(f.in, f.size, f.header.at("tensors"), model.arch, TensorStorage::kFloat32, name);
       ensemble.info = model.info;
-      ensemble.storage = TensorStorage::Float32;
+      ensemble.storage = TensorStorage::kFloat32;
       ensemble.single_network_file = true;
       ensemble.members.push_back(std::move(model));
       return ensemble;
@@ -264,7 +264,7 @@ ModelEnsemble load_ensemble_file(const fs::path& path) {
     const std::string storage = f.header.at("storage").get<std::string>();
     if (storage != "float32" && storage != "float16")
       throw ModelError(name + ": unknown tensor storage '" + storage + "' (float32 | float16)");
-    ensemble.storage = storage == "float16" ? TensorStorage::Float16 : TensorStorage::Float32;
+    ensemble.storage = storage == "float16" ? TensorStorage::kFloat16 : TensorStorage::kFloat32;
     ensemble.info = f.header.value("info", nlohmann::json::object());
     for (const auto& entry : f.header.at("members")) {
       ModelFile model;

@@ -34,7 +34,7 @@ class ModelError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Identifies core/preprocess.hpp's transform; bump when it changes so old models are refused.
+// Identifies preprocess/preprocess.hpp's transform; bump when it changes so old models are refused.
 inline constexpr const char* kPreprocessId = "gray48-standardize-v1";
 
 struct NamedTensor {
@@ -54,12 +54,12 @@ struct ModelFile {
 // How an ensemble file stores tensor values. Float16 halves the file (two members of the
 // shipped architecture fit the 20 MB budget); values are rounded to the nearest half, a relative
 // change below 5e-4, and read back as float32.
-enum class TensorStorage { Float32, Float16 };
+enum class TensorStorage { kFloat32, kFloat16 };
 
 struct ModelEnsemble {
   nlohmann::json info = nlohmann::json::object();  // what the ensemble is: members' sources, val metrics, ...
   std::vector<ModelFile> members;                   // one or more networks; each member's info is its own
-  TensorStorage storage = TensorStorage::Float16;   // as read from the file / to write
+  TensorStorage storage = TensorStorage::kFloat16;   // as read from the file / to write
   // load_ensemble_file() read it from a single-network file: a tool that rewrites the file
   // (quantize) writes that kind back with save_model_file(members.front()).
   bool single_network_file = false;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/emotion.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 
 namespace moodtunes {
 

@@ -1,5 +1,7 @@
-// SHA-256 via OpenSSL's libcrypto (EVP API): used to verify downloaded / local dataset files
-// and, in providers/, for the PKCE S256 code challenge.
+// SHA-256 via OpenSSL's libcrypto (EVP API). Users: music/importers (a local Deezer file against
+// its pinned hash, offline), providers/dataset_download (the downloaded files) and
+// providers/spotify_auth (the PKCE S256 code challenge). It lives in music, not providers,
+// because the offline importer needs it and music must not depend on providers (the reverse holds).
 // Inputs are read fully or streamed; outputs are lowercase hex or raw bytes. Thread-safe.
 #pragma once
 

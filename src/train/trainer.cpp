@@ -6,237 +6,35 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
-#include <map>
 #include <numeric>
 #include <random>
-#include <thread>
 
-#include <opencv2/imgproc.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "core/pause_clock.hpp"
-#include "core/preprocess.hpp"
-#ifndef MOODTUNES_TRAINER_ONLY  // the GPU build (scripts/device) carries no OpenCV DNN
-#include "model/classifier.hpp"
-#endif
 #include "model/model_file.hpp"
 #include "model/plots.hpp"
 #include "model/slim.hpp"
+#include "preprocess/preprocess.hpp"
+#include "train/augment.hpp"
+#include "train/batch_norm.hpp"
+#include "train/checkpoint.hpp"
 #include "train/multi_tensor_adamw.hpp"
+#include "train/net.hpp"
+#include "train/pause_clock.hpp"
+#include "train/seed.hpp"
+#include "train/teacher_targets.hpp"
+#include "train/thread_governor.hpp"
+#include "train/weight_average.hpp"
 
 namespace fs = std::filesystem;
 
 namespace moodtunes {
 
 namespace {
-
-// SplitMix64: turns (seed, counter) into independent, well-mixed stream seeds.
-std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t counter) {
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (counter + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// conv (no bias) + BatchNorm, the unit that export folds into one biased conv.
-struct ConvBnImpl : torch::nn::Module {
-  ConvBnImpl(int in, int out, int kernel)
-      : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(false)))),
-        bn(register_module("bn", torch::nn::BatchNorm2d(out))) {
-    torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
-  }
-  torch::Tensor forward(const torch::Tensor& x) {
-    auto z = conv->forward(x);
-    if (calibrating) {  // per-channel moments of the conv output (see calibrate_batch_norm())
-      auto z64 = z.detach().to(torch::kFloat64);
-      moment1 = moment1.defined() ? moment1 + z64.sum({0, 2, 3}) : z64.sum({0, 2, 3});
-      moment2 = moment2.defined() ? moment2 + (z64 * z64).sum({0, 2, 3}) : (z64 * z64).sum({0, 2, 3});
-      moment_count += z.numel() / z.size(1);
-    }
-    return bn->forward(z);
-  }
-  torch::nn::Conv2d conv;
-  torch::nn::BatchNorm2d bn;
-  bool calibrating = false;
-  torch::Tensor moment1, moment2;
-  std::int64_t moment_count = 0;
-};
-TORCH_MODULE(ConvBn);
-
-struct EmotionNetImpl : torch::nn::Module {
-  explicit EmotionNetImpl(const ArchSpec& spec) : arch(spec) {
-    // Registered in ArchSpec::convs() order with the same names, so export is a lookup.
-    for (const auto& c : arch.convs()) {
-      std::string key = c.name;
-      std::replace(key.begin(), key.end(), '.', '_');
-      units.emplace(c.name, register_module(key, ConvBn(c.in, c.out, c.kernel)));
-    }
-    // Zero-init the last BN of each block so every block starts as identity: deep nets take
-    // off from the first steps instead of idling near chance.
-    for (std::size_t s = 0; s < arch.stages.size(); ++s)
-      for (int b = 0; b < arch.stages[s].blocks; ++b) torch::nn::init::zeros_(units.at(block_name(s, b) + ".conv2")->bn->weight);
-    const int flat = arch.final_channels() * arch.final_spatial() * arch.final_spatial();
-    fc1 = register_module("fc1", torch::nn::Linear(flat, arch.fc_hidden));
-    fc2 = register_module("fc2", torch::nn::Linear(arch.fc_hidden, static_cast<int>(kNumEmotions)));
-  }
-
-  torch::Tensor forward(torch::Tensor x) {
-    x = torch::relu(units.at("stem")->forward(x));
-    for (std::size_t s = 0; s < arch.stages.size(); ++s) {
-      for (int b = 0; b < arch.stages[s].blocks; ++b) {
-        const std::string name = block_name(s, b);
-        auto y = torch::relu(units.at(name + ".conv1")->forward(x));
-        y = units.at(name + ".conv2")->forward(y);
-        auto proj = units.find(name + ".proj");
-        x = torch::relu(y + (proj != units.end() ? proj->second->forward(x) : x));
-      }
-      x = torch::max_pool2d(x, 2);
-    }
-    x = x.flatten(1);
-    x = torch::dropout(x, arch.dropout, is_training());
-    x = torch::relu(fc1->forward(x));
-    x = torch::dropout(x, arch.dropout, is_training());
-    return fc2->forward(x);
-  }
-
-  ArchSpec arch;
-  std::map<std::string, ConvBn> units;
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
-};
-TORCH_MODULE(EmotionNet);
-
-// Picks the intra-op thread count from what else is running: with two threads and another
-// busy process, LibTorch training on this class of machine slows ~4x, so it backs off to one.
-class ThreadGovernor {
- public:
-  explicit ThreadGovernor(int fixed) : fixed_(fixed), cores_(std::max(1u, std::thread::hardware_concurrency())) {
-    current_ = fixed_ > 0 ? fixed_ : static_cast<int>(cores_);
-    torch::set_num_threads(current_);
-    sample(last_total_, last_busy_, last_self_);
-  }
-  int threads() const { return current_; }
-  void update() {
-    if (fixed_ > 0 || cores_ < 2) return;
-    long long total = 0, busy = 0, self = 0;
-    sample(total, busy, self);
-    const long long d_total = total - last_total_;
-    if (d_total <= 0) return;
-    // /proc/stat sums all cores; convert the non-self busy share into "cores in use".
-    const double others = double((busy - last_busy_) - (self - last_self_)) / double(d_total) * cores_;
-    last_total_ = total, last_busy_ = busy, last_self_ = self;
-    const int want = others > 0.4 ? 1 : static_cast<int>(cores_);
-    if (want != current_) {
-      current_ = want;
-      torch::set_num_threads(current_);
-    }
-  }
-
- private:
-  static void sample(long long& total, long long& busy, long long& self) {
-    total = busy = self = 0;
-    std::ifstream stat("/proc/stat");
-    std::string cpu;
-    long long v[8] = {};
-    stat >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7];
-    for (long long x : v) total += x;
-    busy = total - v[3] - v[4];
-    std::ifstream me("/proc/self/stat");
-    std::string field;
-    for (int i = 1; i <= 15 && me >> field; ++i)
-      if (i == 14 || i == 15) self += std::atoll(field.c_str());
-  }
-  int fixed_;
-  unsigned cores_;
-  int current_ = 1;
-  long long last_total_ = 0, last_busy_ = 0, last_self_ = 0;
-};
-
-// A round trip through a random resolution, 0.5x to 5x (log-uniform): up with the cubic filter
-// and back down with to_face_gray's area filter, as a face enlarged in a frame and cropped again
-// is; or down and back up, as a small, low-resolution face is. Either loses the fine texture a
-// net would otherwise learn to rely on.
-cv::Mat resample_round_trip(const cv::Mat& gray48, float log_scale) {
-  const int side = std::max(8, static_cast<int>(std::lround(kFaceSize * std::exp(log_scale))));
-  const bool up = side >= kFaceSize;
-  cv::Mat resized;
-  cv::resize(gray48, resized, {side, side}, 0, 0, up ? cv::INTER_CUBIC : cv::INTER_AREA);
-  return to_face_gray(resized);
-}
-
-// A camera's losses on an 8-bit face, in the order a camera adds them: low light or low
-// contrast, blur (focus, motion at low light), sensor noise, then JPEG compression. Each is
-// drawn independently; at least one is applied.
-void camera_losses(cv::Mat& face, std::mt19937_64& rng) {
-  std::uniform_real_distribution<float> u(0.f, 1.f);
-  auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
-  bool any = false;
-  const int forced = static_cast<int>(u(rng) * 4);  // the one that runs whatever the draws say
-  if (forced == 0 || u(rng) < 0.4f) {  // contrast 0.35-0.9 around a darker mean
-    const double gain = uniform(0.35f, 0.9f), mean = cv::mean(face)[0], target = mean * uniform(0.35f, 1.f);
-    face.convertTo(face, CV_8U, gain, target - gain * mean);
-    any = true;
-  }
-  if (forced == 1 || u(rng) < 0.4f) {
-    const double sigma = uniform(0.4f, 1.3f);
-    cv::GaussianBlur(face, face, {0, 0}, sigma);
-    any = true;
-  }
-  if (forced == 2 || u(rng) < 0.4f) {
-    cv::Mat noise(face.size(), CV_16S);
-    cv::randn(noise, 0, uniform(2.f, 12.f));  // cv::randn draws from OpenCV's own RNG: reseeded below
-    cv::Mat wide;
-    face.convertTo(wide, CV_16S);
-    wide += noise;
-    wide.convertTo(face, CV_8U);
-    any = true;
-  }
-  if (forced == 3 || u(rng) < 0.4f || !any) {
-    std::vector<uchar> jpeg;
-    cv::imencode(".jpg", face, jpeg, {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(15.f, 75.f))});
-    face = cv::imdecode(jpeg, cv::IMREAD_GRAYSCALE);
-  }
-}
-
-// Geometric and photometric augmentation of one 8-bit 48x48 face, then the shared
-// standardisation, then random erasing (in the standardised domain: 0 = the image mean).
-// With resample_prob = 0 and camera_prob = 0 it draws from `rng` as it did before those options.
-cv::Mat augment(const cv::Mat& gray48, double scale_jitter, double resample_prob, double camera_prob,
-                std::mt19937_64& rng) {
-  std::uniform_real_distribution<float> u(0.f, 1.f);
-  auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * u(rng); };
-  cv::Mat img = gray48;
-  if (u(rng) < 0.5f) {
-    img = cv::Mat();  // a new buffer: flipping into a header of gray48 would alter the dataset
-    cv::flip(gray48, img, 1);
-  }
-  if (resample_prob > 0 && u(rng) < resample_prob)
-    img = resample_round_trip(img, uniform(std::log(0.5f), std::log(5.f)));
-  const float angle = uniform(-12.f, 12.f), scale = uniform(1.f - float(scale_jitter), 1.f + float(scale_jitter));
-  const float tx = uniform(-4.5f, 4.5f), ty = uniform(-4.5f, 4.5f);
-  cv::Mat warped = warp_face(img, angle, scale, tx, ty);
-  if (u(rng) < 0.5f) {  // gamma: a non-linear change that standardisation does not undo
-    const float gamma = std::exp(uniform(-0.4f, 0.4f));
-    cv::Mat lut(1, 256, CV_8U);
-    for (int i = 0; i < 256; ++i) lut.at<uchar>(i) = cv::saturate_cast<uchar>(255.0 * std::pow(i / 255.0, gamma));
-    cv::LUT(warped, lut, warped);
-  }
-  if (camera_prob > 0 && u(rng) < camera_prob) {
-    cv::theRNG().state = rng();  // this face's noise follows its own stream, whatever the thread
-    camera_losses(warped, rng);
-  }
-  cv::Mat f = standardize_face(warped);
-  if (u(rng) < 0.5f) {  // random erasing
-    const float area = uniform(0.02f, 0.2f) * kFaceSize * kFaceSize, aspect = std::exp(uniform(-1.2f, 1.2f));
-    const int eh = std::clamp(static_cast<int>(std::sqrt(area * aspect)), 1, kFaceSize);
-    const int ew = std::clamp(static_cast<int>(std::sqrt(area / aspect)), 1, kFaceSize);
-    const int y = static_cast<int>(u(rng) * (kFaceSize - eh + 1)), x = static_cast<int>(u(rng) * (kFaceSize - ew + 1));
-    f(cv::Rect(std::min(x, kFaceSize - ew), std::min(y, kFaceSize - eh), ew, eh)).setTo(0);
-  }
-  return f;
-}
 
 // Row i of an N x 1 x kFaceSize x kFaceSize input batch (`rows`, its contiguous floats) := a
 // standardised face (CV_32FC1). Raw memory, no tensor operation: rows are filled in parallel.
@@ -282,89 +80,8 @@ std::string join(const std::vector<std::string>& items) {
 
 std::string format_duration(double seconds) {
   const long s = std::lround(std::max(0.0, seconds));
-  char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  return buf;
+  return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, (s / 60) % 60) : fmt::format("{}m{:02}s", s / 60, s % 60);
 }
-
-#ifndef MOODTUNES_TRAINER_ONLY
-// FNV-1a: fingerprints of the teacher file and the training faces a target cache was computed for.
-constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ull;
-std::uint64_t fnv1a(std::uint64_t h, const unsigned char* bytes, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    h ^= bytes[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::uint64_t file_fingerprint(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::uint64_t h = kFnvOffset;
-  std::vector<char> buf(1 << 16);
-  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
-    h = fnv1a(h, reinterpret_cast<const unsigned char*>(buf.data()), static_cast<std::size_t>(in.gcount()));
-  return h;
-}
-
-std::uint64_t data_fingerprint(const FerDataset& data) {
-  std::uint64_t h = kFnvOffset;
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    const cv::Mat& image = data.images[i];
-    for (int r = 0; r < image.rows; ++r) h = fnv1a(h, image.ptr<unsigned char>(r), static_cast<std::size_t>(image.cols));
-    h = fnv1a(h, reinterpret_cast<const unsigned char*>(&data.labels[i]), sizeof(data.labels[i]));
-  }
-  return h;
-}
-
-// The teacher's reading of every training face (N x 7 probabilities), from the cache when it
-// was computed with the same teacher file, views and data; computed and cached otherwise.
-torch::Tensor teacher_targets(const FerDataset& train, const fs::path& teacher, const std::string& tta_name,
-                              const fs::path& cache) {
-  const TestTimeAugmentation tta = parse_tta(tta_name);
-  const std::string key = fmt::format("moodtunes-teacher-v2 {:016x} {} {} {:016x}", file_fingerprint(teacher), tta_name,
-                                      train.size(), data_fingerprint(train));
-  const auto n = static_cast<long>(train.size());
-  auto targets = torch::empty({n, static_cast<long>(kNumEmotions)});
-  const auto bytes = static_cast<std::streamsize>(targets.numel() * static_cast<long>(sizeof(float)));
-  if (std::ifstream in(cache, std::ios::binary); in) {
-    std::string header;
-    std::getline(in, header);
-    if (header == key && in.read(reinterpret_cast<char*>(targets.data_ptr<float>()), bytes) && in.gcount() == bytes) {
-      spdlog::info("teacher targets: {} ({} views) read from {}", teacher.string(), tta_name, cache.string());
-      return targets;
-    }
-    spdlog::info("teacher targets: {} is for another teacher or data; recomputing", cache.string());
-  }
-  const auto classifier = EmotionClassifier::load(teacher);
-  const auto started = std::chrono::steady_clock::now();
-  constexpr long kChunk = 512;
-  for (long start = 0; start < n; start += kChunk) {
-    const long end = std::min(n, start + kChunk);
-    const std::vector<cv::Mat> faces(train.images.begin() + start, train.images.begin() + end);
-    const auto probs = classifier.classify_batch(faces, tta);
-    // Rows are contiguous floats: a copy per face, not a tensor operation per element.
-    for (long i = start; i < end; ++i)
-      std::copy(probs[static_cast<std::size_t>(i - start)].begin(), probs[static_cast<std::size_t>(i - start)].end(),
-                targets.data_ptr<float>() + i * static_cast<long>(kNumEmotions));
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("teacher targets: {}/{} faces ({} views), {:.0f} faces/s", end, n, tta_name, double(end) / secs);
-  }
-  fs::create_directories(cache.parent_path());
-  std::ofstream out(cache, std::ios::binary | std::ios::trunc);
-  out << key << '\n';
-  out.write(reinterpret_cast<const char*>(targets.data_ptr<float>()), bytes);
-  if (!out) throw std::runtime_error("cannot write " + cache.string());
-  return targets;
-}
-#else
-torch::Tensor teacher_targets(const FerDataset&, const fs::path&, const std::string&, const fs::path&) {
-  throw std::invalid_argument(
-      "distillation (--teacher) needs the full build: the trainer-only GPU build has no OpenCV DNN to read the teacher");
-}
-#endif
 
 }  // namespace
 
@@ -387,9 +104,7 @@ struct Trainer::Impl {
   nlohmann::json history = nlohmann::json::array();
   std::vector<std::size_t> order;
   int order_epoch = -1;
-  // SWA: running mean of the parameters at the end of each SWA epoch (on the device).
-  std::vector<torch::Tensor> swa_average;
-  int swa_count = 0;
+  WeightAverage swa;  // the SWA phase's running mean of the weights
 
   // Running statistics of the current epoch, kept as tensors on the device: reading them back
   // every step would make the CPU wait for the GPU instead of preparing the next batch.
@@ -628,30 +343,6 @@ struct Trainer::Impl {
     return r;
   }
 
-  ModelFile to_model_file(const EmotionNet& source, const nlohmann::json& info) const {
-    torch::NoGradGuard no_grad;
-    ModelFile m;
-    m.arch = opt.arch;
-    m.info = info;
-    auto put = [&](const std::string& name, const torch::Tensor& t) {
-      auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-      NamedTensor nt{name, {}, std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
-      for (auto d : c.sizes()) nt.shape.push_back(static_cast<int>(d));
-      m.tensors.push_back(std::move(nt));
-    };
-    for (const auto& [name, unit] : source->units) {
-      const auto& bn = unit->bn;
-      auto scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
-      put(name + ".weight", unit->conv->weight * scale.view({-1, 1, 1, 1}));
-      put(name + ".bias", bn->bias - bn->running_mean * scale);
-    }
-    put("fc1.weight", source->fc1->weight);
-    put("fc1.bias", source->fc1->bias);
-    put("fc2.weight", source->fc2->weight);
-    put("fc2.bias", source->fc2->bias);
-    return m;
-  }
-
   void warm_start(const fs::path& path) {
     if (path.extension() == ".pt")
       warm_start_from_checkpoint(path);
@@ -707,58 +398,9 @@ struct Trainer::Impl {
         throw std::invalid_argument("--init model " + mtm.string() + " does not fit --arch: " + e.what());
       }
     }
-    torch::NoGradGuard no_grad;
-    auto load = [&](torch::Tensor dst, const std::string& name) {
-      const auto& t = m.tensor(name);
-      if (static_cast<std::size_t>(dst.numel()) != t.data.size()) throw ModelError("shape mismatch for " + name);
-      dst.copy_(torch::from_blob(const_cast<float*>(t.data.data()), dst.sizes()));
-    };
-    // The file holds BN folded into the convs: restore it as conv + identity BN.
-    for (auto& [name, unit] : net->units) {
-      load(unit->conv->weight, name + ".weight");
-      load(unit->bn->bias, name + ".bias");
-      unit->bn->weight.fill_(1.0);
-      unit->bn->running_mean.zero_();
-      unit->bn->running_var.fill_(1.0 - unit->bn->options.eps());
-    }
-    load(net->fc1->weight, "fc1.weight");
-    load(net->fc1->bias, "fc1.bias");
-    load(net->fc2->weight, "fc2.weight");
-    load(net->fc2->bias, "fc2.bias");
-    calibrate_batch_norm();
+    load_folded_weights(net, m);
+    calibrate_batch_norm(net, [this](EmotionNet& model) { forward_fixed_sample(model, 0xCA11B4A7Eull); });
     spdlog::info("warm start from {}{}", mtm.string(), narrowed ? " (narrowed to this architecture: its strongest channels)" : "");
-  }
-
-  // Folded weights under an identity BatchNorm reproduce the model in eval mode only: in training
-  // mode BN divides each conv's output by its batch statistics, which throws the warm start away
-  // (a 69% model trained on at 41% training accuracy). So each conv's per-channel output mean m
-  // and variance v are measured on a fixed augmented sample of training faces (in eval mode, i.e.
-  // through the folded model), and BN is set to undo that normalisation: weight sqrt(v + eps),
-  // bias m + the folded bias, running statistics m and v. Eval mode then computes the folded
-  // model exactly, and training mode computes it up to the batch statistics' noise.
-  void calibrate_batch_norm() {
-    torch::NoGradGuard no_grad;
-    for (auto& [name, unit] : net->units) {
-      unit->calibrating = true;
-      unit->moment1 = unit->moment2 = torch::Tensor();
-      unit->moment_count = 0;
-    }
-    net->eval();
-    forward_fixed_sample(net, 0xCA11B4A7Eull);
-    net->train();
-    for (auto& [name, unit] : net->units) {
-      unit->calibrating = false;
-      const double count = static_cast<double>(std::max<std::int64_t>(1, unit->moment_count));
-      auto mean = unit->moment1 / count;
-      auto var = (unit->moment2 / count - mean * mean).clamp_min(0);
-      auto& bn = unit->bn;
-      const double eps = bn->options.eps();
-      bn->weight.copy_((var + eps).sqrt());
-      bn->bias.copy_(bn->bias.to(torch::kFloat64) + mean);
-      bn->running_mean.copy_(mean);
-      bn->running_var.copy_(var);
-      unit->moment1 = unit->moment2 = torch::Tensor();
-    }
   }
 
   nlohmann::json state_json() const {
@@ -771,37 +413,10 @@ struct Trainer::Impl {
             {"seed", opt.seed},
             {"epochs", opt.epochs},
             {"batch_size", opt.batch_size},
-            {"swa_count", swa_count}};
+            {"swa_count", swa.count()}};
   }
 
-  void save_checkpoint(const fs::path& path) const {
-    torch::serialize::OutputArchive archive, model_archive, optim_archive;
-    net->save(model_archive);
-    optimizer->save(optim_archive);
-    archive.write("model", model_archive);
-    archive.write("optimizer", optim_archive);
-    archive.write("state", c10::IValue(state_json().dump()));
-    if (swa_count > 0) {
-      torch::serialize::OutputArchive swa_archive;
-      for (std::size_t i = 0; i < swa_average.size(); ++i) swa_archive.write(std::to_string(i), swa_average[i]);
-      archive.write("swa", swa_archive);
-    }
-    if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
-    const fs::path tmp = path.string() + ".tmp";
-    archive.save_to(tmp.string());
-    fs::rename(tmp, path);  // a crash mid-write never destroys the last good checkpoint
-  }
-
-  // Opens a checkpoint written by save_checkpoint() and returns its "state" record (step, arch,
-  // seed, history...); the archive stays open for reading "model" and "optimizer".
-  // Tensors land on `device` whatever device wrote them.
-  static nlohmann::json read_checkpoint_state(torch::serialize::InputArchive& archive, const fs::path& path,
-                                              torch::Device device) {
-    archive.load_from(path.string(), device);
-    c10::IValue state_value;
-    archive.read("state", state_value);
-    return nlohmann::json::parse(state_value.toStringRef());
-  }
+  void save_checkpoint(const fs::path& path) const { write_checkpoint(path, net, *optimizer, state_json(), swa); }
 
   void load_checkpoint(const fs::path& path) {
     torch::serialize::InputArchive archive, model_archive, optim_archive;
@@ -820,18 +435,10 @@ struct Trainer::Impl {
     best_epoch = state.at("best_epoch").get<int>();
     train_seconds = state.value("train_seconds", 0.0);
     history = state.at("history");
-    swa_count = state.value("swa_count", 0);
-    swa_average.clear();
-    if (swa_count > 0) {
-      torch::serialize::InputArchive swa_archive;
-      archive.read("swa", swa_archive);
-      for (const auto& p : net->parameters()) {
-        torch::Tensor t;
-        swa_archive.read(std::to_string(swa_average.size()), t);
-        if (t.sizes() != p.sizes()) throw std::invalid_argument("checkpoint " + path.string() + ": corrupt SWA average");
-        swa_average.push_back(t.to(device));
-      }
-    }
+    const int swa_count = state.value("swa_count", 0);
+    torch::serialize::InputArchive swa_archive;
+    if (swa_count > 0) archive.read("swa", swa_archive);
+    swa.load(swa_archive, swa_count, net, device, path);
     order_epoch = -1;
     reset_epoch_stats();
   }
@@ -875,20 +482,6 @@ struct Trainer::Impl {
     return info;
   }
 
-  // Adds this epoch's weights to the SWA average.
-  void accumulate_swa() {
-    torch::NoGradGuard no_grad;
-    const auto params = net->parameters();
-    if (swa_count == 0) {
-      swa_average.clear();
-      for (const auto& p : params) swa_average.push_back(p.detach().clone());
-    } else {
-      for (std::size_t i = 0; i < params.size(); ++i)
-        swa_average[i].add_(params[i].detach() - swa_average[i], 1.0 / double(swa_count + 1));
-    }
-    ++swa_count;
-  }
-
   // Forwards (no gradient) a fixed augmented sample of kBatchNormSample training faces through
   // `model` in its current mode: the same faces and augmentation for the same seed and `salt`.
   void forward_fixed_sample(EmotionNet& model, std::uint64_t salt) {
@@ -903,25 +496,6 @@ struct Trainer::Impl {
       model->forward(training_inputs(&sample[start], static_cast<long>(std::min(batch, sample.size() - start)),
                                      mix_seed(rng(), start))
                          .to(device));
-  }
-
-  // The SWA average as a net of its own. Averaged weights do not match any epoch's BatchNorm
-  // statistics, so they are recomputed: cumulative mean over a fixed, augmented sample of the
-  // training set (the same sample every time: equal weights give equal statistics).
-  EmotionNet swa_net() {
-    torch::NoGradGuard no_grad;
-    EmotionNet averaged(opt.arch);
-    averaged->to(device);
-    auto params = averaged->parameters();
-    for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(swa_average[i]);
-    for (auto& [name, unit] : averaged->units) {
-      unit->bn->reset_running_stats();
-      unit->bn->options.momentum(c10::nullopt);  // cumulative average over all batches
-    }
-    averaged->train();
-    forward_fixed_sample(averaged, 0x5A5A5A5A5A5Aull);
-    averaged->eval();
-    return averaged;
   }
 
   // `model`, which scored `result` on val, becomes the run's best: best.mtm, its confusion plot
@@ -963,21 +537,22 @@ struct Trainer::Impl {
     const double score = selection_score(v, row, "");
     fs::create_directories(opt.out_dir);
     if (is_swa_epoch(epoch)) {
-      accumulate_swa();
-      EmotionNet averaged = swa_net();
+      swa.add(net);
+      EmotionNet averaged =
+          swa.net(opt.arch, device, [this](EmotionNet& model) { forward_fixed_sample(model, 0x5A5A5A5A5A5Aull); });
       std::swap(net, averaged);  // evaluate() runs `net`
       const EvalResult sv = evaluate(val_inputs, val_labels);
       const double swa_score = selection_score(sv, row, "swa_");
       std::swap(net, averaged);
-      row["swa_models"] = swa_count;
+      row["swa_models"] = swa.count();
       row["swa_val_acc"] = sv.confusion.accuracy();
       row["swa_val_macro_f1"] = sv.confusion.macro_f1();
-      spdlog::info("SWA average of {} epochs: val loss {:.4f} acc {:.2f}% macro-F1 {:.4f}", swa_count, sv.loss,
+      spdlog::info("SWA average of {} epochs: val loss {:.4f} acc {:.2f}% macro-F1 {:.4f}", swa.count(), sv.loss,
                    100 * sv.confusion.accuracy(), sv.confusion.macro_f1());
-      const ModelFile swa_model = to_model_file(averaged, model_info(epoch, sv, swa_count));
+      const ModelFile swa_model = to_model_file(averaged, model_info(epoch, sv, swa.count()));
       save_model_file(swa_model, opt.out_dir / "swa.mtm");
       if (swa_score > std::max(best_val_acc, score))
-        record_best(swa_model, epoch, sv, swa_score, fmt::format("SWA of epochs {}-{}", epoch - swa_count + 1, epoch));
+        record_best(swa_model, epoch, sv, swa_score, fmt::format("SWA of epochs {}-{}", epoch - swa.count() + 1, epoch));
     }
     history.push_back(row);
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}% | val loss {:.4f} acc {:.2f}% macro-F1 {:.4f} | {:.0f} img/s, {}",
@@ -1046,7 +621,7 @@ struct Trainer::Impl {
           last_decile = decile;
           const int width = 30, filled = static_cast<int>(width * pos / steps_per_epoch);
           const double eta = double(steps_per_epoch - pos) * opt.batch_size / std::max(1e-9, ips);
-          std::fprintf(stderr, "%sepoch %d/%d [%s%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s (%dt) ETA %s%s",
+          fmt::print(stderr, "{}epoch {}/{} [{}{}] {}/{} loss {:.4f} acc {:.2f}% {:.0f} img/s ({}t) ETA {}{}",
                        tty ? "\r" : "", epoch, opt.epochs, std::string(filled, '=').c_str(),
                        std::string(width - filled, ' ').c_str(), static_cast<long>(pos), static_cast<long>(steps_per_epoch),
                        epoch_loss(), 100.0 * epoch_acc(), ips,
@@ -1076,7 +651,7 @@ const FerDataset& Trainer::val_data() const { return impl_->val; }
 void Trainer::save_checkpoint(const fs::path& path) const { impl_->save_checkpoint(path); }
 void Trainer::load_checkpoint(const fs::path& path) { impl_->load_checkpoint(path); }
 void Trainer::export_model(const fs::path& mtm, const nlohmann::json& info) const {
-  save_model_file(impl_->to_model_file(impl_->net, info), mtm);
+  save_model_file(to_model_file(impl_->net, info), mtm);
 }
 
 EvalResult Trainer::evaluate(const FerDataset& data) { return impl_->evaluate(inference_inputs(data), label_tensor(data)); }

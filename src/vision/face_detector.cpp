@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
@@ -108,9 +109,9 @@ class UnionDetector final : public FaceDetector {
 };
 
 BoxStyle style_of_cascade(const std::string& file) {
-  if (file.find("lbp") != std::string::npos) return BoxStyle::Lbp;
-  if (file.find("alt2") != std::string::npos) return BoxStyle::HaarAlt2;
-  return BoxStyle::HaarDefault;
+  if (file.find("lbp") != std::string::npos) return BoxStyle::kLbp;
+  if (file.find("alt2") != std::string::npos) return BoxStyle::kHaarAlt2;
+  return BoxStyle::kHaarDefault;
 }
 
 class CascadeDetector final : public FaceDetector {
@@ -167,7 +168,7 @@ class TwoStageDetector final : public FaceDetector {
     return out;
   }
 
-  BoxStyle box_style() const override { return BoxStyle::Hog; }
+  BoxStyle box_style() const override { return BoxStyle::kHog; }
   std::string name() const override { return "two-stage(" + proposer_->name() + " -> hog)"; }
 
  private:
@@ -203,7 +204,7 @@ class ConfirmedDetector final : public FaceDetector {
   std::string name() const override {
     std::string n = base_->name() + " confirmed by ";
     for (std::size_t i = 0; i < confirmers_.size(); ++i) n += (i ? " or " : "") + confirmers_[i]->name();
-    return n;
+    return n + fmt::format(" (below {:g}, rolled below {:g})", accept_score_, accept_rolled_);
   }
 
  private:
@@ -255,7 +256,11 @@ class RotatingDetector final : public FaceDetector {
   }
 
   BoxStyle box_style() const override { return base_->box_style(); }
-  std::string name() const override { return base_->name() + " +rot"; }
+  std::string name() const override {
+    std::string n = base_->name() + " +rot";
+    for (const double a : angles_) n += fmt::format(" {:g}", a);
+    return n;
+  }
 
  private:
   std::unique_ptr<FaceDetector> base_;
@@ -426,20 +431,6 @@ std::filesystem::path find_cascade(std::string_view file) {
     searched.append(" ").append(d.string());
   }
   throw std::runtime_error("cascade " + std::string(file) + " not found (install opencv-data or set MOODTUNES_CASCADES); searched:" + searched);
-}
-
-cv::Mat to_gray(const cv::Mat& image) {
-  if (image.empty()) throw std::invalid_argument("to_gray: empty image");
-  cv::Mat gray;
-  switch (image.channels()) {
-    case 1: gray = image; break;
-    case 3: cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY); break;
-    case 4: cv::cvtColor(image, gray, cv::COLOR_BGRA2GRAY); break;
-    default: throw std::invalid_argument("to_gray: unsupported channel count");
-  }
-  if (gray.depth() == CV_16U) gray.convertTo(gray, CV_8U, 1.0 / 257.0);
-  else if (gray.depth() != CV_8U) gray.convertTo(gray, CV_8U, 255.0);  // float in [0, 1]
-  return gray;
 }
 
 std::vector<FaceBox> detect_in_region(FaceDetector& detector, const cv::Mat& gray, const cv::Rect& region,

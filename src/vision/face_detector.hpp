@@ -31,9 +31,11 @@
 
 #include <opencv2/core.hpp>
 
+#include "preprocess/preprocess.hpp"
+
 namespace moodtunes::vision {
 
-enum class BoxStyle { Hog, HaarDefault, HaarAlt2, Lbp };
+enum class BoxStyle { kHog, kHaarDefault, kHaarAlt2, kLbp };
 
 struct FaceBox {
   cv::Rect box;      // axis-aligned box of the face in its upright frame, centred on the face
@@ -80,16 +82,51 @@ std::unique_ptr<FaceDetector> make_rotating_detector(std::unique_ptr<FaceDetecto
 std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetector> proposer,
                                                       double verifier_face_px = 100);
 
-// Named configurations used by the CLI and benches (see detector_names()):
-//   hog-confirmed-small (the default), hog-confirmed-wide, hog-small, hog-confirmed-zoom, hog-confirmed, hog,
-//   hog@SCALE (any frame scale; hog@SCALE:MAX scans only the pyramid levels of faces up to MAX px of the
-//   input), hog-half, hog-up, haar, haar-alt2, lbp, two-stage, two-stage-small, combined as follows (outermost first):
-//   "A|B"     the union of A and B (same box style), overlapping boxes merged;
-//   "A^B"     A's boxes scoring below 0 kept only where B also finds a face; "A^B=T": below T;
-//             "A^B=T:R": below T, or below R for boxes from rotated passes; "A^B/C": B or C;
-//   "A+rot"   A also on copies rotated by -12 and +12 degrees; "A+rot=8:16": by +-8 and +-16;
-//   "hog~T"   HOG (or hog@SCALE) with dlib's adjust_threshold T (default 0; lower finds more).
-// Throws std::invalid_argument for an unknown or malformed name.
+// make_detector(): a detector from its description, the value of the CLI's --detector and the
+// benches' detector arguments. A description is a named preset (detector_names(), e.g.
+// "hog-confirmed-wide") or an expression in this grammar (EBNF; no spaces anywhere):
+//
+//   detector   = confirmed , [ "|" , detector ] ;        (* union; right-assoc: A|B|C = A|(B|C) *)
+//   confirmed  = rotated , { "^" , confirmers } ;         (* left-assoc: A^B^C = (A^B)^C *)
+//   confirmers = confirmer , { "/" , confirmer } , [ "=" , number , [ ":" , number ] ] ;
+//   confirmer  = base , [ "+rot" ] ;
+//   rotated    = base , [ "+rot" , [ "=" , angle , { ":" , angle } ] ] ;
+//   base       = preset | hog , [ "~" , number ] | "haar" | "haar-alt2" | "lbp" | "two-stage" | "two-stage-small" ;
+//   hog        = "hog" | "hog-half" | "hog-up" | "hog@" , number , [ ":" , number ] ;
+//   preset     = "hog-confirmed-small" | "hog-confirmed-wide" | "hog-small" | "hog-confirmed-zoom" | "hog-confirmed" ;
+//   number     = what std::strtod reads, the whole field ;  angle = number in (0, 45] ;
+//
+// Meaning:
+//   A|B          the union of A's and B's boxes (A and B must have the same box_style()), overlapping
+//                boxes merged, the more confident kept.
+//   A^B          A's boxes scoring below 0 are kept only where B also finds a face (on an uprighted,
+//                rescaled crop around the box); "A^B/C": where B or C does. "=T": below T instead of 0,
+//                for all boxes; "=T:R": below T for upright boxes and below R for boxes from rotated
+//                passes. The "=" after the last "^" always starts these scores, so a confirmer takes
+//                "+rot" but no angle list.
+//   A+rot        A also on copies of the frame rotated by -12 and +12 degrees; "+rot=8:16": by -8, +8,
+//                -16 and +16 (each angle gives two passes).
+//   hog          dlib's HOG detector on the frame; "hog-half" on the frame halved, "hog-up" with one
+//                pyramid-up step (smaller faces), "hog@S" on the frame resized by S (in (0.05, 8]: the
+//                HOG detector refuses others with its own message), "hog@S:M" only scanning the
+//                pyramid levels that hold faces up to M > 0 px of the input frame.
+//   ~T           HOG with dlib's adjust_threshold T (default 0; lower finds more faces and more
+//                false boxes).
+//   haar, haar-alt2, lbp   OpenCV cascades (haarcascade_frontalface_default.xml, _alt2.xml,
+//                lbpcascade_frontalface_improved.xml); two-stage, two-stage-small: a cascade proposes
+//                (from 60 / 30 px), HOG verifies.
+// The presets are expressions of this grammar (see kDefaultDetector below); a preset may appear
+// wherever a base may, e.g. "hog-confirmed|hog-small".
+// Errors: std::invalid_argument, its message naming the offending part:
+//   "unknown detector 'X' (known: <detector_names()>, hog@SCALE, hog@SCALE:MAX_FACE_PX)"
+//       for a base that is none of the above (also a bad hog@ or ~ number, or an empty part);
+//   "detector union 'A|B' mixes box styles";
+//   "detector 'A^B=...': expected A^B=SCORE or A^B=SCORE:ROLLED_SCORE" for bad scores;
+//   "detector 'A+rot=...': +rot= takes angles in (0, 45] degrees, e.g. +rot=8:16";
+//   "HOG detector: frame_scale must be in (0.05, 8], ..." for hog@S out of range.
+// name() of the result spells out what was parsed: "hog x2.00 ~-0.45 levels 6", "... +rot -8 8",
+// "A confirmed by B or C (below 0, rolled below 0.3)", "A | B".
+// Thread-safe (builds a new detector each call); loading a cascade reads its file.
 std::unique_ptr<FaceDetector> make_detector(std::string_view name);
 // The named configurations above, the default first (the one list the CLI's help, the benches'
 // defaults and make_detector's error message are built from).
@@ -114,8 +151,9 @@ inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small
 // Throws std::runtime_error naming the folders searched when absent.
 std::filesystem::path find_cascade(std::string_view file);
 
-// Any 8-bit/16-bit 1/3/4-channel image -> CV_8UC1 (shares data when already gray 8-bit).
-cv::Mat to_gray(const cv::Mat& image);
+// Any image -> the CV_8UC1 image detect() takes: the one gray conversion, which the classifier's
+// preprocessing uses too (preprocess/preprocess.hpp), so detector and classifier see the same image.
+using moodtunes::to_gray;
 
 // Detection restricted to a region: crops `region` (clipped), rescales it so a face of
 // `expected_face_px` becomes about `work_face_px`, runs `detector` and maps boxes back.

@@ -14,10 +14,10 @@ namespace moodtunes::vision {
 // docs/vision.md). dx is 0 by symmetry (measured |dx| <= 0.016). Re-fit after changing a detector.
 FerFraming fer_framing(BoxStyle style) {
   switch (style) {
-    case BoxStyle::Hog: return {0.0, -0.069, 1.172};          // HOG boxes sit low (brows to chin)
-    case BoxStyle::HaarDefault: return {0.0, 0.011, 1.049};
-    case BoxStyle::HaarAlt2: return {0.0, 0.013, 1.045};
-    case BoxStyle::Lbp: return {0.0, -0.087, 1.483};          // LBP boxes are much tighter
+    case BoxStyle::kHog: return {0.0, -0.069, 1.172};          // HOG boxes sit low (brows to chin)
+    case BoxStyle::kHaarDefault: return {0.0, 0.011, 1.049};
+    case BoxStyle::kHaarAlt2: return {0.0, 0.013, 1.045};
+    case BoxStyle::kLbp: return {0.0, -0.087, 1.483};          // LBP boxes are much tighter
   }
   return {};
 }

@@ -7,7 +7,7 @@
 // Contract:
 //   requires: box non-empty; image non-empty (any type preprocess_face() accepts).
 //   ensures:  crop_fer_face() returns a square crop of the image (same type), side >= 1, ready
-//             for core/preprocess.hpp (which resizes to 48x48 and standardises).
+//             for preprocess/preprocess.hpp (which resizes to 48x48 and standardises).
 // Pure functions; thread-safe. The fitted constants live in fer_framing() (fer_crop.cpp) only.
 #pragma once
 

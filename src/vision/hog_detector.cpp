@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
 #include "vision/face_detector.hpp"
@@ -64,11 +65,13 @@ class HogDetector final : public FaceDetector {
     return out;
   }
 
-  BoxStyle box_style() const override { return BoxStyle::Hog; }
+  BoxStyle box_style() const override { return BoxStyle::kHog; }
   std::string name() const override {
     std::string n = "hog";
     if (options_.frame_scale != 1.0) n += " x" + std::to_string(options_.frame_scale).substr(0, 4);
     if (options_.upsample) n += " up" + std::to_string(options_.upsample);
+    if (options_.threshold != 0) n += fmt::format(" ~{:g}", options_.threshold);
+    if (options_.max_pyramid_levels) n += fmt::format(" levels {}", options_.max_pyramid_levels);
     return n;
   }
 

@@ -7,7 +7,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "vision/fer_crop.hpp"
 
 namespace moodtunes::vision {
@@ -19,7 +19,7 @@ namespace {
 cv::Mat reading_view(const cv::Mat& input, TestTimeAugmentation tta, int reading) {
   static constexpr std::array<std::size_t, 10> kTenCropOrder = {0, 9, 2, 5, 6, 1, 8, 3, 4, 7};
   const std::size_t k = static_cast<std::size_t>(reading) % tta_view_count(tta);
-  if (tta != TestTimeAugmentation::TenCrop) return tta_view(input, tta, k);  // None: the plain view
+  if (tta != TestTimeAugmentation::kTenCrop) return tta_view(input, tta, k);  // None: the plain view
   CV_Assert(tta_view_count(tta) == kTenCropOrder.size());
   return tta_view(input, tta, kTenCropOrder[k]);
 }
@@ -134,7 +134,7 @@ Pipeline::Pipeline(const EmotionClassifier& classifier, PipelineParams params)
       local_(make_hog_detector({.max_pyramid_levels = params_.local_pyramid_levels})),
       tracker_(params_.tracker, params_.smoothing) {
   // Local search and cropping assume HOG-framed boxes, so full detections must be HOG-framed too.
-  if (detector_->box_style() != BoxStyle::Hog)
+  if (detector_->box_style() != BoxStyle::kHog)
     throw std::invalid_argument("the live pipeline needs a HOG-framed detector (hog, hog-half, hog-up, two-stage, "
                                 "two-stage-small), not " + params_.detector);
   if (params_.full_detect_every < 1 || params_.idle_detect_every < 1 || params_.classify_every < 1)
@@ -179,7 +179,7 @@ void Pipeline::classify_due(const cv::Mat& gray, double time_s) {
     const bool is_due = t.smoother.empty() || t.frames_since_classified >= params_.classify_every ||
                         box_change(t.classified_box, t.box) > params_.reclassify_move;
     if (!is_due) continue;
-    const cv::Mat input = preprocess_face(crop_fer_face(gray, t.box, BoxStyle::Hog, params_.level_crops ? t.angle : 0));
+    const cv::Mat input = preprocess_face(crop_fer_face(gray, t.box, BoxStyle::kHog, params_.level_crops ? t.angle : 0));
     if (t.smoother.empty() && params_.first_reading_all_views) {
       first.push_back(&t);
       first_inputs.push_back(input);

@@ -42,13 +42,13 @@ struct FaceReading {
   cv::Rect box;           // detector box in frame pixels
   EmotionProbs probs{};   // latest classification of this face
   EmotionProbs smoothed{};
-  Emotion emotion = Emotion::Neutral;  // smoothed label (hysteresis) in live mode, argmax otherwise
+  Emotion emotion = Emotion::kNeutral;  // smoothed label (hysteresis) in live mode, argmax otherwise
   bool classified_now = false;
 };
 
 struct GroupReading {
   EmotionProbs probs{};  // mean of the faces' (smoothed) probabilities weighted by box area
-  Emotion emotion = Emotion::Neutral;
+  Emotion emotion = Emotion::kNeutral;
 };
 
 struct FrameReading {
@@ -75,7 +75,7 @@ struct PipelineParams {
   // Each reading of a tracked face classifies the next view of this augmentation (one pass per
   // reading), so the smoother's average over readings is an augmented reading at no extra cost
   // per frame. None: the plain crop every time.
-  TestTimeAugmentation reading_views = TestTimeAugmentation::TenCrop;
+  TestTimeAugmentation reading_views = TestTimeAugmentation::kTenCrop;
   // A new face's first reading averages all those views in one batch (10 passes for ten-crop,
   // once per face): the label the smoother starts from, and holds by its hysteresis, is then
   // the augmented reading rather than one view's.
@@ -98,7 +98,7 @@ struct ImageAnalysisOptions {
   // A photo is read once, so it gets ten-crop TTA: its shifted views absorb the detector's
   // framing error (`vision_bench crop-gap`, docs/vision.md) for ~10x the classifier time.
   // The live pipeline spreads the views over a face's readings instead (PipelineParams::reading_views).
-  TestTimeAugmentation tta = TestTimeAugmentation::TenCrop;
+  TestTimeAugmentation tta = TestTimeAugmentation::kTenCrop;
   // With no face found, read the image as a tight face crop (a cropped selfie): detect again in it
   // framed by a plain border, keeping only a face of at least kCropRetryMinShare of its short side.
   bool retry_as_crop = true;

@@ -56,7 +56,7 @@ class EmotionSmoother {
  private:
   SmoothingParams params_;
   EmotionProbs smoothed_{};
-  Emotion label_ = Emotion::Neutral;
+  Emotion label_ = Emotion::kNeutral;
   std::optional<double> last_time_;
   std::optional<Emotion> challenger_;  // the class leading the label by the margin, and since when
   double challenger_since_ = 0;

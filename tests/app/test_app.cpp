@@ -55,12 +55,12 @@ TEST(AppModelPath, NamesTheShippedModelsAndPassesFilesThrough) {
 TEST(AppMood, ResolvesExactlyOneWayOfGivingTheMood) {
   const auto happy = app::resolve_mood({.emotion = "happy"});
   EXPECT_EQ(happy.from, "emotion happy");
-  EXPECT_FLOAT_EQ(happy.point.valence, mood_for_emotion(Emotion::Happy).valence);
+  EXPECT_FLOAT_EQ(happy.point.valence, mood_for_emotion(Emotion::kHappy).valence);
   EmotionProbs p{};
-  p[static_cast<std::size_t>(Emotion::Sad)] = 2;  // renormalised
+  p[static_cast<std::size_t>(Emotion::kSad)] = 2;  // renormalised
   const auto sad = app::resolve_mood({.probs = p});
   EXPECT_EQ(sad.from, "emotion probabilities");
-  EXPECT_FLOAT_EQ(sad.point.arousal, mood_for_emotion(Emotion::Sad).arousal);
+  EXPECT_FLOAT_EQ(sad.point.arousal, mood_for_emotion(Emotion::kSad).arousal);
   EXPECT_EQ(app::resolve_mood({.point = MoodPoint{0.5f, -0.25f}}).from, "valence/arousal");
 
   EXPECT_THROW(app::resolve_mood({}), app::InvalidInput);
@@ -156,8 +156,8 @@ TEST(AppJson, FacesGroupsAndProbabilitiesHaveOneShape) {
   vision::FaceReading f;
   f.track_id = 3;
   f.box = cv::Rect(10, 20, 30, 40);
-  f.probs[static_cast<std::size_t>(Emotion::Happy)] = 0.123456f;
-  f.emotion = Emotion::Happy;
+  f.probs[static_cast<std::size_t>(Emotion::kHappy)] = 0.123456f;
+  f.emotion = Emotion::kHappy;
   const auto one_shot = app::face_json(f);
   EXPECT_EQ(one_shot["box"], (nlohmann::json{{"x", 10}, {"y", 20}, {"w", 30}, {"h", 40}}));
   EXPECT_EQ(one_shot["emotion"], "happy");
@@ -169,6 +169,6 @@ TEST(AppJson, FacesGroupsAndProbabilitiesHaveOneShape) {
   EXPECT_EQ(tracked["id"], 3);
   EXPECT_EQ(tracked["smoothed"].size(), kNumEmotions);
   EXPECT_TRUE(app::group_json(std::nullopt).is_null());
-  EXPECT_EQ(app::group_json(vision::GroupReading{f.probs, Emotion::Happy})["emotion"], "happy");
+  EXPECT_EQ(app::group_json(vision::GroupReading{f.probs, Emotion::kHappy})["emotion"], "happy");
   EXPECT_FALSE(app::mood_json(MoodPoint{0.5f, 0.5f}).contains("from"));
 }

@@ -25,7 +25,7 @@ TEST(EnsembleCommand, JoinsNetworksRecordsTheirSourcesAndItsValReading) {
   ASSERT_EQ(status, 0) << out;
   const ModelEnsemble e = load_ensemble_file(dir / "ab.mtm");
   ASSERT_EQ(e.members.size(), 2u);
-  EXPECT_EQ(e.storage, TensorStorage::Float32);
+  EXPECT_EQ(e.storage, TensorStorage::kFloat32);
   EXPECT_EQ(e.info.at("members"), nlohmann::json({"a.mtm", "b.mtm"}));
   EXPECT_FALSE(e.info.contains("val"));
   const auto card = run_cli("model-card " + (dir / "ab.mtm").string(), &status);
@@ -40,7 +40,7 @@ TEST(EnsembleCommand, JoinsNetworksRecordsTheirSourcesAndItsValReading) {
                             &status);
   ASSERT_EQ(status, 0) << measured;
   const ModelEnsemble v = load_ensemble_file(dir / "abv.mtm");
-  EXPECT_EQ(v.storage, TensorStorage::Float16);  // measured as stored: the rounded weights
+  EXPECT_EQ(v.storage, TensorStorage::kFloat16);  // measured as stored: the rounded weights
   EXPECT_EQ(v.info.at("val").at("count"), 3589);
   const auto eval = test::run_shell(std::string(MOODTUNES_BINARY) + " eval " + val.string() + " -m " +
                                         (dir / "abv.mtm").string() + " --json 2>/dev/null",
@@ -76,7 +76,7 @@ TEST(EnsembleCommand, RefusesTooFewNetworksMissingFilesAndNestedEnsembles) {
 TEST(EnsembleCommand, UnpackWritesEachNetworkSoItCanBeTrainedOrJoinedAgain) {
   test::TempDir dir;
   ModelEnsemble pair;
-  pair.storage = TensorStorage::Float32;
+  pair.storage = TensorStorage::kFloat32;
   pair.members = {test::random_tiny_model(3), test::random_tiny_model(4)};
   pair.info["members"] = {"a.mtm", "b.mtm"};
   save_ensemble_file(pair, dir / "pair.mtm");

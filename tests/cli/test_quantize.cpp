@@ -24,11 +24,11 @@ TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
                  &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("on 60 faces"), std::string::npos) << out;
-  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack)
+  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::kXnnpack)
       << "--out leaves MODEL alone";
   const auto calibrated = load_model_file(dir / "q.mtm");
   EXPECT_EQ(calibrated.info.at("int8").at("faces"), 60);
-  EXPECT_EQ(EmotionClassifier::load(dir / "q.mtm").engine(), InferenceEngine::XnnpackInt8);
+  EXPECT_EQ(EmotionClassifier::load(dir / "q.mtm").engine(), InferenceEngine::kXnnpackInt8);
 
   out = run_cli("quantize " + (dir / "missing.mtm").string() + " --data " + faces.string(), &status);
   EXPECT_EQ(status, 1) << out;
@@ -36,7 +36,7 @@ TEST(Quantize, CalibratesAModelSoItRunsInInt8) {
   out = run_cli("quantize " + (dir / "m.mtm").string() + " --data " + (dir / "nowhere").string(),
             &status);
   EXPECT_EQ(status, 1) << out;
-  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::Xnnpack)
+  EXPECT_EQ(EmotionClassifier::load(dir / "m.mtm").engine(), InferenceEngine::kXnnpack)
       << "a failed run changes nothing";
 }
 
@@ -53,7 +53,7 @@ TEST(Quantize, CalibratesEveryNetworkOfAnEnsembleAndKeepsItAnEnsemble) {
   EXPECT_NE(out.find("(2 networks) on 40 faces"), std::string::npos) << out;
   const ModelEnsemble calibrated = load_ensemble_file(dir / "pair.mtm");
   ASSERT_EQ(calibrated.members.size(), 2u);
-  EXPECT_EQ(calibrated.storage, TensorStorage::Float16);
+  EXPECT_EQ(calibrated.storage, TensorStorage::kFloat16);
   for (const auto& member : calibrated.members) EXPECT_EQ(member.info.at("int8").at("faces"), 40);
-  EXPECT_EQ(EmotionClassifier::load(dir / "pair.mtm").engine(), InferenceEngine::XnnpackInt8);
+  EXPECT_EQ(EmotionClassifier::load(dir / "pair.mtm").engine(), InferenceEngine::kXnnpackInt8);
 }

@@ -15,16 +15,16 @@ TEST(Emotion, NamesRoundTripInModelOrder) {
 }
 
 TEST(Emotion, Fer2013CsvIdsUseTheirOwnOrder) {
-  EXPECT_EQ(fer_csv_id_to_emotion(0), Emotion::Angry);
-  EXPECT_EQ(fer_csv_id_to_emotion(3), Emotion::Happy);
-  EXPECT_EQ(fer_csv_id_to_emotion(4), Emotion::Sad);
-  EXPECT_EQ(fer_csv_id_to_emotion(5), Emotion::Surprise);
-  EXPECT_EQ(fer_csv_id_to_emotion(6), Emotion::Neutral);
+  EXPECT_EQ(fer_csv_id_to_emotion(0), Emotion::kAngry);
+  EXPECT_EQ(fer_csv_id_to_emotion(3), Emotion::kHappy);
+  EXPECT_EQ(fer_csv_id_to_emotion(4), Emotion::kSad);
+  EXPECT_EQ(fer_csv_id_to_emotion(5), Emotion::kSurprise);
+  EXPECT_EQ(fer_csv_id_to_emotion(6), Emotion::kNeutral);
   EXPECT_FALSE(fer_csv_id_to_emotion(7).has_value());
   EXPECT_FALSE(fer_csv_id_to_emotion(-1).has_value());
 }
 
 TEST(Emotion, Argmax) {
   EmotionProbs p{0.1f, 0.f, 0.f, 0.2f, 0.6f, 0.1f, 0.f};
-  EXPECT_EQ(argmax(p), Emotion::Neutral);
+  EXPECT_EQ(argmax(p), Emotion::kNeutral);
 }

@@ -49,9 +49,9 @@ TEST(FerFolder, LoadsClassesInModelOrderAndResizes) {
   ASSERT_EQ(ds.size(), 4u);
   EXPECT_EQ(ds.resized, 1u);
   const auto counts = ds.class_counts();
-  EXPECT_EQ(counts[static_cast<int>(Emotion::Happy)], 2u);
-  EXPECT_EQ(counts[static_cast<int>(Emotion::Angry)], 1u);
-  EXPECT_EQ(counts[static_cast<int>(Emotion::Surprise)], 1u);
+  EXPECT_EQ(counts[static_cast<int>(Emotion::kHappy)], 2u);
+  EXPECT_EQ(counts[static_cast<int>(Emotion::kAngry)], 1u);
+  EXPECT_EQ(counts[static_cast<int>(Emotion::kSurprise)], 1u);
   for (const auto& img : ds.images) {
     EXPECT_EQ(img.rows, 48);
     EXPECT_EQ(img.type(), CV_8UC1);
@@ -119,12 +119,12 @@ TEST(FerCsv, MapsCsvIdsAndFiltersUsage) {
   }
   const FerDataset val = load_fer(dir / "fer2013.csv", {"PublicTest", 0});
   ASSERT_EQ(val.size(), 2u);
-  EXPECT_EQ(val.labels[0], static_cast<int>(Emotion::Neutral));
-  EXPECT_EQ(val.labels[1], static_cast<int>(Emotion::Happy));
+  EXPECT_EQ(val.labels[0], static_cast<int>(Emotion::kNeutral));
+  EXPECT_EQ(val.labels[1], static_cast<int>(Emotion::kHappy));
   EXPECT_EQ(val.images[0].at<uchar>(10, 10), 7);
   const FerDataset train = load_fer(dir / "fer2013.csv", {"Training", 0});
   ASSERT_EQ(train.size(), 1u);
-  EXPECT_EQ(train.labels[0], static_cast<int>(Emotion::Sad));
+  EXPECT_EQ(train.labels[0], static_cast<int>(Emotion::kSad));
 }
 
 TEST(FerCsv, MalformedRowsReportTheirLineNumber) {

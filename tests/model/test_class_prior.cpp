@@ -19,7 +19,7 @@ LabelledReadings readings(int per_class, int shy, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> jitter(-0.03f, 0.03f);
   LabelledReadings r;
-  const int neutral = static_cast<int>(Emotion::Neutral);
+  const int neutral = static_cast<int>(Emotion::kNeutral);
   for (int c = 0; c < static_cast<int>(kNumEmotions); ++c)
     for (int k = 0; k < per_class; ++k) {
       EmotionProbs p{};
@@ -49,7 +49,7 @@ TEST(ClassPrior, ApplyingTheBiasReweightsAndRenormalises) {
 }
 
 TEST(ClassPrior, FitLiftsAnUnderCalledClassAndKeepsTheGuard) {
-  const int sad = static_cast<int>(Emotion::Sad);
+  const int sad = static_cast<int>(Emotion::kSad);
   const auto tune = readings(20, sad, 1);
   const auto guard = readings(20, -1, 2);  // a domain the model reads right: nothing to lift
   const ClassBiasFit fit = fit_class_bias(tune, guard);
@@ -57,12 +57,12 @@ TEST(ClassPrior, FitLiftsAnUnderCalledClassAndKeepsTheGuard) {
   EXPECT_GT(fit.tune_after.recall(sad), 0.9);
   EXPECT_GT(fit.tune_after.macro_f1(), fit.tune_before.macro_f1() + 0.1);
   EXPECT_GE(fit.guard_after.accuracy(), fit.guard_before.accuracy() - 0.001);
-  EXPECT_GT(fit.bias[static_cast<std::size_t>(sad)] - fit.bias[static_cast<std::size_t>(Emotion::Neutral)], 0.1f);
+  EXPECT_GT(fit.bias[static_cast<std::size_t>(sad)] - fit.bias[static_cast<std::size_t>(Emotion::kNeutral)], 0.1f);
 
   // A guard that would lose its neutral faces to sad forbids the same lift.
   LabelledReadings strict = guard;
   for (auto& p : strict.probs)
-    if (p[static_cast<std::size_t>(Emotion::Neutral)] > 0.5f) p[static_cast<std::size_t>(sad)] = 0.75f;
+    if (p[static_cast<std::size_t>(Emotion::kNeutral)] > 0.5f) p[static_cast<std::size_t>(sad)] = 0.75f;
   const ClassBiasFit held = fit_class_bias(tune, strict, {.max_guard_loss = 0});
   EXPECT_GE(held.guard_after.accuracy(), held.guard_before.accuracy());
   EXPECT_LT(held.tune_after.recall(sad), 0.5);

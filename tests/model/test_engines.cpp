@@ -42,9 +42,9 @@ TEST(InferenceEngines, XnnpackReadsLikeOpenCvDnnForAnyBatchSizeAndThreadCount) {
   test::TempDir dir;
   save_model_file(test::spread_model(ArchSpec::tiny()), dir / "m.mtm");
   const auto xnnpack = EmotionClassifier::load(dir / "m.mtm");
-  const auto reference = EmotionClassifier::load(dir / "m.mtm", InferenceEngine::OpenCvDnn);
-  ASSERT_EQ(xnnpack.engine(), InferenceEngine::Xnnpack) << "XNNPACK did not initialise on this CPU";
-  ASSERT_EQ(reference.engine(), InferenceEngine::OpenCvDnn);
+  const auto reference = EmotionClassifier::load(dir / "m.mtm", InferenceEngine::kOpenCvDnn);
+  ASSERT_EQ(xnnpack.engine(), InferenceEngine::kXnnpack) << "XNNPACK did not initialise on this CPU";
+  ASSERT_EQ(reference.engine(), InferenceEngine::kOpenCvDnn);
 
   const auto faces = varied_faces(40);
   const int threads_before = cv::getNumThreads();
@@ -70,8 +70,8 @@ TEST(InferenceEngines, XnnpackReadsLikeOpenCvDnnForAnyBatchSizeAndThreadCount) {
 
   // Ten-crop goes through the same chunks: 4 faces x 10 views = 40 views in one call.
   const std::vector<cv::Mat> four(faces.begin(), faces.begin() + 4);
-  EXPECT_LT(max_difference(xnnpack.classify_batch(four, TestTimeAugmentation::TenCrop),
-                           reference.classify_batch(four, TestTimeAugmentation::TenCrop)),
+  EXPECT_LT(max_difference(xnnpack.classify_batch(four, TestTimeAugmentation::kTenCrop),
+                           reference.classify_batch(four, TestTimeAugmentation::kTenCrop)),
             1e-5f);
 }
 
@@ -80,18 +80,18 @@ TEST(InferenceEngines, Int8ReadsLikeFloatAfterCalibration) {
   test::TempDir dir;
   ModelFile model = test::spread_model(ArchSpec::tiny());
   save_model_file(model, dir / "float.mtm");
-  EXPECT_THROW(EmotionClassifier::load(dir / "float.mtm", InferenceEngine::XnnpackInt8),
+  EXPECT_THROW(EmotionClassifier::load(dir / "float.mtm", InferenceEngine::kXnnpackInt8),
                ModelError);
-  EXPECT_EQ(EmotionClassifier::load(dir / "float.mtm").engine(), InferenceEngine::Xnnpack);
+  EXPECT_EQ(EmotionClassifier::load(dir / "float.mtm").engine(), InferenceEngine::kXnnpack);
 
   const auto faces = varied_faces(80);
   calibrate_int8(model, std::vector<cv::Mat>(faces.begin(), faces.begin() + 40));
   save_model_file(model, dir / "int8.mtm");
   const auto int8 = EmotionClassifier::load(dir / "int8.mtm");
-  ASSERT_EQ(int8.engine(), InferenceEngine::XnnpackInt8)
+  ASSERT_EQ(int8.engine(), InferenceEngine::kXnnpackInt8)
       << "a calibrated model runs in int8 by default";
-  const auto fp = EmotionClassifier::load(dir / "int8.mtm", InferenceEngine::Xnnpack);
-  ASSERT_EQ(fp.engine(), InferenceEngine::Xnnpack);
+  const auto fp = EmotionClassifier::load(dir / "int8.mtm", InferenceEngine::kXnnpack);
+  ASSERT_EQ(fp.engine(), InferenceEngine::kXnnpack);
 
   const std::vector<cv::Mat> unseen(faces.begin() + 40, faces.end());
   const auto q = int8.classify_batch(unseen);
@@ -113,6 +113,6 @@ TEST(InferenceEngines, ATensorOfTheWrongSizeIsAModelErrorOnBothEngines) {
       t.data.resize(t.data.size() - static_cast<std::size_t>(t.shape[0]));
     }
   save_model_file(model, dir / "m.mtm");
-  for (auto engine : {InferenceEngine::Xnnpack, InferenceEngine::OpenCvDnn})
+  for (auto engine : {InferenceEngine::kXnnpack, InferenceEngine::kOpenCvDnn})
     EXPECT_THROW(EmotionClassifier::load(dir / "m.mtm", engine), ModelError) << engine_name(engine);
 }

@@ -40,11 +40,11 @@ float largest_relative_change(const ModelFile& a, const ModelFile& b) {
 
 TEST(Ensemble, RoundTripsExactlyInFloat32AndWithinHalfRoundingInFloat16) {
   TempDir dir;
-  const ModelEnsemble e32 = pair_of_tiny_models(TensorStorage::Float32);
+  const ModelEnsemble e32 = pair_of_tiny_models(TensorStorage::kFloat32);
   save_ensemble_file(e32, dir / "e32.mtm");
   const ModelEnsemble back32 = load_ensemble_file(dir / "e32.mtm");
   ASSERT_EQ(back32.members.size(), 2u);
-  EXPECT_EQ(back32.storage, TensorStorage::Float32);
+  EXPECT_EQ(back32.storage, TensorStorage::kFloat32);
   EXPECT_EQ(back32.info, e32.info);
   EXPECT_EQ(back32.members[1].info["note"], "second");
   for (std::size_t m = 0; m < 2; ++m) {
@@ -53,9 +53,9 @@ TEST(Ensemble, RoundTripsExactlyInFloat32AndWithinHalfRoundingInFloat16) {
       EXPECT_EQ(back32.members[m].tensors[t].data, e32.members[m].tensors[t].data) << m << " " << t;
   }
 
-  save_ensemble_file(pair_of_tiny_models(TensorStorage::Float16), dir / "e16.mtm");
+  save_ensemble_file(pair_of_tiny_models(TensorStorage::kFloat16), dir / "e16.mtm");
   const ModelEnsemble back16 = load_ensemble_file(dir / "e16.mtm");
-  EXPECT_EQ(back16.storage, TensorStorage::Float16);
+  EXPECT_EQ(back16.storage, TensorStorage::kFloat16);
   const float change = largest_relative_change(e32.members[1], back16.members[1]);
   EXPECT_GT(change, 0.f) << "float16 storage must round";
   EXPECT_LT(change, 5e-4f);
@@ -65,7 +65,7 @@ TEST(Ensemble, RoundTripsExactlyInFloat32AndWithinHalfRoundingInFloat16) {
 
 TEST(Ensemble, RoundingToStorageGivesInMemoryExactlyWhatTheFileReads) {
   TempDir dir;
-  ModelEnsemble e = pair_of_tiny_models(TensorStorage::Float16);
+  ModelEnsemble e = pair_of_tiny_models(TensorStorage::kFloat16);
   const ModelEnsemble unrounded = e;
   round_to_storage(e);
   EXPECT_GT(largest_relative_change(unrounded.members[0], e.members[0]), 0.f);
@@ -76,14 +76,14 @@ TEST(Ensemble, RoundingToStorageGivesInMemoryExactlyWhatTheFileReads) {
     for (std::size_t t = 0; t < e.members[m].tensors.size(); ++t)
       EXPECT_EQ(back.members[m].tensors[t].data, e.members[m].tensors[t].data) << m << " " << t;
 
-  ModelEnsemble e32 = pair_of_tiny_models(TensorStorage::Float32);
+  ModelEnsemble e32 = pair_of_tiny_models(TensorStorage::kFloat32);
   round_to_storage(e32);
   EXPECT_EQ(largest_relative_change(unrounded.members[1], e32.members[1]), 0.f);
 }
 
 TEST(Ensemble, AClassifierFromMemoryReadsAsOneFromTheFileAndScoresFacesAgainstLabels) {
   TempDir dir;
-  const ModelEnsemble e = pair_of_tiny_models(TensorStorage::Float32);
+  const ModelEnsemble e = pair_of_tiny_models(TensorStorage::kFloat32);
   save_ensemble_file(e, dir / "pair.mtm");
   const auto from_file = EmotionClassifier::load(dir / "pair.mtm");
   const auto from_memory = EmotionClassifier::from_model(e);
@@ -108,20 +108,20 @@ TEST(Ensemble, AClassifierFromMemoryReadsAsOneFromTheFileAndScoresFacesAgainstLa
 
 TEST(Ensemble, ReadsTheMeanOfItsNetworksProbabilities) {
   TempDir dir;
-  const ModelEnsemble e = pair_of_tiny_models(TensorStorage::Float32);
+  const ModelEnsemble e = pair_of_tiny_models(TensorStorage::kFloat32);
   save_ensemble_file(e, dir / "pair.mtm");
   save_model_file(e.members[0], dir / "a.mtm");
   save_model_file(e.members[1], dir / "b.mtm");
   const auto faces = noise_faces(20);
-  for (auto engine : {InferenceEngine::Xnnpack, InferenceEngine::OpenCvDnn}) {
+  for (auto engine : {InferenceEngine::kXnnpack, InferenceEngine::kOpenCvDnn}) {
     const auto pair = EmotionClassifier::load(dir / "pair.mtm", engine);
     EXPECT_EQ(pair.network_count(), 2u);
     EXPECT_EQ(pair.engine(), engine);
     EXPECT_EQ(pair.info(), e.info) << "an ensemble's info is its own";
     EXPECT_EQ(pair.network_info(1)["note"], "second");
-    const auto a = EmotionClassifier::load(dir / "a.mtm", engine).classify_batch(faces, TestTimeAugmentation::Flip);
-    const auto b = EmotionClassifier::load(dir / "b.mtm", engine).classify_batch(faces, TestTimeAugmentation::Flip);
-    const auto both = pair.classify_batch(faces, TestTimeAugmentation::Flip);
+    const auto a = EmotionClassifier::load(dir / "a.mtm", engine).classify_batch(faces, TestTimeAugmentation::kFlip);
+    const auto b = EmotionClassifier::load(dir / "b.mtm", engine).classify_batch(faces, TestTimeAugmentation::kFlip);
+    const auto both = pair.classify_batch(faces, TestTimeAugmentation::kFlip);
     float worst = 0, apart = 0;
     for (std::size_t i = 0; i < faces.size(); ++i)
       for (std::size_t c = 0; c < kNumEmotions; ++c) {
@@ -138,18 +138,18 @@ TEST(Ensemble, ReadsTheMeanOfItsNetworksProbabilities) {
 
 TEST(Ensemble, RunsInInt8OnlyWhenEveryNetworkIsCalibrated) {
   TempDir dir;
-  ModelEnsemble e = pair_of_tiny_models(TensorStorage::Float16);
+  ModelEnsemble e = pair_of_tiny_models(TensorStorage::kFloat16);
   const auto faces = noise_faces(30);
   calibrate_int8(e.members[0], faces);
   save_ensemble_file(e, dir / "half.mtm");
-  EXPECT_EQ(EmotionClassifier::load(dir / "half.mtm").engine(), InferenceEngine::Xnnpack);
-  EXPECT_THROW(EmotionClassifier::load(dir / "half.mtm", InferenceEngine::XnnpackInt8), ModelError);
+  EXPECT_EQ(EmotionClassifier::load(dir / "half.mtm").engine(), InferenceEngine::kXnnpack);
+  EXPECT_THROW(EmotionClassifier::load(dir / "half.mtm", InferenceEngine::kXnnpackInt8), ModelError);
   calibrate_int8(e, faces);
   save_ensemble_file(e, dir / "both.mtm");
   const auto clf = EmotionClassifier::load(dir / "both.mtm");
-  EXPECT_EQ(clf.engine(), InferenceEngine::XnnpackInt8);
+  EXPECT_EQ(clf.engine(), InferenceEngine::kXnnpackInt8);
   const auto fast = clf.classify_batch(faces);
-  const auto exact = EmotionClassifier::load(dir / "both.mtm", InferenceEngine::Xnnpack).classify_batch(faces);
+  const auto exact = EmotionClassifier::load(dir / "both.mtm", InferenceEngine::kXnnpack).classify_batch(faces);
   float worst = 0;
   for (std::size_t i = 0; i < faces.size(); ++i)
     for (std::size_t c = 0; c < kNumEmotions; ++c) worst = std::max(worst, std::abs(fast[i][c] - exact[i][c]));
@@ -158,7 +158,7 @@ TEST(Ensemble, RunsInInt8OnlyWhenEveryNetworkIsCalibrated) {
 
 TEST(Ensemble, WhereOneNetworkIsNeededAnEnsembleIsRefusedClearly) {
   TempDir dir;
-  save_ensemble_file(pair_of_tiny_models(TensorStorage::Float16), dir / "pair.mtm");
+  save_ensemble_file(pair_of_tiny_models(TensorStorage::kFloat16), dir / "pair.mtm");
   try {
     load_model_file(dir / "pair.mtm");
     FAIL() << "load_model_file read an ensemble of two";
@@ -179,7 +179,7 @@ TEST(Ensemble, WhereOneNetworkIsNeededAnEnsembleIsRefusedClearly) {
 
 TEST(Ensemble, CorruptEnsembleFilesGiveClearErrors) {
   TempDir dir;
-  save_ensemble_file(pair_of_tiny_models(TensorStorage::Float16), dir / "good.mtm");
+  save_ensemble_file(pair_of_tiny_models(TensorStorage::kFloat16), dir / "good.mtm");
   std::string bytes;
   {
     std::ifstream in(dir / "good.mtm", std::ios::binary);

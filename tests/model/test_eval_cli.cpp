@@ -104,8 +104,8 @@ TEST(EvalCli, EndToEndCountsImagesWithoutAFaceAsWrong) {
   EXPECT_EQ(j["tta"], "ten-crop");  // the photo path's default, as detect reads
   EXPECT_EQ(j["count"], 5);
   EXPECT_EQ(j["accuracy"], 0.0);
-  EXPECT_EQ(j["missed"][static_cast<int>(Emotion::Happy)], 2);
-  EXPECT_EQ(j["missed"][static_cast<int>(Emotion::Sad)], 3);  // the unreadable file too
+  EXPECT_EQ(j["missed"][static_cast<int>(Emotion::kHappy)], 2);
+  EXPECT_EQ(j["missed"][static_cast<int>(Emotion::kSad)], 3);  // the unreadable file too
   EXPECT_EQ(j["per_class"]["sad"]["support"], 3);
   run("eval " + (dir / "photos").string() + " --end-to-end --engine opencv-dnn -m " + (dir / "m.mtm").string(), &status);
   EXPECT_EQ(status, 2);

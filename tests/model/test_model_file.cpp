@@ -7,7 +7,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
 #include "model/tiny_model.hpp"
@@ -164,18 +164,18 @@ TEST(TestTimeAugmentation, AveragesTheViewsAndBatchesLikeSingleCalls) {
     faces.push_back(f);
   }
   // Flip: exactly the mean of the probabilities of the plain view and of its mirror image.
-  const cv::Mat plain_view = tta_view(preprocess_face(faces[0]), TestTimeAugmentation::None, 0);
+  const cv::Mat plain_view = tta_view(preprocess_face(faces[0]), TestTimeAugmentation::kNone, 0);
   cv::Mat mirror;
   cv::flip(plain_view, mirror, 1);
   const auto plain = clf.classify(faces[0]), mirrored = clf.classify_views({mirror})[0];
-  EXPECT_LT(cv::norm(plain_view, tta_views(preprocess_face(faces[0]), TestTimeAugmentation::Flip)[0], cv::NORM_INF), 1e-6);
-  const auto flip = clf.classify(faces[0], TestTimeAugmentation::Flip);
+  EXPECT_LT(cv::norm(plain_view, tta_views(preprocess_face(faces[0]), TestTimeAugmentation::kFlip)[0], cv::NORM_INF), 1e-6);
+  const auto flip = clf.classify(faces[0], TestTimeAugmentation::kFlip);
   for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(flip[c], 0.5f * (plain[c] + mirrored[c]), 1e-5);
 
-  const auto batch = clf.classify_batch(faces, TestTimeAugmentation::TenCrop);
+  const auto batch = clf.classify_batch(faces, TestTimeAugmentation::kTenCrop);
   ASSERT_EQ(batch.size(), faces.size());
   for (std::size_t i = 0; i < faces.size(); ++i) {
-    const auto one = clf.classify(faces[i], TestTimeAugmentation::TenCrop);
+    const auto one = clf.classify(faces[i], TestTimeAugmentation::kTenCrop);
     float sum = 0;
     for (std::size_t c = 0; c < kNumEmotions; ++c) {
       EXPECT_NEAR(batch[i][c], one[c], 1e-5) << "face " << i;
@@ -197,7 +197,7 @@ TEST(TestTimeAugmentation, ViewsOneAtATimeAverageToTheAugmentedReading) {
   cv::Mat face(48, 48, CV_8UC1);
   cv::RNG(3).fill(face, cv::RNG::UNIFORM, 0, 256);
   const cv::Mat input = preprocess_face(face);
-  for (auto tta : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop}) {
+  for (auto tta : {TestTimeAugmentation::kNone, TestTimeAugmentation::kFlip, TestTimeAugmentation::kTenCrop}) {
     const cv::Mat before = input.clone();
     const auto views = tta_views(input, tta);
     ASSERT_EQ(views.size(), tta_view_count(tta));
@@ -213,16 +213,16 @@ TEST(TestTimeAugmentation, ViewsOneAtATimeAverageToTheAugmentedReading) {
     const auto whole = clf.classify_preprocessed({input}, tta).front();
     for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(mean[c], whole[c], 1e-5) << tta_name(tta);
   }
-  EXPECT_EQ(tta_view_count(TestTimeAugmentation::TenCrop), 10u);
-  EXPECT_THROW(tta_views(cv::Mat::zeros(32, 32, CV_32F), TestTimeAugmentation::Flip), std::invalid_argument);
+  EXPECT_EQ(tta_view_count(TestTimeAugmentation::kTenCrop), 10u);
+  EXPECT_THROW(tta_views(cv::Mat::zeros(32, 32, CV_32F), TestTimeAugmentation::kFlip), std::invalid_argument);
 }
 
-// Training resamples every face through core/preprocess.hpp's warp_face(); the plain view
+// Training resamples every face through preprocess/preprocess.hpp's warp_face(); the plain view
 // resamples once too, a quarter pixel right and down, and is standardised again.
 TEST(TestTimeAugmentation, PlainViewIsTrainingsWarpByAQuarterPixel) {
   cv::Mat dot = cv::Mat::zeros(kFaceSize, kFaceSize, CV_32F);
   dot.at<float>(20, 20) = 16.f;
-  cv::Mat view = tta_view(dot, TestTimeAugmentation::None, 0);
+  cv::Mat view = tta_view(dot, TestTimeAugmentation::kNone, 0);
   cv::Scalar mean, sd;
   cv::meanStdDev(view, mean, sd);
   EXPECT_NEAR(mean[0], 0.0, 1e-5);
@@ -238,13 +238,13 @@ TEST(TestTimeAugmentation, PlainViewIsTrainingsWarpByAQuarterPixel) {
   cv::RNG(5).fill(face, cv::RNG::UNIFORM, 40, 220);
   cv::GaussianBlur(face, face, {5, 5}, 1.5);  // face-like: smooth, so 8-bit rounding stays small
   const cv::Mat as_training = standardize_face(warp_face(face, 0.f, 1.f, 0.25f, 0.25f));
-  const cv::Mat plain = tta_view(preprocess_face(face), TestTimeAugmentation::None, 0);
+  const cv::Mat plain = tta_view(preprocess_face(face), TestTimeAugmentation::kNone, 0);
   EXPECT_LT(cv::norm(plain, as_training, cv::NORM_INF), 0.1);
   EXPECT_GT(cv::norm(plain, preprocess_face(face), cv::NORM_INF), 0.1) << "the plain view must be resampled";
 }
 
 TEST(TestTimeAugmentation, NamesRoundTripAndUnknownNamesAreRefused) {
-  for (auto t : {TestTimeAugmentation::None, TestTimeAugmentation::Flip, TestTimeAugmentation::TenCrop})
+  for (auto t : {TestTimeAugmentation::kNone, TestTimeAugmentation::kFlip, TestTimeAugmentation::kTenCrop})
     EXPECT_EQ(parse_tta(tta_name(t)), t);
   EXPECT_THROW(parse_tta("twelve-crop"), std::invalid_argument);
 }

@@ -10,7 +10,7 @@
 #include <cstdlib>
 
 #include "app/model_path.hpp"
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "data/fer_dataset.hpp"
 #include "model/classifier.hpp"
 #include "model/metrics.hpp"
@@ -25,14 +25,14 @@ struct ValReading {
   ConfusionMatrix plain, flip;  // one view; the view and its mirror (--tta flip)
 };
 
-// One pass over val reads both the plain view and its mirror (TestTimeAugmentation::Flip's two views).
+// One pass over val reads both the plain view and its mirror (TestTimeAugmentation::kFlip's two views).
 ValReading read_val(const EmotionClassifier& clf, const FerDataset& val) {
   ValReading r;
   for (std::size_t start = 0; start < val.size(); start += 128) {
     const std::size_t end = std::min(val.size(), start + 128);
     std::vector<cv::Mat> views;
     for (std::size_t i = start; i < end; ++i)
-      for (auto& v : tta_views(preprocess_face(val.images[i]), TestTimeAugmentation::Flip)) views.push_back(std::move(v));
+      for (auto& v : tta_views(preprocess_face(val.images[i]), TestTimeAugmentation::kFlip)) views.push_back(std::move(v));
     const auto probs = clf.classify_views(views);
     for (std::size_t i = start; i < end; ++i) {
       const auto& view = probs[2 * (i - start)];
@@ -68,11 +68,11 @@ TEST(ShippedModel, ScoresOnValAtLeastWhatItsCardRecordsAndSeventyPercentWithItsM
 TEST(ShippedModel, ReadsValFacesTheSameOnEveryInferenceEngine) {
   const auto val_dir = moodtunes::test::data_dir() / "fer2013/val";
   if (!std::filesystem::exists(val_dir)) GTEST_SKIP() << "shared data not present at " << val_dir;
-  const auto fast = EmotionClassifier::load(shipped_model(), InferenceEngine::Xnnpack);
-  const auto reference = EmotionClassifier::load(shipped_model(), InferenceEngine::OpenCvDnn);
+  const auto fast = EmotionClassifier::load(shipped_model(), InferenceEngine::kXnnpack);
+  const auto reference = EmotionClassifier::load(shipped_model(), InferenceEngine::kOpenCvDnn);
   const auto by_default = EmotionClassifier::load(shipped_model());
-  ASSERT_EQ(fast.engine(), InferenceEngine::Xnnpack);
-  EXPECT_EQ(by_default.engine(), InferenceEngine::XnnpackInt8) << "the shipped model is calibrated for int8";
+  ASSERT_EQ(fast.engine(), InferenceEngine::kXnnpack);
+  EXPECT_EQ(by_default.engine(), InferenceEngine::kXnnpackInt8) << "the shipped model is calibrated for int8";
   const FerDataset val = load_fer(val_dir);
   std::vector<cv::Mat> faces;
   for (std::size_t i = 0; i < val.size(); i += 50) faces.push_back(val.images[i]);
@@ -97,7 +97,7 @@ TEST(ShippedFastModel, IsOneNetworkWithinTheLatencyBudgetAndScoresWhatItsCardRec
   const auto clf = EmotionClassifier::load(app::model_path("fast"));
   EXPECT_EQ(clf.network_count(), 1u);
   EXPECT_LE(clf.gflops(), 0.25);
-  EXPECT_EQ(clf.engine(), InferenceEngine::XnnpackInt8) << "the fast model is calibrated for int8";
+  EXPECT_EQ(clf.engine(), InferenceEngine::kXnnpackInt8) << "the fast model is calibrated for int8";
   const auto [plain, flip] = read_val(clf, load_fer(val_dir));
   const double recorded = clf.info().at("val").at("accuracy").get<double>();
   std::printf("fast model on val (%s engine): plain %.2f%% (card: %.2f%%), macro-F1 %.4f; with its mirror %.2f%%\n",

@@ -115,8 +115,8 @@ ModelFile widen(const ModelFile& narrow, const ArchSpec& wide_arch, unsigned see
 std::vector<EmotionProbs> read(const ModelFile& m, const std::vector<cv::Mat>& faces) {
   ModelEnsemble e;
   e.members.push_back(m);
-  e.storage = TensorStorage::Float32;
-  return EmotionClassifier::from_model(std::move(e), InferenceEngine::Xnnpack, "test").classify_batch(faces);
+  e.storage = TensorStorage::kFloat32;
+  return EmotionClassifier::from_model(std::move(e), InferenceEngine::kXnnpack, "test").classify_batch(faces);
 }
 
 }  // namespace

@@ -22,9 +22,9 @@ TEST(Mood, OneHotGivesTheTableCoordinate) {
 }
 
 TEST(Mood, CoordinatesFollowTheCircumplex) {
-  const auto happy = mood_for_emotion(Emotion::Happy), sad = mood_for_emotion(Emotion::Sad),
-             angry = mood_for_emotion(Emotion::Angry), fear = mood_for_emotion(Emotion::Fear),
-             neutral = mood_for_emotion(Emotion::Neutral), surprise = mood_for_emotion(Emotion::Surprise);
+  const auto happy = mood_for_emotion(Emotion::kHappy), sad = mood_for_emotion(Emotion::kSad),
+             angry = mood_for_emotion(Emotion::kAngry), fear = mood_for_emotion(Emotion::kFear),
+             neutral = mood_for_emotion(Emotion::kNeutral), surprise = mood_for_emotion(Emotion::kSurprise);
   EXPECT_GT(happy.valence, 0.5f);
   EXPECT_LT(sad.valence, -0.5f);
   EXPECT_LT(angry.valence, 0.0f);
@@ -39,10 +39,10 @@ TEST(Mood, CoordinatesFollowTheCircumplex) {
 
 TEST(Mood, MixedExpressionGivesMixedMood) {
   EmotionProbs p{};
-  p[static_cast<int>(Emotion::Happy)] = 0.5f;
-  p[static_cast<int>(Emotion::Sad)] = 0.5f;
+  p[static_cast<int>(Emotion::kHappy)] = 0.5f;
+  p[static_cast<int>(Emotion::kSad)] = 0.5f;
   const MoodPoint m = mood_from_probs(p);
-  const auto h = mood_for_emotion(Emotion::Happy), s = mood_for_emotion(Emotion::Sad);
+  const auto h = mood_for_emotion(Emotion::kHappy), s = mood_for_emotion(Emotion::kSad);
   EXPECT_NEAR(m.valence, (h.valence + s.valence) / 2, 1e-6);
   EXPECT_NEAR(m.arousal, (h.arousal + s.arousal) / 2, 1e-6);
 }

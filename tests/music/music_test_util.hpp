@@ -12,9 +12,8 @@
 
 #include "test_util.hpp"
 
-namespace mt_test {
+namespace moodtunes::test {
 
-using TempDir = moodtunes::test::TempDir;  // the suite's one temp-folder helper
 
 inline std::filesystem::path write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream o(p, std::ios::binary);
@@ -30,8 +29,8 @@ inline std::string read_file(const std::filesystem::path& p) {
 inline std::filesystem::path deezer_dir() { return moodtunes::test::data_dir() / "deezer-mood"; }
 
 #define MT_REQUIRE_DEEZER_DATA()                                                              \
-  if (!std::filesystem::exists(mt_test::deezer_dir() / "train.csv"))                       \
-  GTEST_SKIP() << "Deezer Mood Detection data not found at " << mt_test::deezer_dir()     \
+  if (!std::filesystem::exists(moodtunes::test::deezer_dir() / "train.csv"))                       \
+  GTEST_SKIP() << "Deezer Mood Detection data not found at " << moodtunes::test::deezer_dir()     \
                << " (set MOODTUNES_DATA)"
 
-}  // namespace mt_test
+}  // namespace moodtunes::test

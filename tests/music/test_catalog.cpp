@@ -24,7 +24,7 @@ Track make(const std::string& id, const std::string& title, const std::string& a
 }  // namespace
 
 TEST(Catalog, UpsertGetSearchStatsPersist) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   const auto file = dir / "sub" / "catalog.sqlite";
   {
     Catalog c(file);
@@ -60,7 +60,7 @@ TEST(Catalog, UpsertGetSearchStatsPersist) {
 }
 
 TEST(Catalog, RollbackWithoutCommit) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   Catalog c(dir / "c.sqlite");
   {
     Catalog::Import tx(c);
@@ -81,7 +81,7 @@ TEST(Catalog, RollbackWithoutCommit) {
 }
 
 TEST(Catalog, ArtistKeysFoldCaseAndSpace) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   Catalog c(dir / "c.sqlite");
   {
     Catalog::Import tx(c);
@@ -97,7 +97,7 @@ TEST(Catalog, ArtistKeysFoldCaseAndSpace) {
 }
 
 TEST(Catalog, SessionsPersist) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   {
     Catalog c(dir / "c.sqlite");
     c.record_served("evening", std::vector<std::int64_t>{1, 2, 3});
@@ -112,10 +112,10 @@ TEST(Catalog, SessionsPersist) {
 }
 
 TEST(Catalog, ClearErrorsForMissingOrForeignFiles) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   EXPECT_THROW(Catalog(dir / "absent.sqlite", OpenMode::kMustExist), CatalogError);
   EXPECT_FALSE(std::filesystem::exists(dir / "absent.sqlite"));
-  mt_test::write_file(dir / "junk.sqlite", std::string(4096, 'x'));
+  moodtunes::test::write_file(dir / "junk.sqlite", std::string(4096, 'x'));
   try {
     Catalog c(dir / "junk.sqlite");
     FAIL() << "opened a non-database";
@@ -136,7 +136,7 @@ TEST(Catalog, DefaultPathFollowsEnvironment) {
 }
 
 namespace {
-std::filesystem::path small_catalog(const mt_test::TempDir& dir) {
+std::filesystem::path small_catalog(const moodtunes::test::TempDir& dir) {
   const auto file = dir / "catalog.sqlite";
   Catalog c(file);
   Catalog::Import tx(c);
@@ -148,7 +148,7 @@ std::filesystem::path small_catalog(const mt_test::TempDir& dir) {
 }  // namespace
 
 TEST(Catalog, ReadersDoNotWaitForAnImportInProgress) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   const auto file = small_catalog(dir);
   Catalog writer(file);
   Catalog::Import tx(writer);  // holds the write lock, as a long import does
@@ -164,9 +164,9 @@ TEST(Catalog, ReadersDoNotWaitForAnImportInProgress) {
 }
 
 TEST(Catalog, AReadOnlyOpenLeavesTheFileAsItWas) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   const auto file = small_catalog(dir);
-  const std::string before = mt_test::read_file(file);
+  const std::string before = moodtunes::test::read_file(file);
   const auto mtime = std::filesystem::last_write_time(file);
   {
     Catalog c(file, OpenMode::kReadOnly);
@@ -175,13 +175,13 @@ TEST(Catalog, AReadOnlyOpenLeavesTheFileAsItWas) {
     c.search("blue", 3);
     EXPECT_THROW(c.record_served("s", std::vector<std::int64_t>{1}), CatalogError);
   }
-  EXPECT_EQ(mt_test::read_file(file), before);
+  EXPECT_EQ(moodtunes::test::read_file(file), before);
   EXPECT_EQ(std::filesystem::last_write_time(file), mtime);
 }
 
 TEST(Catalog, FilesThatAreNotCatalogsAreRefusedAndLeftUntouched) {
-  mt_test::TempDir dir;
-  const auto text = mt_test::write_file(dir / "notes.sqlite", "just some text, not a database\n");
+  moodtunes::test::TempDir dir;
+  const auto text = moodtunes::test::write_file(dir / "notes.sqlite", "just some text, not a database\n");
   const auto other = dir / "other.sqlite";
   {
     sqlite3* db = nullptr;
@@ -189,9 +189,9 @@ TEST(Catalog, FilesThatAreNotCatalogsAreRefusedAndLeftUntouched) {
     sqlite3_exec(db, "CREATE TABLE invoices(id INTEGER); INSERT INTO invoices VALUES(7);", nullptr, nullptr, nullptr);
     sqlite3_close(db);
   }
-  const auto empty = mt_test::write_file(dir / "empty.sqlite", "");
+  const auto empty = moodtunes::test::write_file(dir / "empty.sqlite", "");
   for (const auto& f : {text, other}) {
-    const std::string before = mt_test::read_file(f);
+    const std::string before = moodtunes::test::read_file(f);
     for (auto mode : {OpenMode::kReadOnly, OpenMode::kMustExist, OpenMode::kCreate}) {
       try {
         Catalog c(f, mode);
@@ -200,7 +200,7 @@ TEST(Catalog, FilesThatAreNotCatalogsAreRefusedAndLeftUntouched) {
         EXPECT_NE(std::string(e.what()).find("not a moodtunes catalog"), std::string::npos) << e.what();
       }
     }
-    EXPECT_EQ(mt_test::read_file(f), before) << f;
+    EXPECT_EQ(moodtunes::test::read_file(f), before) << f;
   }
   try {
     Catalog c(empty, OpenMode::kReadOnly);
@@ -214,7 +214,7 @@ TEST(Catalog, FilesThatAreNotCatalogsAreRefusedAndLeftUntouched) {
 
 TEST(Catalog, ACatalogOnReadOnlyMediaCanBeRead) {
   if (geteuid() == 0) GTEST_SKIP() << "root ignores file modes; run as a user to check read-only media";
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   const auto file = small_catalog(dir);
   namespace fs = std::filesystem;
   fs::permissions(file, fs::perms::owner_read, fs::perm_options::replace);

@@ -13,9 +13,9 @@ const char* kDeezerHeader = "dzr_sng_id,MSD_sng_id,MSD_track_id,valence,arousal,
 
 TEST(DeezerImport, RealDatasetIsCompleteAndIdempotent) {
   MT_REQUIRE_DEEZER_DATA();
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   Catalog c(dir / "c.sqlite");
-  auto files = deezer_mood_files(mt_test::deezer_dir());
+  auto files = deezer_mood_files(moodtunes::test::deezer_dir());
   ASSERT_EQ(files.size(), 3u);
   auto r = import_deezer_mood(c, files, {.strict = true, .require_checksums = true});
   EXPECT_EQ(r.rows, 18644u);
@@ -50,8 +50,8 @@ TEST(DeezerImport, RealDatasetIsCompleteAndIdempotent) {
 }
 
 TEST(DeezerImport, BrokenRowsAreReportedWithLineNumbers) {
-  mt_test::TempDir dir;
-  const auto f = mt_test::write_file(dir / "broken.csv",
+  moodtunes::test::TempDir dir;
+  const auto f = moodtunes::test::write_file(dir / "broken.csv",
       std::string(kDeezerHeader) +
       "1,S,T,0.5,0.5,Artist One,Good One\n"            // line 2 ok
       "abc,S,T,0.5,0.5,Artist,Bad Id\n"                 // line 3
@@ -81,38 +81,38 @@ TEST(DeezerImport, BrokenRowsAreReportedWithLineNumbers) {
 
 TEST(DeezerImport, StrictModeAndFailuresLeaveThePreviousCatalogIntact) {
   MT_REQUIRE_DEEZER_DATA();
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   Catalog c(dir / "c.sqlite");
-  import_deezer_mood(c, {mt_test::deezer_dir() / "test.csv"});
+  import_deezer_mood(c, {moodtunes::test::deezer_dir() / "test.csv"});
   const auto before = c.size();
   ASSERT_EQ(before, 3514);
-  const auto bad = mt_test::write_file(dir / "bad.csv", std::string(kDeezerHeader) + "99999999,S,T,0.1,0.1,New Artist,New Song\nx,S,T,1,1,A,B\n");
+  const auto bad = moodtunes::test::write_file(dir / "bad.csv", std::string(kDeezerHeader) + "99999999,S,T,0.1,0.1,New Artist,New Song\nx,S,T,1,1,A,B\n");
   EXPECT_THROW(import_deezer_mood(c, {bad}, {.strict = true}), ImportError);
   EXPECT_EQ(c.size(), before);
   EXPECT_TRUE(c.search("New Song", 5).empty());
   // A failure half way (second file missing) rolls back the rows of the first file too.
-  const auto good = mt_test::write_file(dir / "good.csv", std::string(kDeezerHeader) + "88888888,S,T,0.1,0.1,Other,Fresh Song\n");
+  const auto good = moodtunes::test::write_file(dir / "good.csv", std::string(kDeezerHeader) + "88888888,S,T,0.1,0.1,Other,Fresh Song\n");
   EXPECT_THROW(import_deezer_mood(c, {good, dir / "missing.csv"}), ImportError);
   EXPECT_EQ(c.size(), before);
   EXPECT_TRUE(c.search("Fresh Song", 5).empty());
   // Not a Deezer file at all.
-  const auto other = mt_test::write_file(dir / "other.csv", "title,artist\nx,y\n");
+  const auto other = moodtunes::test::write_file(dir / "other.csv", "title,artist\nx,y\n");
   EXPECT_THROW(import_deezer_mood(c, {other}), ImportError);
   // Every row bad.
-  const auto allbad = mt_test::write_file(dir / "allbad.csv", std::string(kDeezerHeader) + "x,S,T,1,1,A,B\n");
+  const auto allbad = moodtunes::test::write_file(dir / "allbad.csv", std::string(kDeezerHeader) + "x,S,T,1,1,A,B\n");
   EXPECT_THROW(import_deezer_mood(c, {allbad}), ImportError);
   EXPECT_EQ(c.size(), before);
 }
 
 TEST(DeezerImport, ChecksumVerification) {
   MT_REQUIRE_DEEZER_DATA();
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   Catalog c(dir / "c.sqlite");
-  EXPECT_EQ(sha256_file_hex(mt_test::deezer_dir() / "test.csv"), kDeezerMoodFiles[2].sha256);
+  EXPECT_EQ(sha256_file_hex(moodtunes::test::deezer_dir() / "test.csv"), kDeezerMoodFiles[2].sha256);
   // A tampered copy named like a pinned file: warning normally, error when checksums are required.
-  std::string text = mt_test::read_file(mt_test::deezer_dir() / "test.csv");
+  std::string text = moodtunes::test::read_file(moodtunes::test::deezer_dir() / "test.csv");
   text.replace(text.find("0."), 2, "1.");
-  const auto f = mt_test::write_file(dir / "test.csv", text);
+  const auto f = moodtunes::test::write_file(dir / "test.csv", text);
   EXPECT_THROW(import_deezer_mood(c, {f}, {.require_checksums = true}), ImportError);
   EXPECT_EQ(c.size(), 0);
   auto r = import_deezer_mood(c, {f});
@@ -123,15 +123,15 @@ TEST(DeezerImport, ChecksumVerification) {
 }
 
 TEST(DeezerImport, FolderMustHoldAllThreeFiles) {
-  mt_test::TempDir dir;
-  mt_test::write_file(dir / "train.csv", kDeezerHeader);
+  moodtunes::test::TempDir dir;
+  moodtunes::test::write_file(dir / "train.csv", kDeezerHeader);
   EXPECT_THROW(deezer_mood_files(dir.path()), ImportError);
   EXPECT_THROW(deezer_mood_files(dir / "nope"), ImportError);
 }
 
 TEST(GenericImport, ScalesProxyKeysAndIdempotence) {
-  mt_test::TempDir dir;
-  const auto f = mt_test::write_file(dir / "mine.csv",
+  moodtunes::test::TempDir dir;
+  const auto f = moodtunes::test::write_file(dir / "mine.csv",
       "Title,Artist,Valence,Energy,Spotify_ID,ISRC,Genre\n"
       "Song A,Band,0.75,0.25,4uLU6hMCjMI75M1A2tKUQC,,pop\n"      // key spotify
       "Song B,Band,0,1,,USRC17607839,rock\n"                     // key isrc
@@ -170,9 +170,9 @@ TEST(GenericImport, ScalesProxyKeysAndIdempotence) {
 }
 
 TEST(GenericImport, OtherScalesAndBadHeaders) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   Catalog c(dir / "c.sqlite");
-  const auto sam = mt_test::write_file(dir / "sam.csv", "track,artist_name,valence,arousal\nX,Y,9,1\nZ,W,0,5\n");
+  const auto sam = moodtunes::test::write_file(dir / "sam.csv", "track,artist_name,valence,arousal\nX,Y,9,1\nZ,W,0,5\n");
   GenericCsvOptions o;
   o.source = "sam";
   o.scale = ValueScale::kSam9;
@@ -184,7 +184,7 @@ TEST(GenericImport, OtherScalesAndBadHeaders) {
   EXPECT_FLOAT_EQ(x[0].valence, 1.0f);
   EXPECT_FLOAT_EQ(x[0].arousal, -1.0f);
   EXPECT_EQ(x[0].raw_scale, "sam9");
-  const auto nohdr = mt_test::write_file(dir / "nohdr.csv", "title,artist,valence\nX,Y,0.5\n");
+  const auto nohdr = moodtunes::test::write_file(dir / "nohdr.csv", "title,artist,valence\nX,Y,0.5\n");
   EXPECT_THROW(import_generic_csv(c, nohdr), ImportError);
   EXPECT_THROW(import_generic_csv(c, dir / "absent.csv"), ImportError);
   GenericCsvOptions clash;
@@ -196,11 +196,11 @@ TEST(GenericImport, OtherScalesAndBadHeaders) {
 }
 
 TEST(DeezerImport, RepeatedIdsAndBadRowsAreCountedButListedOnlyUpToTheCap) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   std::string text = kDeezerHeader;
   for (int i = 0; i < 3000; ++i) text += "42,S,T,0.1,0.1,Artist,Same\n";
   for (int i = 0; i < 500; ++i) text += "x,S,T,0.1,0.1,Artist,Bad\n";
-  const auto f = mt_test::write_file(dir / "dups.csv", text);
+  const auto f = moodtunes::test::write_file(dir / "dups.csv", text);
   Catalog c(dir / "c.sqlite");
   auto r = import_deezer_mood(c, {f});
   EXPECT_EQ(r.rows, 3500u);
@@ -217,9 +217,9 @@ TEST(DeezerImport, RepeatedIdsAndBadRowsAreCountedButListedOnlyUpToTheCap) {
 TEST(ImportRegression, AMalformedHeaderRowIsRefused) {
   // Found by bench/badinput: a header of 20 M commas (cut to CsvLimits::max_fields) imported as
   // an empty file with exit 0; a header with an unterminated quote lost its last column's line.
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   Catalog c(dir / "c.sqlite");
-  const auto wide = mt_test::write_file(dir / "wide.csv", "title,artist,valence,energy" + std::string(20000, ',') + "\n");
+  const auto wide = moodtunes::test::write_file(dir / "wide.csv", "title,artist,valence,energy" + std::string(20000, ',') + "\n");
   try {
     import_generic_csv(c, wide);
     FAIL() << "imported";
@@ -227,9 +227,9 @@ TEST(ImportRegression, AMalformedHeaderRowIsRefused) {
     EXPECT_NE(std::string(e.what()).find("wide.csv:1: unreadable header row: more than 256 fields"), std::string::npos)
         << e.what();
   }
-  const auto quote = mt_test::write_file(dir / "quote.csv", "title,artist,valence,\"energy\nX,Y,0.5,0.5\n");
+  const auto quote = moodtunes::test::write_file(dir / "quote.csv", "title,artist,valence,\"energy\nX,Y,0.5,0.5\n");
   EXPECT_THROW(import_generic_csv(c, quote), ImportError);
-  const auto deezer = mt_test::write_file(dir / "d.csv", std::string(kDeezerHeader).substr(0, 20) + "\"" +
+  const auto deezer = moodtunes::test::write_file(dir / "d.csv", std::string(kDeezerHeader).substr(0, 20) + "\"" +
                                                              std::string(kDeezerHeader).substr(20));
   EXPECT_THROW(import_deezer_mood(c, {deezer}), ImportError);
   EXPECT_EQ(c.size(), 0);

@@ -18,7 +18,7 @@
 
 #include "providers/http.hpp"
 
-namespace mt_test {
+namespace moodtunes::test {
 
 class FakeServer {
  public:
@@ -74,4 +74,4 @@ inline int dead_port() {
   return ntohs(a.sin_port);
 }
 
-}  // namespace mt_test
+}  // namespace moodtunes::test

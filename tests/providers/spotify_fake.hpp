@@ -14,7 +14,7 @@
 #include "providers/http.hpp"
 #include "providers/spotify_auth.hpp"
 
-namespace mt_test {
+namespace moodtunes::test {
 
 inline nlohmann::json spotify_track(const std::string& id, const std::string& name, const std::string& artist,
                                     const std::string& isrc) {
@@ -153,4 +153,4 @@ class FakeSpotify {
   FakeServer fs;
 };
 
-}  // namespace mt_test
+}  // namespace moodtunes::test

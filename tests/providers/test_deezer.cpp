@@ -49,7 +49,7 @@ class DeezerTest : public ::testing::Test {
     ADD_FAILURE() << "no error for " << id;
     return ErrorKind::kConfig;
   }
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   CurlHttpClient http;
   RetryPolicy retry;
   std::atomic<int> calls{0};

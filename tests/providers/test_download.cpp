@@ -13,17 +13,17 @@ using namespace moodtunes::music;
 TEST(DatasetDownload, VerifiedDownloadImportsEverything) {
   MT_REQUIRE_DEEZER_DATA();
   const std::string prefix = "/deezer/deezer_mood_detection_dataset/" + std::string(kDeezerMoodCommit);
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   std::string tamper;  // file name to corrupt
   fs.server.Get(prefix + R"(/(\w+\.csv))", [&](const httplib::Request& req, httplib::Response& res) {
     const std::string name = req.matches[1];
-    std::string body = mt_test::read_file(mt_test::deezer_dir() / name);
+    std::string body = moodtunes::test::read_file(moodtunes::test::deezer_dir() / name);
     if (body.empty()) { res.status = 404; return; }
     if (name == tamper) body[body.size() / 2] ^= 1;
     res.set_content(body, "text/csv");
   });
   fs.start();
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   CurlHttpClient http;
   auto files = download_deezer_mood(http, dir / "dl", fs.url() + prefix);
   ASSERT_EQ(files.size(), 3u);

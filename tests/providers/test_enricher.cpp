@@ -36,7 +36,7 @@ RetryPolicy no_wait() {
 }  // namespace
 
 TEST(Cache, ExpiryPersistenceAndCorruption) {
-  mt_test::TempDir dir;
+  moodtunes::test::TempDir dir;
   g_now = std::chrono::system_clock::now();
   {
     Catalog c(dir / "c.sqlite");
@@ -76,9 +76,9 @@ class EnricherTest : public ::testing::Test {
     });
     dz.start();
   }
-  mt_test::TempDir dir;
-  mt_test::FakeServer dz;
-  mt_test::FakeSpotify sp;
+  moodtunes::test::TempDir dir;
+  moodtunes::test::FakeServer dz;
+  moodtunes::test::FakeSpotify sp;
   std::atomic<int> deezer_calls{0};
   std::string deezer_mode = "ok";
 };
@@ -126,8 +126,8 @@ TEST_F(EnricherTest, DegradesAndStopsAskingAFailingProvider) {
   deezer_mode = "quota";
   DeezerClient deezer(http, dz.url(), no_wait());
   // Spotify unreachable.
-  SpotifyEndpoints dead{"http://127.0.0.1:" + std::to_string(mt_test::dead_port()),
-                        "http://127.0.0.1:" + std::to_string(mt_test::dead_port()) + "/v1"};
+  SpotifyEndpoints dead{"http://127.0.0.1:" + std::to_string(moodtunes::test::dead_port()),
+                        "http://127.0.0.1:" + std::to_string(moodtunes::test::dead_port()) + "/v1"};
   SpotifyAccounts accounts(http, dead, no_wait());
   AppTokenSource tokens(accounts, "id", Secret("secret"));
   SpotifyApi spotify(http, tokens, dead, no_wait());
@@ -146,7 +146,7 @@ TEST_F(EnricherTest, DegradesAndStopsAskingAFailingProvider) {
 }
 
 TEST_F(EnricherTest, HungServerCostsOneBoundedTimeout) {
-  mt_test::FakeServer slow;
+  moodtunes::test::FakeServer slow;
   slow.server.Get(R"(/track/(\d+))", [](const httplib::Request&, httplib::Response& res) {
     std::this_thread::sleep_for(1500ms);
     res.set_content("{}", "application/json");

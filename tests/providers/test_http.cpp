@@ -9,11 +9,11 @@
 
 using namespace moodtunes::providers;
 using namespace std::chrono_literals;
-using mt_test::get;
-using mt_test::with_header;
+using moodtunes::test::get;
+using moodtunes::test::with_header;
 
 TEST(Http, GetPostHeadersAndBody) {
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   fs.server.Get("/hello", [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Thing", "42");
     res.set_content("hi " + req.get_header_value("X-Who"), "text/plain");
@@ -40,7 +40,7 @@ TEST(Http, GetPostHeadersAndBody) {
 }
 
 TEST(Http, TimeoutIsBoundedAndReported) {
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   fs.server.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
     std::this_thread::sleep_for(1500ms);
     res.set_content("late", "text/plain");
@@ -62,7 +62,7 @@ TEST(Http, TimeoutIsBoundedAndReported) {
 TEST(Http, ConnectionRefusedIsANetworkError) {
   CurlHttpClient http;
   try {
-    http.send(get("http://127.0.0.1:" + std::to_string(mt_test::dead_port()) + "/x"));
+    http.send(get("http://127.0.0.1:" + std::to_string(moodtunes::test::dead_port()) + "/x"));
     FAIL();
   } catch (const ProviderError& e) {
     EXPECT_EQ(e.kind, ErrorKind::kNetwork);
@@ -70,7 +70,7 @@ TEST(Http, ConnectionRefusedIsANetworkError) {
 }
 
 TEST(Http, OversizedBodyIsRejected) {
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   fs.server.Get("/big", [](const httplib::Request&, httplib::Response& res) { res.set_content(std::string(100000, 'x'), "text/plain"); });
   fs.start();
   CurlHttpClient http;
@@ -85,7 +85,7 @@ TEST(Http, OversizedBodyIsRejected) {
 
 TEST(Http, TlsVerificationRejectsAPlainServerOnHttps) {
   // Not a certificate test (no CA here), but proves https is real TLS: a plain HTTP peer fails.
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   fs.server.Get("/x", [](const httplib::Request&, httplib::Response& res) { res.set_content("x", "text/plain"); });
   fs.start();
   CurlHttpClient http;
@@ -93,7 +93,7 @@ TEST(Http, TlsVerificationRejectsAPlainServerOnHttps) {
 }
 
 TEST(Retry, HonoursShortRetryAfterAndGivesUpOnLongOnes) {
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   std::atomic<int> calls{0};
   fs.server.Get("/limited", [&](const httplib::Request&, httplib::Response& res) {
     if (calls++ == 0) {
@@ -127,7 +127,7 @@ TEST(Retry, HonoursShortRetryAfterAndGivesUpOnLongOnes) {
 }
 
 TEST(Retry, ServerErrorsBackOffThenFail) {
-  mt_test::FakeServer fs;
+  moodtunes::test::FakeServer fs;
   std::atomic<int> calls{0}, flaky{0};
   fs.server.Get("/down", [&](const httplib::Request&, httplib::Response& res) { ++calls; res.status = 503; });
   fs.server.Get("/flaky", [&](const httplib::Request&, httplib::Response& res) {

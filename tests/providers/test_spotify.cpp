@@ -12,8 +12,8 @@
 
 using namespace moodtunes::providers;
 using namespace std::chrono_literals;
-using mt_test::get;
-using mt_test::with_header;
+using moodtunes::test::get;
+using moodtunes::test::with_header;
 
 namespace {
 
@@ -49,7 +49,7 @@ std::string http_get(const std::string& url) {
 }  // namespace
 
 TEST(Spotify, ClientCredentialsAndSearchResolve) {
-  mt_test::FakeSpotify sp;
+  moodtunes::test::FakeSpotify sp;
   CurlHttpClient http;
   SpotifyAccounts accounts(http, sp.endpoints(), no_wait());
   AppTokenSource tokens(accounts, sp.client_id, Secret(sp.client_secret));
@@ -72,7 +72,7 @@ TEST(Spotify, ClientCredentialsAndSearchResolve) {
 }
 
 TEST(Spotify, ExpiredTokenIsReplacedOnce) {
-  mt_test::FakeSpotify sp;
+  moodtunes::test::FakeSpotify sp;
   CurlHttpClient http;
   SpotifyAccounts accounts(http, sp.endpoints(), no_wait());
   AppTokenSource tokens(accounts, sp.client_id, Secret(sp.client_secret));
@@ -84,7 +84,7 @@ TEST(Spotify, ExpiredTokenIsReplacedOnce) {
 }
 
 TEST(Spotify, FailuresMapToProviderErrorsWithoutSecrets) {
-  mt_test::FakeSpotify sp;
+  moodtunes::test::FakeSpotify sp;
   LogCapture log;
   CurlHttpClient http;
   SpotifyAccounts accounts(http, sp.endpoints(), no_wait());
@@ -139,8 +139,8 @@ TEST(SpotifyPkce, ChallengeMatchesRfc7636) {
 }
 
 TEST(SpotifyPkce, LoginFlowThroughLoopbackCallbackAndTokenStore) {
-  mt_test::FakeSpotify sp;
-  mt_test::TempDir dir;
+  moodtunes::test::FakeSpotify sp;
+  moodtunes::test::TempDir dir;
   LogCapture log;
   const PkcePair pkce = make_pkce();
   const std::string state = random_token(32);
@@ -187,7 +187,7 @@ TEST(SpotifyPkce, LoginFlowThroughLoopbackCallbackAndTokenStore) {
   auto env = store.load();
   EXPECT_EQ(env.client_secret.reveal(), "env-only-secret");
   store.save(env);
-  EXPECT_EQ(mt_test::read_file(store.path()).find("env-only-secret"), std::string::npos);
+  EXPECT_EQ(moodtunes::test::read_file(store.path()).find("env-only-secret"), std::string::npos);
   ::unsetenv("SPOTIFY_CLIENT_SECRET");
   // A file that became world-readable is tightened on load.
   ::chmod(store.path().c_str(), 0644);
@@ -222,14 +222,14 @@ TEST(SpotifyPkce, DenialTimeoutAndBusyPort) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
     EXPECT_THROW(LoopbackCallback(cb.port(), "x"), ProviderError);  // port already taken
   }
-  mt_test::TempDir dir;
-  mt_test::write_file(dir / "spotify.json", "{not json");
+  moodtunes::test::TempDir dir;
+  moodtunes::test::write_file(dir / "spotify.json", "{not json");
   EXPECT_THROW(CredentialStore(dir / "spotify.json").load(), ProviderError);
 }
 
 TEST(SpotifyUser, RefreshRotatesAndPersistsThenPlaylistExport) {
-  mt_test::FakeSpotify sp;
-  mt_test::TempDir dir;
+  moodtunes::test::FakeSpotify sp;
+  moodtunes::test::TempDir dir;
   ::unsetenv("SPOTIFY_CLIENT_SECRET");
   CurlHttpClient http;
   SpotifyAccounts accounts(http, sp.endpoints(), no_wait());
@@ -271,7 +271,7 @@ TEST(SpotifyUser, RefreshRotatesAndPersistsThenPlaylistExport) {
 }
 
 TEST(SpotifyUser, UnauthorisedAfterRefreshIsAuthError) {
-  mt_test::FakeSpotify sp;
+  moodtunes::test::FakeSpotify sp;
   CurlHttpClient http;
   SpotifyAccounts accounts(http, sp.endpoints(), no_wait());
   SpotifyCredentials creds;

@@ -30,7 +30,7 @@
 
 #include "test_util.hpp"
 
-namespace mt_server_test {
+namespace moodtunes::test {
 
 namespace fs = std::filesystem;
 
@@ -207,4 +207,4 @@ inline cv::Mat frame_with_face(const cv::Mat& face, int x, int y, int side = 240
   return frame;
 }
 
-}  // namespace mt_server_test
+}  // namespace moodtunes::test

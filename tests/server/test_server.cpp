@@ -24,7 +24,7 @@
 #include "test_util.hpp"
 
 using nlohmann::json;
-using namespace mt_server_test;
+using namespace moodtunes::test;
 using moodtunes::test::TempDir;
 
 namespace {

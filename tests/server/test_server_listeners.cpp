@@ -8,7 +8,7 @@
 #include "server/server_process.hpp"
 
 using nlohmann::json;
-using namespace mt_server_test;
+using namespace moodtunes::test;
 using moodtunes::test::TempDir;
 
 namespace {
@@ -45,7 +45,7 @@ class ServeListeners : public ::testing::Test {
     for (const auto& t : rec["tracks"]) out.push_back(t["id"]);
     return out;
   }
-  std::int64_t rows(const std::string& sql) { return mt_server_test::count_rows(dir_ / "listeners.sqlite", sql); }
+  std::int64_t rows(const std::string& sql) { return moodtunes::test::count_rows(dir_ / "listeners.sqlite", sql); }
 
   TempDir dir_;
   fs::path catalog_;

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "model/classifier.hpp"
 #include "model/model_file.hpp"
 #include "model/slim.hpp"
@@ -395,10 +395,10 @@ TEST(Trainer, DistillationFollowsTheTeachersReadingAndCachesIt) {
   // Mean absolute difference between the student's and the teacher's flip readings of the
   // training faces.
   const FerDataset faces = load_fer(o.train_dir, {"Training", o.max_per_class});
-  const auto teacher_probs = EmotionClassifier::load(dir / "teacher.mtm").classify_batch(faces.images, TestTimeAugmentation::Flip);
+  const auto teacher_probs = EmotionClassifier::load(dir / "teacher.mtm").classify_batch(faces.images, TestTimeAugmentation::kFlip);
   auto distance_to_teacher = [&](const Trainer& student) {
     student.export_model(dir / "student.mtm", {});
-    const auto probs = EmotionClassifier::load(dir / "student.mtm").classify_batch(faces.images, TestTimeAugmentation::Flip);
+    const auto probs = EmotionClassifier::load(dir / "student.mtm").classify_batch(faces.images, TestTimeAugmentation::kFlip);
     double sum = 0;
     for (std::size_t i = 0; i < probs.size(); ++i)
       for (std::size_t c = 0; c < kNumEmotions; ++c) sum += std::abs(probs[i][c] - teacher_probs[i][c]);

@@ -11,11 +11,11 @@
 
 #include "app/model_path.hpp"
 #include "vision/face_detector.hpp"
-#include "vision/synth.hpp"
+#include "support/synth.hpp"
 
-namespace moodtunes::vision::testing {
+namespace moodtunes::test {
 
-inline std::filesystem::path fer_val() { return synth::fer_root(MOODTUNES_DATA_DIR) / "val"; }
+inline std::filesystem::path fer_val() { return test::fer_root(MOODTUNES_DATA_DIR) / "val"; }
 
 inline bool have_data() { return std::filesystem::is_directory(fer_val() / "happy"); }
 
@@ -34,19 +34,19 @@ inline cv::Mat gray_of(const cv::Mat& bgr) {
 // The first `count` val faces (in sorted order, cycling through classes) that dlib HOG finds
 // when shown upright at 192 px on plain grey: clearly frontal faces. Deterministic.
 inline std::vector<cv::Mat> frontal_faces(std::size_t count) {
-  const auto pool = synth::list_fer_faces(fer_val(), 40);
-  auto hog = make_detector("hog");
+  const auto pool = test::list_fer_faces(fer_val(), 40);
+  auto hog = vision::make_detector("hog");
   std::vector<cv::Mat> out;
   for (std::size_t k = 0; k < 40 && out.size() < count; ++k)
     for (std::size_t c = 0; c < pool.files.size() && out.size() < count; c += 40) {
       if (c + k >= pool.files.size()) continue;
       const cv::Mat face = pool.load(c + k);
       cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(128));
-      const auto placed = synth::place_face(frame, face, {320, 240}, 192, 0);
+      const auto placed = test::place_face(frame, face, {320, 240}, 192, 0);
       for (const auto& b : hog->detect(gray_of(frame)))
-        if (synth::matches(b.box, placed)) { out.push_back(face); break; }
+        if (test::matches(b.box, placed)) { out.push_back(face); break; }
     }
   return out;
 }
 
-}  // namespace moodtunes::vision::testing
+}  // namespace moodtunes::test

@@ -1,4 +1,4 @@
-#include "core/pause_clock.hpp"
+#include "train/pause_clock.hpp"
 
 namespace moodtunes {
 

@@ -60,12 +60,12 @@ TEST(Smoother, NoisyHeldExpressionDoesNotFlipTheLabel) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> noise(-0.12f, 0.12f);
   int raw_flips = 0, label_changes = 0;
-  Emotion last_raw = Emotion::Happy, last_label = Emotion::Happy;
+  Emotion last_raw = Emotion::kHappy, last_label = Emotion::kHappy;
   for (int i = 0; i < 30 * 60; ++i) {  // one minute at 30 classifications/s
     EmotionProbs p{};
-    p[static_cast<int>(Emotion::Happy)] = 0.45f + noise(rng);
-    p[static_cast<int>(Emotion::Neutral)] = 0.35f + noise(rng);
-    p[static_cast<int>(Emotion::Sad)] = 0.2f;
+    p[static_cast<int>(Emotion::kHappy)] = 0.45f + noise(rng);
+    p[static_cast<int>(Emotion::kNeutral)] = 0.35f + noise(rng);
+    p[static_cast<int>(Emotion::kSad)] = 0.2f;
     s.add(p, i / 30.0);
     raw_flips += argmax(p) != last_raw;
     last_raw = argmax(p);
@@ -74,18 +74,18 @@ TEST(Smoother, NoisyHeldExpressionDoesNotFlipTheLabel) {
   }
   EXPECT_GT(raw_flips, 100);
   EXPECT_EQ(label_changes, 0);
-  EXPECT_EQ(s.label(), Emotion::Happy);
+  EXPECT_EQ(s.label(), Emotion::kHappy);
 }
 
 TEST(Smoother, RealChangeIsFollowedWithinOneSecond) {
   for (double rate : {30.0, 10.0}) {  // classifications per second
     EmotionSmoother s;
     double t = 0;
-    for (; t < 2; t += 1 / rate) s.add(peaked(Emotion::Happy, 0.8f), t);
-    ASSERT_EQ(s.label(), Emotion::Happy);
+    for (; t < 2; t += 1 / rate) s.add(peaked(Emotion::kHappy, 0.8f), t);
+    ASSERT_EQ(s.label(), Emotion::kHappy);
     const double change = t;
-    while (s.label() != Emotion::Surprise && t < change + 5) {
-      s.add(peaked(Emotion::Surprise, 0.6f), t);
+    while (s.label() != Emotion::kSurprise && t < change + 5) {
+      s.add(peaked(Emotion::kSurprise, 0.6f), t);
       t += 1 / rate;
     }
     EXPECT_LT(t - change, 1.0) << "rate " << rate;
@@ -96,23 +96,23 @@ TEST(Smoother, MinimumLeadIgnoresABriefSwingAndFollowsALastingOne) {
   SmoothingParams params{.tau_s = 0.3, .hysteresis = 0.1, .min_lead_s = 0.5};
   EmotionSmoother s(params);
   double t = 0;
-  for (; t < 2; t += 0.1) s.add(peaked(Emotion::Happy, 0.8f), t);
+  for (; t < 2; t += 0.1) s.add(peaked(Emotion::kHappy, 0.8f), t);
   // Sad for 0.4 s overtakes happy by the margin well inside it, but not for 0.5 s.
-  for (const double end = t + 0.4; t < end; t += 0.1) s.add(peaked(Emotion::Sad, 0.9f), t);
+  for (const double end = t + 0.4; t < end; t += 0.1) s.add(peaked(Emotion::kSad, 0.9f), t);
   for (const double end = t + 2; t < end; t += 0.1) {
-    s.add(peaked(Emotion::Happy, 0.8f), t);
-    EXPECT_EQ(s.label(), Emotion::Happy) << t;
+    s.add(peaked(Emotion::kHappy, 0.8f), t);
+    EXPECT_EQ(s.label(), Emotion::kHappy) << t;
   }
   // Without the minimum lead the same swing moves the label.
   EmotionSmoother eager(SmoothingParams{.tau_s = 0.3, .hysteresis = 0.1, .min_lead_s = 0});
   double u = 0;
-  for (; u < 2; u += 0.1) eager.add(peaked(Emotion::Happy, 0.8f), u);
-  for (const double end = u + 0.4; u < end; u += 0.1) eager.add(peaked(Emotion::Sad, 0.9f), u);
-  EXPECT_EQ(eager.label(), Emotion::Sad);
+  for (; u < 2; u += 0.1) eager.add(peaked(Emotion::kHappy, 0.8f), u);
+  for (const double end = u + 0.4; u < end; u += 0.1) eager.add(peaked(Emotion::kSad, 0.9f), u);
+  EXPECT_EQ(eager.label(), Emotion::kSad);
   // A lasting change is followed once it has led for 0.5 s: still within a second.
   const double change = t;
-  while (s.label() != Emotion::Sad && t < change + 5) {
-    s.add(peaked(Emotion::Sad, 0.6f), t);
+  while (s.label() != Emotion::kSad && t < change + 5) {
+    s.add(peaked(Emotion::kSad, 0.6f), t);
     t += 0.1;
   }
   EXPECT_GE(t - change, 0.5);
@@ -121,8 +121,8 @@ TEST(Smoother, MinimumLeadIgnoresABriefSwingAndFollowsALastingOne) {
 
 TEST(Smoother, IsRateIndependent) {
   EmotionSmoother fast, slow;
-  for (int i = 0; i <= 30; ++i) fast.add(peaked(i ? Emotion::Sad : Emotion::Happy, 0.9f), i / 30.0);
-  for (int i = 0; i <= 5; ++i) slow.add(peaked(i ? Emotion::Sad : Emotion::Happy, 0.9f), i / 5.0);
+  for (int i = 0; i <= 30; ++i) fast.add(peaked(i ? Emotion::kSad : Emotion::kHappy, 0.9f), i / 30.0);
+  for (int i = 0; i <= 5; ++i) slow.add(peaked(i ? Emotion::kSad : Emotion::kHappy, 0.9f), i / 5.0);
   for (std::size_t c = 0; c < kNumEmotions; ++c) EXPECT_NEAR(fast.smoothed()[c], slow.smoothed()[c], 1e-4);
 }
 
@@ -130,24 +130,24 @@ TEST(Smoother, PatienceFollowsAChangeTheMarginAloneWouldNeverShow) {
   // The new face reads sad 0.45 vs happy 0.35: sad leads, but never by the 0.20 margin.
   auto mixed = [] {
     EmotionProbs p{};
-    p[static_cast<int>(Emotion::Sad)] = 0.45f;
-    p[static_cast<int>(Emotion::Happy)] = 0.35f;
-    p[static_cast<int>(Emotion::Neutral)] = 0.20f;
+    p[static_cast<int>(Emotion::kSad)] = 0.45f;
+    p[static_cast<int>(Emotion::kHappy)] = 0.35f;
+    p[static_cast<int>(Emotion::kNeutral)] = 0.20f;
     return p;
   }();
   for (const double patience : {1.0, 2.0}) {
     EmotionSmoother s(SmoothingParams{.tau_s = 0.3, .hysteresis = 0.2, .min_lead_s = 0.3, .patience_s = patience});
     double t = 0;
-    for (; t < 2; t += 0.1) s.add(peaked(Emotion::Happy, 0.8f), t);
+    for (; t < 2; t += 0.1) s.add(peaked(Emotion::kHappy, 0.8f), t);
     const double change = t;
     double first_lead = -1;
-    while (s.label() != Emotion::Sad && t < change + 10) {
+    while (s.label() != Emotion::kSad && t < change + 10) {
       s.add(mixed, t);
-      if (first_lead < 0 && s.smoothed()[static_cast<int>(Emotion::Sad)] > s.smoothed()[static_cast<int>(Emotion::Happy)])
+      if (first_lead < 0 && s.smoothed()[static_cast<int>(Emotion::kSad)] > s.smoothed()[static_cast<int>(Emotion::kHappy)])
         first_lead = t;
       t += 0.1;
     }
-    ASSERT_EQ(s.label(), Emotion::Sad) << "patience " << patience;
+    ASSERT_EQ(s.label(), Emotion::kSad) << "patience " << patience;
     ASSERT_GE(first_lead, change);
     // Taken once sad has led for `patience`, not before (t is one step past the taking reading).
     EXPECT_NEAR(t - 0.1 - first_lead, patience, 0.1 + 1e-9) << "patience " << patience;
@@ -156,7 +156,7 @@ TEST(Smoother, PatienceFollowsAChangeTheMarginAloneWouldNeverShow) {
   EmotionSmoother stubborn(SmoothingParams{.tau_s = 0.3, .hysteresis = 0.2, .min_lead_s = 0.3,
                                            .patience_s = std::numeric_limits<double>::infinity()});
   double t = 0;
-  for (; t < 2; t += 0.1) stubborn.add(peaked(Emotion::Happy, 0.8f), t);
+  for (; t < 2; t += 0.1) stubborn.add(peaked(Emotion::kHappy, 0.8f), t);
   for (; t < 60; t += 0.1) stubborn.add(mixed, t);
-  EXPECT_EQ(stubborn.label(), Emotion::Happy);
+  EXPECT_EQ(stubborn.label(), Emotion::kHappy);
 }

@@ -25,7 +25,7 @@
 
 using namespace moodtunes;
 using namespace moodtunes::vision;
-using namespace moodtunes::vision::testing;
+using namespace moodtunes::test;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -74,10 +74,10 @@ class VisionCli : public ::testing::Test {
   fs::path dir_;
 };
 
-cv::Mat face_scene(const cv::Mat& face, int seed, synth::PlacedFace* placed = nullptr) {
-  synth::Rng rng(seed);
-  cv::Mat frame = synth::make_background({640, 480}, synth::Background::Clutter, rng);
-  const auto p = synth::place_face(frame, face, {300, 230}, 170, 0);
+cv::Mat face_scene(const cv::Mat& face, int seed, test::PlacedFace* placed = nullptr) {
+  test::Rng rng(seed);
+  cv::Mat frame = test::make_background({640, 480}, test::Background::kClutter, rng);
+  const auto p = test::place_face(frame, face, {300, 230}, 170, 0);
   if (placed) *placed = p;
   return frame;
 }
@@ -86,11 +86,11 @@ cv::Mat face_scene(const cv::Mat& face, int seed, synth::PlacedFace* placed = nu
 
 TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
   const auto faces = frontal_faces(2);
-  synth::PlacedFace placed;
+  test::PlacedFace placed;
   const cv::Mat scene = face_scene(faces[0], 1, &placed);
   ASSERT_TRUE(cv::imwrite(path("face.jpg"), scene));
-  synth::Rng rng(2);
-  ASSERT_TRUE(cv::imwrite(path("empty.png"), synth::make_background({640, 480}, synth::Background::Texture, rng)));
+  test::Rng rng(2);
+  ASSERT_TRUE(cv::imwrite(path("empty.png"), test::make_background({640, 480}, test::Background::kTexture, rng)));
   cv::Mat deep;  // 16-bit grayscale version of the face scene
   gray_of(scene).convertTo(deep, CV_16U, 257);
   ASSERT_TRUE(cv::imwrite(path("deep.png"), deep));
@@ -110,7 +110,7 @@ TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
     ASSERT_EQ(j["faces"].size(), 1u) << j.dump();
     const auto& f = j["faces"][0];
     const cv::Rect box(f["box"]["x"], f["box"]["y"], f["box"]["w"], f["box"]["h"]);
-    EXPECT_TRUE(synth::matches(box, placed)) << j.dump();
+    EXPECT_TRUE(test::matches(box, placed)) << j.dump();
     double sum = 0;
     for (const auto& [k, v] : f["probabilities"].items()) sum += v.get<double>();
     EXPECT_NEAR(sum, 1.0, 1e-3);
@@ -128,8 +128,8 @@ TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
 TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
   const auto faces = frontal_faces(1);
   ASSERT_TRUE(cv::imwrite(path("face.png"), face_scene(faces[0], 4)));
-  synth::Rng rng(5);
-  ASSERT_TRUE(cv::imwrite(path("empty.png"), synth::make_background({320, 240}, synth::Background::Text, rng)));
+  test::Rng rng(5);
+  ASSERT_TRUE(cv::imwrite(path("empty.png"), test::make_background({320, 240}, test::Background::kText, rng)));
 
   auto r = moodtunes("detect" + model_flag() + " " + path("face.png") + " --annotate " + path("out.png"));
   EXPECT_EQ(r.code, 0) << r.err;
@@ -153,9 +153,9 @@ TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
   EXPECT_NE(r.err.find("no face found"), std::string::npos);
 
   // A large photo (12 MP): detection runs on a bounded copy, the box comes back in full-size pixels.
-  synth::Rng big_rng(6);
-  cv::Mat big = synth::make_background({4000, 3000}, synth::Background::Gradient, big_rng);
-  const auto big_face = synth::place_face(big, faces[0], {2400, 1300}, 700, 0);
+  test::Rng big_rng(6);
+  cv::Mat big = test::make_background({4000, 3000}, test::Background::kGradient, big_rng);
+  const auto big_face = test::place_face(big, faces[0], {2400, 1300}, 700, 0);
   ASSERT_TRUE(cv::imwrite(path("big.jpg"), big));
   r = moodtunes("detect" + model_flag() + " " + path("big.jpg"));
   EXPECT_EQ(r.code, 0) << r.err;
@@ -163,7 +163,7 @@ TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
   ASSERT_EQ(big_lines.size(), 1u);
   const auto& bf = big_lines[0]["faces"];
   ASSERT_EQ(bf.size(), 1u) << r.out;
-  EXPECT_TRUE(synth::matches(cv::Rect(bf[0]["box"]["x"], bf[0]["box"]["y"], bf[0]["box"]["w"], bf[0]["box"]["h"]), big_face)) << r.out;
+  EXPECT_TRUE(test::matches(cv::Rect(bf[0]["box"]["x"], bf[0]["box"]["y"], bf[0]["box"]["w"], bf[0]["box"]["h"]), big_face)) << r.out;
 
   // A decompression bomb (PNG header claiming 100000 x 100000) is refused without decoding.
   std::vector<unsigned char> png;
@@ -184,12 +184,12 @@ TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
   const auto candidates = frontal_faces(40);
   // The video: 4 s at 30 fps over one background; face A drifts right for 2 s, then face B
   // continues the same path.
-  synth::Rng rng(9);
-  const cv::Mat bg = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  test::Rng rng(9);
+  const cv::Mat bg = test::make_background({640, 480}, test::Background::kClutter, rng);
   constexpr int kFrames = 120, kChange = 60;
   auto frame_at = [&](const cv::Mat& face, int i) {
     cv::Mat frame = bg.clone();
-    synth::place_face(frame, face, {180 + 2.0 * i, 230 + 20 * std::sin(i / 15.0)}, 170, 0);
+    test::place_face(frame, face, {180 + 2.0 * i, 230 + 20 * std::sin(i / 15.0)}, 170, 0);
     return frame;
   };
   // For each candidate face: the model's mean reading over three points of that path, its label
@@ -199,7 +199,7 @@ TEST_F(VisionCli, LiveFollowsAFaceThroughAVideoAndItsExpressionChange) {
   struct Pick { double margin = -1; std::size_t index = 0; Emotion label{}; };
   std::vector<Pick> picks;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const auto r = synth::steady_reading({frame_at(candidates[i], 10), frame_at(candidates[i], 60), frame_at(candidates[i], 110)},
+    const auto r = test::steady_reading({frame_at(candidates[i], 10), frame_at(candidates[i], 60), frame_at(candidates[i], 110)},
                                          *hog, clf);
     if (r) picks.push_back({r->margin, i, r->label});
   }

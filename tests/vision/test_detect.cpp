@@ -10,16 +10,16 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/fer_crop.hpp"
 #include "vision/pipeline.hpp"
-#include "vision/synth.hpp"
+#include "support/synth.hpp"
 #include "vision_test_util.hpp"
 
 using namespace moodtunes;
 using namespace moodtunes::vision;
-using namespace moodtunes::vision::testing;
+using namespace moodtunes::test;
 
 #define REQUIRE_DATA() \
   if (!have_data()) GTEST_SKIP() << "FER data not found at " << fer_val() << " (set MOODTUNES_DATA)"
@@ -36,17 +36,17 @@ TEST(Detect, HogFindsFacesAtKnownPositionsOnVariedBackgrounds) {
   const auto faces = frontal_faces(12);
   ASSERT_EQ(faces.size(), 12u);
   auto hog = make_detector("hog");
-  synth::Rng rng(11);
+  test::Rng rng(11);
   int trials = 0, found = 0, extra = 0;
   for (const auto& face : faces)
     for (int side : {100, 150, 220}) {
-      cv::Mat frame = synth::make_background({640, 480}, static_cast<synth::Background>(trials % 4), rng);
+      cv::Mat frame = test::make_background({640, 480}, static_cast<test::Background>(trials % 4), rng);
       const double m = side * 0.72;
-      const auto placed = synth::place_face(frame, face, {rng.uniform(m, 640 - m), rng.uniform(m, 480 - m)}, side, rng.uniform(-8, 8));
+      const auto placed = test::place_face(frame, face, {rng.uniform(m, 640 - m), rng.uniform(m, 480 - m)}, side, rng.uniform(-8, 8));
       const auto boxes = hog->detect(gray_of(frame));
       ++trials;
       bool hit = false;
-      for (const auto& b : boxes) (synth::matches(b.box, placed) ? hit = true : ++extra);
+      for (const auto& b : boxes) (test::matches(b.box, placed) ? hit = true : ++extra);
       found += hit;
     }
   EXPECT_GE(found, trials * 9 / 10) << found << "/" << trials;
@@ -60,16 +60,16 @@ TEST(Detect, PyramidLevelLimitKeepsSmallFacesAndDropsLargeOnes) {
   const auto faces = frontal_faces(6);
   auto full = make_hog_detector();
   auto limited = make_hog_detector({.max_pyramid_levels = 2});
-  synth::Rng rng(5);
+  test::Rng rng(5);
   int small_full = 0, small_limited = 0, large_full = 0, large_limited = 0;
   for (const auto& face : faces)
     for (int side : {100, 320}) {
-      cv::Mat frame = synth::make_background({640, 480}, synth::Background::Gradient, rng);
-      const auto placed = synth::place_face(frame, face, {320, 240}, side, 0);
+      cv::Mat frame = test::make_background({640, 480}, test::Background::kGradient, rng);
+      const auto placed = test::place_face(frame, face, {320, 240}, side, 0);
       const cv::Mat gray = gray_of(frame);
       auto hits = [&](FaceDetector& d) {
         const auto boxes = d.detect(gray);
-        return std::any_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, placed); }) ? 1 : 0;
+        return std::any_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return test::matches(b.box, placed); }) ? 1 : 0;
       };
       (side == 100 ? small_full : large_full) += hits(*full);
       (side == 100 ? small_limited : large_limited) += hits(*limited);
@@ -83,10 +83,10 @@ TEST(Detect, PyramidLevelLimitKeepsSmallFacesAndDropsLargeOnes) {
 
 TEST(Detect, NoFaceScenesGiveNoBoxes) {
   REQUIRE_DATA();
-  const auto pool = synth::list_fer_faces(fer_val(), 1);
+  const auto pool = test::list_fer_faces(fer_val(), 1);
   auto hog = make_detector("hog");
   int boxes = 0;
-  for (int i = 0; i < 40; ++i) boxes += static_cast<int>(hog->detect(gray_of(synth::detection_scene(pool, 99, i, 0).bgr)).size());
+  for (int i = 0; i < 40; ++i) boxes += static_cast<int>(hog->detect(gray_of(test::detection_scene(pool, 99, i, 0).bgr)).size());
   EXPECT_LE(boxes, 1);
 }
 
@@ -96,10 +96,10 @@ TEST(Detect, ConfirmationKeepsFacesAndDropsWeakBoxesOnBackgrounds) {
   REQUIRE_DATA();
   auto permissive = make_detector("hog~-1");
   auto confirmed = make_detector("hog~-1^haar");
-  const auto pool = synth::list_fer_faces(fer_val(), 1);
+  const auto pool = test::list_fer_faces(fer_val(), 1);
   int permissive_boxes = 0, confirmed_boxes = 0;
   for (int i = 0; i < 40; ++i) {
-    const cv::Mat gray = gray_of(synth::detection_scene(pool, 99, i, 0).bgr);
+    const cv::Mat gray = gray_of(test::detection_scene(pool, 99, i, 0).bgr);
     permissive_boxes += static_cast<int>(permissive->detect(gray).size());
     confirmed_boxes += static_cast<int>(confirmed->detect(gray).size());
   }
@@ -107,12 +107,12 @@ TEST(Detect, ConfirmationKeepsFacesAndDropsWeakBoxesOnBackgrounds) {
   EXPECT_LE(confirmed_boxes, 1);
 
   const auto faces = frontal_faces(10);
-  synth::Rng rng(21);
+  test::Rng rng(21);
   int found = 0;
   for (const auto& face : faces) {
-    cv::Mat frame = synth::make_background({640, 480}, synth::Background::Texture, rng);
-    const auto placed = synth::place_face(frame, face, {rng.uniform(130, 510), rng.uniform(130, 350)}, 150, rng.uniform(-8, 8));
-    for (const auto& b : confirmed->detect(gray_of(frame))) found += synth::matches(b.box, placed);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kTexture, rng);
+    const auto placed = test::place_face(frame, face, {rng.uniform(130, 510), rng.uniform(130, 350)}, 150, rng.uniform(-8, 8));
+    for (const auto& b : confirmed->detect(gray_of(frame))) found += test::matches(b.box, placed);
   }
   EXPECT_GE(found, 9);
   EXPECT_THROW(make_detector("hog^haar=x"), std::invalid_argument);
@@ -125,16 +125,16 @@ TEST(Detect, SeveralFacesAreAllFoundLargestFirst) {
   REQUIRE_DATA();
   const auto faces = frontal_faces(3);
   ASSERT_EQ(faces.size(), 3u);
-  synth::Rng rng(5);
-  cv::Mat frame = synth::make_background({800, 480}, synth::Background::Gradient, rng);
-  const std::vector<synth::PlacedFace> placed = {synth::place_face(frame, faces[0], {130, 200}, 130, 0),
-                                                 synth::place_face(frame, faces[1], {400, 240}, 200, 5),
-                                                 synth::place_face(frame, faces[2], {660, 260}, 160, -5)};
+  test::Rng rng(5);
+  cv::Mat frame = test::make_background({800, 480}, test::Background::kGradient, rng);
+  const std::vector<test::PlacedFace> placed = {test::place_face(frame, faces[0], {130, 200}, 130, 0),
+                                                 test::place_face(frame, faces[1], {400, 240}, 200, 5),
+                                                 test::place_face(frame, faces[2], {660, 260}, 160, -5)};
   const auto boxes = make_detector("hog")->detect(gray_of(frame));
   ASSERT_EQ(boxes.size(), 3u);
-  EXPECT_TRUE(synth::matches(boxes[0].box, placed[1]));
-  EXPECT_TRUE(synth::matches(boxes[1].box, placed[2]));
-  EXPECT_TRUE(synth::matches(boxes[2].box, placed[0]));
+  EXPECT_TRUE(test::matches(boxes[0].box, placed[1]));
+  EXPECT_TRUE(test::matches(boxes[1].box, placed[2]));
+  EXPECT_TRUE(test::matches(boxes[2].box, placed[0]));
 }
 
 TEST(Detect, SmallFacesModeFindsFacesHogAloneMisses) {
@@ -142,14 +142,14 @@ TEST(Detect, SmallFacesModeFindsFacesHogAloneMisses) {
   const auto faces = frontal_faces(10);
   auto hog = make_detector("hog");
   auto small = make_detector(kSmallFacesDetector);
-  synth::Rng rng(3);
+  test::Rng rng(3);
   int hog_found = 0, small_found = 0;
   for (const auto& face : faces) {
-    cv::Mat frame = synth::make_background({640, 480}, synth::Background::Gradient, rng);
-    const auto placed = synth::place_face(frame, face, {rng.uniform(60, 580), rng.uniform(60, 420)}, 48, 0);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kGradient, rng);
+    const auto placed = test::place_face(frame, face, {rng.uniform(60, 580), rng.uniform(60, 420)}, 48, 0);
     const cv::Mat gray = gray_of(frame);
-    for (const auto& b : hog->detect(gray)) hog_found += synth::matches(b.box, placed);
-    for (const auto& b : small->detect(gray)) small_found += synth::matches(b.box, placed);
+    for (const auto& b : hog->detect(gray)) hog_found += test::matches(b.box, placed);
+    for (const auto& b : small->detect(gray)) small_found += test::matches(b.box, placed);
   }
   EXPECT_EQ(hog_found, 0);
   EXPECT_GE(small_found, 7);
@@ -162,7 +162,7 @@ TEST(Detect, SmallFacesModeFindsFacesHogAloneMisses) {
 // degrees and the rolled passes on the enlarged frame (hog-confirmed-wide).
 TEST(Detect, DefaultFindsFacesTheEarlierDefaultsMissed) {
   REQUIRE_DATA();
-  const auto pool = synth::list_fer_faces(fer_val());
+  const auto pool = test::list_fer_faces(fer_val());
   struct SceneId {
     std::uint64_t seed;
     int index, side;
@@ -171,8 +171,8 @@ TEST(Detect, DefaultFindsFacesTheEarlierDefaultsMissed) {
     auto detector = make_detector(name);
     int found = 0;
     for (const SceneId& id : scenes) {
-      const auto scene = synth::detection_scene(pool, id.seed, id.index, id.side, 15);
-      for (const auto& b : detector->detect(gray_of(scene.bgr))) found += synth::matches(b.box, scene.faces.at(0));
+      const auto scene = test::detection_scene(pool, id.seed, id.index, id.side, 15);
+      for (const auto& b : detector->detect(gray_of(scene.bgr))) found += test::matches(b.box, scene.faces.at(0));
     }
     return found;
   };
@@ -186,37 +186,37 @@ TEST(Detect, DefaultFindsFacesTheEarlierDefaultsMissed) {
   EXPECT_EQ(found_by(kDefaultDetector, missed_by_zoom), 4);
 }
 
-// Group photos: five real faces of 38-44 px in each of four 640x480 scenes (synth::group_scene,
+// Group photos: five real faces of 38-44 px in each of four 640x480 scenes (test::group_scene,
 // seed 11, scenes 0-3; faces of the shared realfaces photos that HOG and Haar both find at the
 // photo's own size; the same scenes as `vision_bench --seed 11 small-faces --photos 60 --faces 5
 // --min-side 38 --max-side 44 --max-angle 5`). The photo default finds every one (at this size
 // it finds ~90% of faces, docs/vision.md, so these scenes are fixed, not drawn);
 // hog-confirmed-wide, the default without the small-face stage, misses most of them.
 TEST(Detect, DefaultFindsEverySmallFaceOfAGroupPhoto) {
-  const auto dir = synth::realfaces_root(MOODTUNES_DATA_DIR) / "val";
+  const auto dir = test::realfaces_root(MOODTUNES_DATA_DIR) / "val";
   if (!std::filesystem::is_directory(dir / "happy")) GTEST_SKIP() << "realfaces data not found at " << dir << " (set MOODTUNES_DATA)";
-  const auto all = synth::list_fer_faces(dir);
-  synth::FerPool pool;  // 60 photos spread over the sorted list (every class)
+  const auto all = test::list_fer_faces(dir);
+  test::FerPool pool;  // 60 photos spread over the sorted list (every class)
   for (std::size_t k = 0; k < 60; ++k) {
     pool.files.push_back(all.files[k * all.files.size() / 60]);
     pool.labels.push_back(all.labels[k * all.files.size() / 60]);
   }
   auto hog = make_detector("hog"), haar = make_detector("haar");
-  const auto located = synth::locate_faces(pool, *hog, haar.get());
+  const auto located = test::locate_faces(pool, *hog, haar.get());
   ASSERT_GE(located.size(), 30u);
-  auto found_by = [](FaceDetector& detector, const std::vector<synth::Scene>& scenes) {
+  auto found_by = [](FaceDetector& detector, const std::vector<test::Scene>& scenes) {
     int found = 0;
     for (const auto& scene : scenes) {
       const auto boxes = detector.detect(gray_of(scene.bgr));
       for (const auto& f : scene.faces)
-        found += std::any_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return synth::matches(b.box, f); });
+        found += std::any_of(boxes.begin(), boxes.end(), [&](const FaceBox& b) { return test::matches(b.box, f); });
     }
     return found;
   };
-  std::vector<synth::Scene> scenes;
+  std::vector<test::Scene> scenes;
   int faces = 0;
   for (int i = 0; i < 4; ++i) {
-    scenes.push_back(synth::group_scene(pool, located, 11, i, 5, 38, 44, 5));
+    scenes.push_back(test::group_scene(pool, located, 11, i, 5, 38, 44, 5));
     faces += static_cast<int>(scenes.back().faces.size());
   }
   ASSERT_EQ(faces, 20);
@@ -230,7 +230,7 @@ TEST(FerCrop, FittedFramingReproducesTheFerCropBetterThanTheRawBox) {
   REQUIRE_DATA();
   const auto faces = frontal_faces(12);
   auto hog = make_detector("hog");
-  synth::Rng rng(8);
+  test::Rng rng(8);
   const FerFraming raw{0, 0, 1};
   double iou_fit = 0, iou_raw = 0, corr_fit = 0, corr_raw = 0;
   int n = 0;
@@ -240,12 +240,12 @@ TEST(FerCrop, FittedFramingReproducesTheFerCropBetterThanTheRawBox) {
     return double(score.at<float>(0, 0));
   };
   for (const auto& face : faces) {
-    cv::Mat frame = synth::make_background({640, 480}, synth::Background::Clutter, rng);
-    const auto placed = synth::place_face(frame, face, {320, 240}, 180, 0);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kClutter, rng);
+    const auto placed = test::place_face(frame, face, {320, 240}, 180, 0);
     const cv::Mat gray = gray_of(frame);
     const auto boxes = hog->detect(gray);
-    if (boxes.empty() || !synth::matches(boxes[0].box, placed)) continue;
-    const cv::Rect2d fit = fer_crop_rect(boxes[0].box, BoxStyle::Hog), plain = fer_crop_rect(boxes[0].box, raw);
+    if (boxes.empty() || !test::matches(boxes[0].box, placed)) continue;
+    const cv::Rect2d fit = fer_crop_rect(boxes[0].box, BoxStyle::kHog), plain = fer_crop_rect(boxes[0].box, raw);
     iou_fit += (fit & placed.fer_rect).area() / (fit | placed.fer_rect).area();
     iou_raw += (plain & placed.fer_rect).area() / (plain | placed.fer_rect).area();
     corr_fit += corr(to_face_gray(crop_square(gray, fit)), face);
@@ -268,21 +268,21 @@ TEST(Detect, RotationPassesFindRolledFacesAndLevelTheCrop) {
   REQUIRE_DATA();
   const auto faces = frontal_faces(12);
   auto rot = make_detector("hog+rot");
-  synth::Rng rng(21);
+  test::Rng rng(21);
   int found = 0, right_roll = 0;
   double corr_level = 0, corr_plain = 0;
   for (std::size_t i = 0; i < faces.size(); ++i) {
     const double roll = i % 2 ? 14 : -14;
-    cv::Mat frame = synth::make_background({640, 480}, synth::Background::Texture, rng);
-    const auto placed = synth::place_face(frame, faces[i], {320, 240}, 170, roll);
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kTexture, rng);
+    const auto placed = test::place_face(frame, faces[i], {320, 240}, 170, roll);
     const cv::Mat gray = gray_of(frame);
     for (const auto& b : rot->detect(gray)) {
-      if (!synth::matches(b.box, placed)) continue;
+      if (!test::matches(b.box, placed)) continue;
       ++found;
       right_roll += b.angle * roll > 0;
       cv::Mat level, plain, s1, s2;
-      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::Hog, b.angle)), faces[i], s1, cv::TM_CCOEFF_NORMED);
-      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::Hog, 0)), faces[i], s2, cv::TM_CCOEFF_NORMED);
+      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::kHog, b.angle)), faces[i], s1, cv::TM_CCOEFF_NORMED);
+      cv::matchTemplate(to_face_gray(crop_fer_face(gray, b.box, BoxStyle::kHog, 0)), faces[i], s2, cv::TM_CCOEFF_NORMED);
       corr_level += s1.at<float>(0, 0);
       corr_plain += s2.at<float>(0, 0);
       break;
@@ -332,13 +332,13 @@ TEST(Group, ReadingIsTheAreaWeightedMean) {
   small.box = cv::Rect(0, 0, 100, 100);
   big.smoothed.fill(0);
   small.smoothed.fill(0);
-  big.smoothed[static_cast<int>(Emotion::Happy)] = 1;
-  small.smoothed[static_cast<int>(Emotion::Sad)] = 1;
+  big.smoothed[static_cast<int>(Emotion::kHappy)] = 1;
+  small.smoothed[static_cast<int>(Emotion::kSad)] = 1;
   const auto g = group_reading({big, small}, true);
   ASSERT_TRUE(g);
-  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::Happy)], 0.8, 1e-6);
-  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::Sad)], 0.2, 1e-6);
-  EXPECT_EQ(g->emotion, Emotion::Happy);
+  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::kHappy)], 0.8, 1e-6);
+  EXPECT_NEAR(g->probs[static_cast<int>(Emotion::kSad)], 0.2, 1e-6);
+  EXPECT_EQ(g->emotion, Emotion::kHappy);
   EXPECT_FALSE(group_reading({}, true));
 }
 
@@ -350,14 +350,14 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
   const auto faces = frontal_faces(1);
   ASSERT_EQ(faces.size(), 1u);
   cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(128));
-  synth::place_face(frame, faces[0], {320, 240}, 192, 0);
+  test::place_face(frame, faces[0], {320, 240}, 192, 0);
   const cv::Mat gray = gray_of(frame);
   auto distance = [](const EmotionProbs& a, const EmotionProbs& b) {
     float d = 0;
     for (std::size_t c = 0; c < kNumEmotions; ++c) d = std::max(d, std::abs(a[c] - b[c]));
     return d;
   };
-  for (auto views : {TestTimeAugmentation::None, TestTimeAugmentation::TenCrop}) {
+  for (auto views : {TestTimeAugmentation::kNone, TestTimeAugmentation::kTenCrop}) {
     PipelineParams params;
     params.classify_every = 1;
     params.reading_views = views;
@@ -369,14 +369,14 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
       ASSERT_EQ(r.faces.size(), 1u) << "frame " << i;
       ASSERT_TRUE(r.faces[0].classified_now);
       // Which view of this frame's crop gave the reading?
-      const auto candidates = tta_views(preprocess_face(crop_fer_face(gray, r.faces[0].box, BoxStyle::Hog)), views);
+      const auto candidates = tta_views(preprocess_face(crop_fer_face(gray, r.faces[0].box, BoxStyle::kHog)), views);
       int match = -1;
       for (std::size_t v = 0; v < candidates.size(); ++v)
         if (distance(clf.classify_views({candidates[v]}).front(), r.faces[0].probs) < 1e-5) match = static_cast<int>(v);
       ASSERT_GE(match, 0) << "reading " << i << " is none of the crop's views";
       ++uses[static_cast<std::size_t>(match)];
     }
-    if (views == TestTimeAugmentation::None) EXPECT_EQ(uses[0], 10);
+    if (views == TestTimeAugmentation::kNone) EXPECT_EQ(uses[0], 10);
     else for (std::size_t v = 0; v < uses.size(); ++v) EXPECT_EQ(uses[v], 1) << "view " << v;
   }
   PipelineParams params;
@@ -385,11 +385,11 @@ TEST(Pipeline, ReadingsCycleThroughTheTestTimeViews) {
   Pipeline pipe(clf, params);
   const auto first = pipe.process(frame, 0);
   ASSERT_EQ(first.faces.size(), 1u);
-  const cv::Mat input = preprocess_face(crop_fer_face(gray, first.faces[0].box, BoxStyle::Hog));
+  const cv::Mat input = preprocess_face(crop_fer_face(gray, first.faces[0].box, BoxStyle::kHog));
   EXPECT_LT(distance(first.faces[0].probs, clf.classify_preprocessed({input}, params.reading_views).front()), 1e-5);
   const auto second = pipe.process(frame, 1 / 30.0);  // then one view: the first of the cycle, the centre crop
   ASSERT_EQ(second.faces.size(), 1u);
-  const cv::Mat input2 = preprocess_face(crop_fer_face(gray, second.faces[0].box, BoxStyle::Hog));
+  const cv::Mat input2 = preprocess_face(crop_fer_face(gray, second.faces[0].box, BoxStyle::kHog));
   EXPECT_LT(distance(second.faces[0].probs, clf.classify_views({tta_views(input2, params.reading_views)[0]}).front()), 1e-5);
 }
 
@@ -401,8 +401,8 @@ TEST(Pipeline, LocalSearchKeepsAFaceThatApproachesAndRecedesFast) {
   REQUIRE_MODEL(clf);
   const auto faces = frontal_faces(3);
   ASSERT_EQ(faces.size(), 3u);
-  synth::Rng rng(3);
-  const cv::Mat background = synth::make_background({640, 480}, synth::Background::Clutter, rng);
+  test::Rng rng(3);
+  const cv::Mat background = test::make_background({640, 480}, test::Background::kClutter, rng);
   for (const auto& face : faces) {
     PipelineParams params;
     params.full_detect_every = 1000;  // after the first frame, local search alone
@@ -414,7 +414,7 @@ TEST(Pipeline, LocalSearchKeepsAFaceThatApproachesAndRecedesFast) {
     std::set<int> ids;
     for (std::size_t i = 0; i < sides.size(); ++i) {
       cv::Mat frame = background.clone();
-      synth::place_face(frame, face, {320, 240}, sides[i], 0);
+      test::place_face(frame, face, {320, 240}, sides[i], 0);
       const auto r = pipe.process(frame, static_cast<double>(i) / 30);
       if (!r.faces.empty()) ++tracked, ids.insert(r.faces[0].track_id);
     }
@@ -432,7 +432,7 @@ TEST(Detect, PhotoPathReadsTightFaceCrops) {
   auto detector = make_detector(kDefaultDetector);
   ImageAnalysisOptions without;
   without.retry_as_crop = false;
-  without.tta = TestTimeAugmentation::None;
+  without.tta = TestTimeAugmentation::kNone;
   ImageAnalysisOptions with = without;
   with.retry_as_crop = true;
   int found_without = 0, found_with = 0;
@@ -459,10 +459,10 @@ TEST(Detect, PhotoPathReadsTightFaceCrops) {
 TEST(Detect, PhotoPathRetryAddsNoFacesToEmptyScenes) {
   REQUIRE_MODEL(clf);
   auto detector = make_detector(kDefaultDetector);
-  synth::Rng rng(21);
-  for (int k = 0; k < synth::kBackgroundKinds; ++k) {
-    const auto kind = static_cast<synth::Background>(k);
-    const cv::Mat scene = synth::make_background({640, 480}, kind, rng);
+  test::Rng rng(21);
+  for (int k = 0; k < test::kBackgroundKinds; ++k) {
+    const auto kind = static_cast<test::Background>(k);
+    const cv::Mat scene = test::make_background({640, 480}, kind, rng);
     EXPECT_TRUE(analyse_image(scene, *detector, clf, {}).faces.empty());
   }
 }

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "core/pause_clock.hpp"
+#include "train/pause_clock.hpp"
 
 namespace {
 

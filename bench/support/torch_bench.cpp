@@ -1,4 +1,4 @@
-#include "train/torch_bench.hpp"
+#include "support/torch_bench.hpp"
 
 #include <chrono>
 

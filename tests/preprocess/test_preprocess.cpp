@@ -2,7 +2,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
 
 using namespace moodtunes;
 

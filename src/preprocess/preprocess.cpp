@@ -1,27 +1,44 @@
-#include "core/preprocess.hpp"
+#include "preprocess/preprocess.hpp"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include <opencv2/imgproc.hpp>
-#include <stdexcept>
 
 namespace moodtunes {
 
+cv::Mat to_gray(const cv::Mat& image) {
+  if (image.empty()) throw std::invalid_argument("to_gray: empty image");
+  const int channels = image.channels();
+  if (channels != 1 && channels != 3 && channels != 4)
+    throw std::invalid_argument("to_gray: unsupported channel count " + std::to_string(channels) + " (1, 3 or 4)");
+  cv::Mat bytes;
+  switch (image.depth()) {
+    case CV_8U: bytes = image; break;
+    case CV_16U: {
+      // The high byte, exactly (convertTo would round): what libpng and libtiff keep for 8-bit reads.
+      bytes.create(image.size(), CV_8UC(channels));
+      for (int r = 0; r < image.rows; ++r) {
+        const auto* src = image.ptr<std::uint16_t>(r);
+        auto* dst = bytes.ptr<std::uint8_t>(r);
+        for (int i = 0; i < image.cols * channels; ++i) dst[i] = static_cast<std::uint8_t>(src[i] >> 8);
+      }
+      break;
+    }
+    case CV_32F:
+    case CV_64F: image.convertTo(bytes, CV_8U, 255.0); break;  // [0, 1], OpenCV's float convention
+    default: throw std::invalid_argument("to_gray: unsupported pixel depth (8-bit, 16-bit unsigned or float)");
+  }
+  if (channels == 1) return bytes;
+  cv::Mat gray;
+  cv::cvtColor(bytes, gray, channels == 3 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGRA2GRAY);
+  return gray;
+}
+
 cv::Mat to_face_gray(const cv::Mat& face) {
   if (face.empty()) throw std::invalid_argument("preprocess: empty face image");
-  cv::Mat gray;
-  switch (face.channels()) {
-    case 1: gray = face; break;
-    case 3: cv::cvtColor(face, gray, cv::COLOR_BGR2GRAY); break;
-    case 4: cv::cvtColor(face, gray, cv::COLOR_BGRA2GRAY); break;
-    default: throw std::invalid_argument("preprocess: unsupported channel count");
-  }
-  if (gray.depth() != CV_8U) {
-    // 16-bit or float input: rescale to the 8-bit range FER faces have.
-    double lo = 0, hi = 0;
-    cv::minMaxLoc(gray, &lo, &hi);
-    cv::Mat scaled;
-    gray.convertTo(scaled, CV_8U, hi > lo ? 255.0 / (hi - lo) : 1.0, hi > lo ? -lo * 255.0 / (hi - lo) : 0);
-    gray = scaled;
-  }
+  const cv::Mat gray = to_gray(face);
   if (gray.rows == kFaceSize && gray.cols == kFaceSize) return gray.clone();
   cv::Mat out;
   const bool shrinking = gray.rows > kFaceSize || gray.cols > kFaceSize;

@@ -17,10 +17,10 @@ FaceReading reading(Emotion label, EmotionProbs smoothed, int id) {
 }
 EmotionProbs probs(float angry, float happy, float sad) {
   EmotionProbs p{};
-  p[static_cast<int>(Emotion::Angry)] = angry;
-  p[static_cast<int>(Emotion::Happy)] = happy;
-  p[static_cast<int>(Emotion::Sad)] = sad;
-  p[static_cast<int>(Emotion::Neutral)] = 1 - angry - happy - sad;
+  p[static_cast<int>(Emotion::kAngry)] = angry;
+  p[static_cast<int>(Emotion::kHappy)] = happy;
+  p[static_cast<int>(Emotion::kSad)] = sad;
+  p[static_cast<int>(Emotion::kNeutral)] = 1 - angry - happy - sad;
   return p;
 }
 }  // namespace
@@ -28,11 +28,11 @@ EmotionProbs probs(float angry, float happy, float sad) {
 // The label's percentage is its own bar's share; when the smoother holds a label another bar
 // has overtaken, the text says so instead of standing beside a longer bar unmarked.
 TEST(LiveLabel, HeldLabelIsMarkedAndShowsItsOwnShare) {
-  EXPECT_EQ(face_label(reading(Emotion::Sad, probs(0.40f, 0.05f, 0.33f), 3)), "#3 sad (held) 33%");
-  EXPECT_EQ(face_label(reading(Emotion::Sad, probs(0.20f, 0.05f, 0.61f), 3)), "#3 sad 61%");
-  EXPECT_EQ(face_label(reading(Emotion::Happy, probs(0.10f, 0.87f, 0.01f), 0)), "happy 87%");
+  EXPECT_EQ(face_label(reading(Emotion::kSad, probs(0.40f, 0.05f, 0.33f), 3)), "#3 sad (held) 33%");
+  EXPECT_EQ(face_label(reading(Emotion::kSad, probs(0.20f, 0.05f, 0.61f), 3)), "#3 sad 61%");
+  EXPECT_EQ(face_label(reading(Emotion::kHappy, probs(0.10f, 0.87f, 0.01f), 0)), "happy 87%");
   // A tie is not "held": the label's bar is as long as any.
-  EXPECT_EQ(face_label(reading(Emotion::Angry, probs(0.40f, 0.40f, 0.1f), 1)), "#1 angry 40%");
+  EXPECT_EQ(face_label(reading(Emotion::kAngry, probs(0.40f, 0.40f, 0.1f), 1)), "#1 angry 40%");
 }
 
 TEST(Playback, ImplausibleFrameRatesFallBackTo30) {

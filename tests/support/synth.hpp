@@ -23,7 +23,7 @@
 #include "model/classifier.hpp"
 #include "vision/face_detector.hpp"
 
-namespace moodtunes::vision::synth {
+namespace moodtunes::test {
 
 struct FerPool {
   std::vector<std::filesystem::path> files;  // sorted
@@ -37,7 +37,7 @@ FerPool list_fer_faces(const std::filesystem::path& split_dir, std::size_t max_p
 // The FER root: $MOODTUNES_DATA/fer2013 when set, else <fallback>/fer2013.
 std::filesystem::path fer_root(const std::filesystem::path& fallback_data_dir);
 
-enum class Background { Gradient, Texture, Text, Clutter };
+enum class Background { kGradient, kTexture, kText, kClutter };
 inline constexpr int kBackgroundKinds = 4;
 const char* background_name(Background b);
 
@@ -66,7 +66,7 @@ PlacedFace place_face(cv::Mat& frame, const cv::Mat& face_gray, cv::Point2d cent
 struct Scene {
   cv::Mat bgr;
   std::vector<PlacedFace> faces;
-  Background background = Background::Gradient;
+  Background background = Background::kGradient;
 };
 
 // One scene of the detection set. face_side = 0 gives a no-face scene; otherwise one face of
@@ -88,7 +88,7 @@ struct SourceFace {
 // The realfaces root: $MOODTUNES_DATA/realfaces when set, else <fallback>/realfaces.
 std::filesystem::path realfaces_root(const std::filesystem::path& fallback_data_dir);
 // Locates the face of each photo in `pool` (in order) until `max_count` are found (0: all).
-std::vector<SourceFace> locate_faces(const FerPool& pool, FaceDetector& reference, FaceDetector* also = nullptr,
+std::vector<SourceFace> locate_faces(const FerPool& pool, vision::FaceDetector& reference, vision::FaceDetector* also = nullptr,
                                      std::size_t max_count = 0);
 
 // A scene of `count` faces drawn from `faces`, each scaled so its face is min_side..max_side px
@@ -110,7 +110,7 @@ struct SteadyReading {
   Emotion label;
   double margin;
 };
-std::optional<SteadyReading> steady_reading(const std::vector<cv::Mat>& frames, FaceDetector& detector,
+std::optional<SteadyReading> steady_reading(const std::vector<cv::Mat>& frames, vision::FaceDetector& detector,
                                             const EmotionClassifier& classifier);
 
-}  // namespace moodtunes::vision::synth
+}  // namespace moodtunes::test

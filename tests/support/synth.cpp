@@ -1,4 +1,4 @@
-#include "vision/synth.hpp"
+#include "support/synth.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "core/emotion.hpp"
 #include "vision/pipeline.hpp"
 
-namespace moodtunes::vision::synth {
+namespace moodtunes::test {
 
 cv::Mat FerPool::load(std::size_t i) const {
   cv::Mat img = cv::imread(files.at(i).string(), cv::IMREAD_GRAYSCALE);
@@ -48,10 +48,10 @@ std::filesystem::path fer_root(const std::filesystem::path& fallback_data_dir) {
 
 const char* background_name(Background b) {
   switch (b) {
-    case Background::Gradient: return "gradient";
-    case Background::Texture: return "texture";
-    case Background::Text: return "text";
-    case Background::Clutter: return "clutter";
+    case Background::kGradient: return "gradient";
+    case Background::kTexture: return "texture";
+    case Background::kText: return "text";
+    case Background::kClutter: return "clutter";
   }
   return "?";
 }
@@ -147,10 +147,10 @@ cv::Mat clutter(cv::Size size, Rng& rng) {
 
 cv::Mat make_background(cv::Size size, Background kind, Rng& rng) {
   switch (kind) {
-    case Background::Gradient: return gradient(size, rng);
-    case Background::Texture: return texture(size, rng);
-    case Background::Text: return text(size, rng);
-    case Background::Clutter: return clutter(size, rng);
+    case Background::kGradient: return gradient(size, rng);
+    case Background::kTexture: return texture(size, rng);
+    case Background::kText: return text(size, rng);
+    case Background::kClutter: return clutter(size, rng);
   }
   return {};
 }
@@ -200,7 +200,7 @@ std::filesystem::path realfaces_root(const std::filesystem::path& fallback_data_
   return fallback_data_dir / "realfaces";
 }
 
-std::vector<SourceFace> locate_faces(const FerPool& pool, FaceDetector& reference, FaceDetector* also, std::size_t max_count) {
+std::vector<SourceFace> locate_faces(const FerPool& pool, vision::FaceDetector& reference, vision::FaceDetector* also, std::size_t max_count) {
   std::vector<SourceFace> out;
   for (std::size_t i = 0; i < pool.files.size() && (max_count == 0 || out.size() < max_count); ++i) {
     cv::Mat photo = pool.load(i);
@@ -217,7 +217,7 @@ std::vector<SourceFace> locate_faces(const FerPool& pool, FaceDetector& referenc
     if (also) {
       const cv::Point2d c(b.x + b.width / 2.0, b.y + b.height / 2.0);
       const auto second = also->detect(padded);
-      if (std::none_of(second.begin(), second.end(), [&](const FaceBox& o) {
+      if (std::none_of(second.begin(), second.end(), [&](const vision::FaceBox& o) {
             return std::hypot(o.box.x + o.box.width / 2.0 - c.x, o.box.y + o.box.height / 2.0 - c.y) <= 0.25 * b.width;
           }))
         continue;
@@ -292,12 +292,12 @@ bool matches(const cv::Rect& box, const PlacedFace& face) {
   return std::hypot(fc.x - bc.x, fc.y - bc.y) <= 0.25 * side && box.width >= 0.35 * side && box.width <= 1.6 * side;
 }
 
-std::optional<SteadyReading> steady_reading(const std::vector<cv::Mat>& frames, FaceDetector& detector,
+std::optional<SteadyReading> steady_reading(const std::vector<cv::Mat>& frames, vision::FaceDetector& detector,
                                             const EmotionClassifier& classifier) {
   if (frames.empty()) return std::nullopt;
   EmotionProbs mean{};
   for (const cv::Mat& frame : frames) {
-    const auto r = analyse_image(frame, detector, classifier);
+    const auto r = vision::analyse_image(frame, detector, classifier);
     if (r.faces.size() != 1) return std::nullopt;
     for (std::size_t c = 0; c < kNumEmotions; ++c) mean[c] += r.faces[0].probs[c] / static_cast<float>(frames.size());
   }
@@ -307,4 +307,4 @@ std::optional<SteadyReading> steady_reading(const std::vector<cv::Mat>& frames, 
   return SteadyReading{label, top - *std::max_element(mean.begin(), mean.end())};
 }
 
-}  // namespace moodtunes::vision::synth
+}  // namespace moodtunes::test
