@@ -2,7 +2,8 @@
 # Static checks: clang-tidy (.clang-tidy) over every .cpp of src/, against the compile commands
 # of a configured build (build/compile_commands.json, or $BUILD_DIR's), two files at a time; then
 # the whole repository for text that belongs to one machine or one working session: "session N"
-# labels and absolute paths of a machine (/work/, /root/, /tmp/r...). Listening sessions are a
+# labels and absolute paths of the machine a file was written on (its work, root-home and
+# temporary run folders). Listening sessions are a
 # product term and are not matched (only "session" followed by a number is).
 # Exits non-zero when either finds anything. Needs clang-tidy (Debian: clang-tidy).
 #   scripts/lint.sh              everything

@@ -6,10 +6,7 @@
 // scripts/install-deps.sh installs; without them the constructor throws, and the tests fail.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,7 +33,7 @@ class PgCluster {
       if (::chown(root_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("PgCluster: chown failed");
       as_ = "runuser -u nobody -- ";
     }
-    port_ = free_port();
+    port_ = free_loopback_port();
     int rc = 0;
     const std::string out = run_shell(as_ + q(bin_ / "initdb") + " -D " + q(data()) +
                                           " -U moodtunes --auth=trust -E UTF8 --no-sync --no-instructions 2>&1",
@@ -110,18 +107,6 @@ class PgCluster {
       throw std::runtime_error("PgCluster: no PostgreSQL server binaries under /usr/lib/postgresql (Debian: postgresql-15)");
     std::sort(found.begin(), found.end());
     return found.back();
-  }
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      throw std::runtime_error("PgCluster: no free port");
-    ::close(fd);
-    return ntohs(a.sin_port);
   }
 
   std::filesystem::path root_, bin_;

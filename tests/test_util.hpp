@@ -1,13 +1,18 @@
 // Helpers shared by the tests: temporary folders and where the shared data lives.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 namespace moodtunes::test {
@@ -61,6 +66,21 @@ inline std::string run_shell(const std::string& command_line, int* exit_code = n
 // returned output; *exit_code as for run_shell().
 inline std::string run_cli(const std::string& args, int* exit_code = nullptr) {
   return run_shell(std::string(MOODTUNES_BINARY) + " " + args + " 2>&1", exit_code);
+}
+
+// A loopback port number nothing listens on: bound (never listened) to get a free number, then
+// closed, so connecting is refused at once and a server started next may take it.
+inline int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw std::runtime_error("no free loopback port");
+  return ntohs(a.sin_port);
 }
 
 }  // namespace moodtunes::test

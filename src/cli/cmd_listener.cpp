@@ -31,11 +31,18 @@ struct StoreOpt {
 
 void add_store_options(CLI::App* cmd, StoreOpt& o) {
   cmd->add_option("--catalog", o.catalog, "Catalog file (the store is listeners.sqlite beside it)");
-  cmd->add_option("--db", o.store, "Listener store: a postgresql:// URI or a SQLite file (default listeners.sqlite beside the catalog)")
-      ->envname("MOODTUNES_DB");
+  add_db_option(cmd, o.store);
 }
 
 }  // namespace
+
+CLI::Option* add_db_option(CLI::App* cmd, std::string& where) {
+  return cmd
+      ->add_option("--db", where,
+                   "Listener store: a postgresql:// URI (one store shared by several servers) or a SQLite file "
+                   "(default listeners.sqlite beside the catalog)")
+      ->envname("MOODTUNES_DB");
+}
 
 void add_listener_commands(CLI::App& app) {
   auto* ls = app.add_subcommand("listener", "What a listener taught by feedback: export it or erase it");

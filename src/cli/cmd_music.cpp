@@ -298,8 +298,7 @@ void add_recommend_command(CLI::App& app) {
   struct ListenerOpt { std::string id, store; bool no_learning = false; };
   auto lo = std::make_shared<ListenerOpt>();
   cmd->add_option("--listener", lo->id, "Listener id: personalise from what this listener taught (docs/listeners.md)");
-  cmd->add_option("--db", lo->store, "Listener store: a postgresql:// URI or a SQLite file (default listeners.sqlite beside the catalog)")
-      ->envname("MOODTUNES_DB");
+  add_db_option(cmd, lo->store);
   cmd->add_flag("--no-learning", lo->no_learning, "With --listener: today's list, not personalised");
   cmd->callback([o, json_out, enrich, lo] {
     // Only a session (history) or enrichment (its cache) writes: anything else reads, never locks.

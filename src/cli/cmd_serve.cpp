@@ -107,10 +107,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--no-learning", a->no_learning,
                 "Recommend to a \"listener\" as to anyone (feedback is still stored)")
       ->envname("MOODTUNES_NO_LEARNING");
-  cmd->add_option("--db", o.db,
-                  "Listener store: a postgresql:// URI, shared by several servers, or a SQLite file (default "
-                  "listeners.sqlite beside the catalog)")
-      ->envname("MOODTUNES_DB");
+  add_db_option(cmd, o.db);
   cmd->add_flag("--offline", o.offline, "No covers or previews from Deezer/Spotify (no network)")->envname("MOODTUNES_OFFLINE");
   cmd->add_option("--web-root", o.web_root, "Serve the page from this folder instead of the copy built in (developing web/)")
       ->envname("MOODTUNES_WEB_ROOT")->check(CLI::ExistingDirectory);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdexcept>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -41,6 +42,8 @@ void add_suggest_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 // `listener export|forget` and `feedback` (src/listeners).
 void add_listener_commands(CLI::App& app);
+// --db (env MOODTUNES_DB): the listener store, as listeners::open_store() reads it.
+CLI::Option* add_db_option(CLI::App* cmd, std::string& where);
 
 // The model file a command reads: a .mtm path or a shipped model's name (app/model_path.hpp).
 using app::model_path;

@@ -153,8 +153,7 @@ void PostgresListenerStore::with_connection(const std::function<void(Connection&
 bool PostgresListenerStore::add(const Event& event) {
   bool added = false;
   with_connection([&](Connection& conn) {
-    pqxx::connection& c = conn.c;
-    pqxx::work tx(c);
+    pqxx::work tx(conn.c);
     added = insert(tx, event);
     tx.commit();
   });
@@ -164,9 +163,8 @@ bool PostgresListenerStore::add(const Event& event) {
 std::size_t PostgresListenerStore::add_many(const std::vector<Event>& events) {
   std::size_t added = 0;
   with_connection([&](Connection& conn) {
-    pqxx::connection& c = conn.c;
     added = 0;
-    pqxx::work tx(c);
+    pqxx::work tx(conn.c);
     for (const auto& e : events) added += insert(tx, e) ? 1 : 0;
     tx.commit();
   });
@@ -176,9 +174,8 @@ std::size_t PostgresListenerStore::add_many(const std::vector<Event>& events) {
 std::vector<Event> PostgresListenerStore::events(const std::string& listener, std::size_t limit) {
   std::vector<Event> out;
   with_connection([&](Connection& conn) {
-    pqxx::connection& c = conn.c;
     out.clear();
-    pqxx::read_transaction tx(c);
+    pqxx::read_transaction tx(conn.c);
     // The newest `limit` (by id), returned oldest first; LIMIT NULL is no limit.
     const auto rows = tx.exec_params(
         "SELECT id, track_id, signal, event_id, created_at, mood_valence, mood_arousal, strategy, track_valence, "
@@ -209,8 +206,7 @@ std::vector<Event> PostgresListenerStore::events(const std::string& listener, st
 std::size_t PostgresListenerStore::count(const std::string& listener) {
   std::size_t n = 0;
   with_connection([&](Connection& conn) {
-    pqxx::connection& c = conn.c;
-    pqxx::read_transaction tx(c);
+    pqxx::read_transaction tx(conn.c);
     n = tx.exec_params1("SELECT COUNT(*) FROM feedback WHERE listener = $1", listener)[0].as<std::size_t>();
   });
   return n;
@@ -219,8 +215,7 @@ std::size_t PostgresListenerStore::count(const std::string& listener) {
 std::size_t PostgresListenerStore::total() {
   std::size_t n = 0;
   with_connection([&](Connection& conn) {
-    pqxx::connection& c = conn.c;
-    pqxx::read_transaction tx(c);
+    pqxx::read_transaction tx(conn.c);
     n = tx.exec1("SELECT COUNT(*) FROM feedback")[0].as<std::size_t>();
   });
   return n;
@@ -229,15 +224,14 @@ std::size_t PostgresListenerStore::total() {
 std::size_t PostgresListenerStore::forget(const std::string& listener) {
   std::size_t n = 0;
   with_connection([&](Connection& conn) {
-    pqxx::connection& c = conn.c;
     {
-      pqxx::work tx(c);
+      pqxx::work tx(conn.c);
       n = tx.exec_params0("DELETE FROM feedback WHERE listener = $1", listener).affected_rows();
       tx.commit();
     }
     // Reclaims the deleted rows' space in the table and its index (VACUUM runs outside a
     // transaction block).
-    pqxx::nontransaction vacuum(c);
+    pqxx::nontransaction vacuum(conn.c);
     vacuum.exec("VACUUM feedback");
   });
   return n;

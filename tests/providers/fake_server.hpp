@@ -9,14 +9,12 @@
 #include <string>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <httplib.h>
 
 #include "providers/http.hpp"
+#include "test_util.hpp"
 
 namespace moodtunes::test {
 
@@ -58,20 +56,6 @@ inline moodtunes::providers::HttpRequest get(std::string url) {
 inline moodtunes::providers::HttpRequest with_header(moodtunes::providers::HttpRequest r, std::string k, std::string v) {
   r.headers.emplace_back(std::move(k), std::move(v));
   return r;
-}
-
-// A loopback port with nothing listening: bound (never listened) to get a free number, then
-// closed, so connecting is refused at once.
-inline int dead_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 }  // namespace moodtunes::test

@@ -126,8 +126,8 @@ TEST_F(EnricherTest, DegradesAndStopsAskingAFailingProvider) {
   deezer_mode = "quota";
   DeezerClient deezer(http, dz.url(), no_wait());
   // Spotify unreachable.
-  SpotifyEndpoints dead{"http://127.0.0.1:" + std::to_string(moodtunes::test::dead_port()),
-                        "http://127.0.0.1:" + std::to_string(moodtunes::test::dead_port()) + "/v1"};
+  SpotifyEndpoints dead{"http://127.0.0.1:" + std::to_string(moodtunes::test::free_loopback_port()),
+                        "http://127.0.0.1:" + std::to_string(moodtunes::test::free_loopback_port()) + "/v1"};
   SpotifyAccounts accounts(http, dead, no_wait());
   AppTokenSource tokens(accounts, "id", Secret("secret"));
   SpotifyApi spotify(http, tokens, dead, no_wait());

@@ -62,7 +62,7 @@ TEST(Http, TimeoutIsBoundedAndReported) {
 TEST(Http, ConnectionRefusedIsANetworkError) {
   CurlHttpClient http;
   try {
-    http.send(get("http://127.0.0.1:" + std::to_string(moodtunes::test::dead_port()) + "/x"));
+    http.send(get("http://127.0.0.1:" + std::to_string(moodtunes::test::free_loopback_port()) + "/x"));
     FAIL();
   } catch (const ProviderError& e) {
     EXPECT_EQ(e.kind, ErrorKind::kNetwork);
