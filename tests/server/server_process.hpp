@@ -121,6 +121,16 @@ class ServerProcess {
   std::string output() const { return read_text(out_) + read_text(err_); }
   std::string standard_output() const { return read_text(out_); }
 
+  // SIGKILL, as when a machine or process dies: no shutdown code runs.
+  void kill_now() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    exit_code_ = -1;
+  }
+
   // SIGTERM, then the exit status (SIGKILL after 20 s: -1).
   int stop() {
     if (pid_ <= 0) return exit_code_;
