@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <fmt/printf.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "app/catalog_index.hpp"
@@ -313,9 +314,9 @@ void add_recommend_command(CLI::App& app) {
       const auto store = listeners::open_store(lo->store, catalog.path());
       std::unordered_set<std::int64_t> served;
       if (!o->session.empty()) served = catalog.session_served(o->session);
-      auto r = listeners::recommend_for_listener(*index, *table, mood, recommend_options(*o),
-                                                 store->events(lo->id, listeners::ModelParams{}.max_events), {},
+      auto r = listeners::recommend_for_listener(*index, *table, mood, recommend_options(*o), *store, lo->id, {},
                                                  o->session.empty() ? nullptr : &served);
+      if (r.store_unavailable) spdlog::warn("the listener store is unavailable: not personalised");
       listener_summary = listeners::listener_summary_json(lo->id, r);
       p = std::move(r.picks);
       if (!o->session.empty()) {

@@ -164,9 +164,9 @@ Profile fit(std::span<const Event> all, const ModelParams& params) {
   p.events = used.size();
   const std::size_t n = used.size();
   std::vector<Vec> phi(n);
-  std::vector<double> r(n), w(n), wa(n);
+  std::vector<double> r(n), w(n), wa(n), wl(n);
   std::vector<std::string> artist(n);
-  double decay = 1.0, artist_decay = 1.0;
+  double decay = 1.0, artist_decay = 1.0, local_decay = 1.0;
   for (std::size_t i = n; i-- > 0;) {  // newest first: weight forget^(events after it)
     const Event& e = *used[i];
     const Reward rw = reward_of(e, params);
@@ -174,8 +174,10 @@ Profile fit(std::span<const Event> all, const ModelParams& params) {
     r[i] = rw.r;
     w[i] = rw.weight * decay;
     wa[i] = rw.weight * artist_decay;
+    wl[i] = rw.weight * local_decay;
     decay *= params.forget;
     artist_decay *= params.artist_forget;
+    local_decay *= params.local_forget;
     p.evidence += w[i];
     if (!e.artist.empty()) {
       artist[i] = fold_artist(e.artist);
@@ -216,10 +218,73 @@ Profile fit(std::span<const Event> all, const ModelParams& params) {
     }
     for (auto& [key, st] : p.artists) st.affinity = st.residual / (st.weight + params.artist_shrink);
   }
+  if (params.local_weight > 0) {
+    p.local.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      double fitted = dot(p.mean, phi[k]);
+      if (!artist[k].empty()) fitted += p.artists[artist[k]].affinity;
+      p.local.push_back({*used[k]->track, mood_of(*used[k]), wl[k], std::clamp(r[k] - fitted, -params.local_clamp, params.local_clamp)});
+    }
+  }
   return p;
 }
 
 double mean_utility(const Profile& p, MoodPoint track, MoodPoint mood) { return dot(p.mean, features(track, mood)); }
+
+namespace {
+
+// The local correction for one mood on a kGrid x kGrid grid over [-1, 1]^2 (bilinear between
+// nodes): a grid keeps the cost at kGrid^2 x events whatever the catalog's size.
+constexpr int kGrid = 21;
+
+class LocalGrid {
+ public:
+  LocalGrid(const Profile& p, MoodPoint mood, const ModelParams& params) {
+    if (params.local_weight <= 0 || p.local.empty()) return;
+    struct Near {
+      MoodPoint track;
+      double weight, residual;
+    };
+    std::vector<Near> near;
+    const double mh = 2 * params.local_mood_bandwidth * params.local_mood_bandwidth;
+    for (const auto& l : p.local) {
+      const double w = l.weight * std::exp(-dist2(l.mood, mood) / mh);
+      if (w > 1e-3) near.push_back({l.track, w, l.residual});
+    }
+    if (near.empty()) return;
+    on_ = true;
+    const double th = 2 * params.local_bandwidth * params.local_bandwidth;
+    const double reach2 = 9 * params.local_bandwidth * params.local_bandwidth;  // 3 widths
+    for (int i = 0; i < kGrid; ++i)
+      for (int j = 0; j < kGrid; ++j) {
+        const MoodPoint q{node(i), node(j)};
+        double sw = 0, sr = 0;
+        for (const auto& e : near) {
+          const double d2 = dist2(q, e.track);
+          if (d2 > reach2) continue;
+          const double k = e.weight * std::exp(-d2 / th);
+          sw += k, sr += k * e.residual;
+        }
+        grid_[static_cast<std::size_t>(i * kGrid + j)] = params.local_weight * sr / (sw + params.local_shrink);
+      }
+  }
+  bool on() const { return on_; }
+  double at(MoodPoint x) const {
+    const double gx = std::clamp((x.valence + 1.0) * (kGrid - 1) / 2.0, 0.0, kGrid - 1.0);
+    const double gy = std::clamp((x.arousal + 1.0) * (kGrid - 1) / 2.0, 0.0, kGrid - 1.0);
+    const int i = std::min(static_cast<int>(gx), kGrid - 2), j = std::min(static_cast<int>(gy), kGrid - 2);
+    const double fx = gx - i, fy = gy - j;
+    auto g = [&](int a, int b) { return grid_[static_cast<std::size_t>(a * kGrid + b)]; };
+    return (1 - fx) * ((1 - fy) * g(i, j) + fy * g(i, j + 1)) + fx * ((1 - fy) * g(i + 1, j) + fy * g(i + 1, j + 1));
+  }
+
+ private:
+  static float node(int i) { return -1.0f + 2.0f * static_cast<float>(i) / (kGrid - 1); }
+  std::array<double, kGrid * kGrid> grid_{};
+  bool on_ = false;
+};
+
+}  // namespace
 
 MoodPoint preferred_point(const Profile& p, MoodPoint mood) {
   MoodPoint best{};
@@ -267,10 +332,15 @@ std::vector<Pick> pick(const Profile& profile, std::span<const Event> events, co
     const double v = t.pos.valence, a = t.pos.arousal, dv = v - mv, da = a - ma;
     return th[1] * v + th[2] * a + th[3] * v * v + th[4] * a * a + th[5] * dv * dv + th[6] * da * da;
   };
+  const LocalGrid local(profile, m, params);
   std::vector<float> exploit(table.size()), explore(table.size());
   for (std::size_t j = 0; j < table.size(); ++j) {
     const TrackRef& t = table.at(j);
     double um = surface(profile.mean, t), ud = surface(theta, t);
+    if (local.on()) {
+      const double c = local.at(t.pos);
+      um += c, ud += c;
+    }
     if (!beta.empty())
       if (const auto it = beta.find(t.artist); it != beta.end()) um += it->second.first, ud += it->second.second;
     exploit[j] = static_cast<float>(um);
@@ -286,6 +356,15 @@ std::vector<Pick> pick(const Profile& profile, std::span<const Event> events, co
   event_ctx.reserve(events.size());
   for (const auto& e : events) event_ctx.push_back(e.mood ? nearest_emotion(*e.mood) : std::string_view{});
 
+  std::size_t repeats = 0;
+  // An artist already in the list: only a loved one, twice at most, in the few places allowed.
+  auto may_repeat = [&](std::uint32_t artist) {
+    const auto n = std::count(artists.begin(), artists.end(), artist);
+    if (n == 0) return true;
+    if (n > 1 || repeats >= params.loved_slots) return false;
+    const auto it = beta.find(artist);
+    return it != beta.end() && it->second.first >= params.loved_affinity;
+  };
   std::vector<Pick> out;
   for (std::size_t k = 0; k < req.count; ++k) {
     const float t = req.count > 1 ? static_cast<float>(k) / static_cast<float>(req.count - 1) : 0.0f;
@@ -299,12 +378,13 @@ std::vector<Pick> pick(const Profile& profile, std::span<const Event> events, co
       const float s = personal[j] - static_cast<float>(w0) * dist2(tr.pos, anchor);
       if (s <= best_s) continue;
       if (req.exclude && req.exclude->count(tr.id)) continue;
-      if (!req.allow_artist_repeats && std::find(artists.begin(), artists.end(), tr.artist) != artists.end()) continue;
+      if (!req.allow_artist_repeats && !may_repeat(tr.artist)) continue;
       best = j, best_s = s;
     }
     if (best == table.size()) break;
     taken[best] = 1;
     const TrackRef& tr = table.at(best);
+    if (std::find(artists.begin(), artists.end(), tr.artist) != artists.end()) ++repeats;
     artists.push_back(tr.artist);
 
     // The peak of this position's mean score: where the list aimed here.

@@ -6,7 +6,8 @@
 // never repeating a track the listener already rated or one in `served`. Events lacking the
 // track snapshot (older rows) are completed from the catalog first. Deterministic given the
 // events, the options' seed and the catalog. Unavailable (app/errors.hpp) for an empty index.
-// Thread-safety: pure over immutable inputs; concurrent calls are safe.
+// Thread-safety: pure over immutable inputs; concurrent calls are safe. At most one call per
+// core fits and scores at a time (CPU-bound work gains nothing from more); the others wait.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,8 @@ void fill_from_catalog(std::vector<Event>& events, const TrackTable& table);
 struct ListenerRecommendations {
   app::Recommendations picks;
   std::size_t events = 0;      // events the model learnt from
-  bool personalised = false;   // false: today's list (no events yet)
+  bool personalised = false;   // false: today's list (no events yet, or the store unavailable)
+  bool store_unavailable = false;  // the store could not be read: today's list
 };
 
 ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
@@ -40,7 +42,16 @@ ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, c
                                                std::vector<Event> events, const ModelParams& params = {},
                                                const std::unordered_set<std::int64_t>* served = nullptr);
 
-// {"id","events","personalised"}: added to a recommendation for a listener.
+// The same for `listener`, whose newest params.max_events events are read from `store`. When
+// the store cannot be read (app::Unavailable), the answer is today's list with
+// store_unavailable set: recommendations outlive the store. Other store errors propagate.
+ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
+                                               const app::ResolvedMood& mood, const app::RecommendOptions& options,
+                                               ListenerStore& store, const std::string& listener,
+                                               const ModelParams& params = {},
+                                               const std::unordered_set<std::int64_t>* served = nullptr);
+
+// {"id","events","personalised","note"?}: added to a recommendation for a listener.
 nlohmann::json listener_summary_json(const std::string& listener, const ListenerRecommendations& r);
 
 // Everything stored about a listener, and what the model makes of it:

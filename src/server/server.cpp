@@ -584,18 +584,9 @@ void Server::Impl::recommend(const Request& req, Response& res, const Body& raw)
   app::Recommendations picks;
   json listener_json;
   if (listener && opt.learning) {
-    std::vector<listeners::Event> events;
-    bool store_ok = true;
-    try {
-      events = listener_store->events(*listener, listeners::ModelParams{}.max_events);
-    } catch (const app::Unavailable& e) {
-      // Recommendations outlive the store: today's list, said so in the answer.
-      spdlog::warn("listener store unavailable, recommending without personalisation: {}", e.what());
-      store_ok = false;
-    }
-    auto r = listeners::recommend_for_listener(*catalog, *track_table, m.mood, m.options, std::move(events));
+    auto r = listeners::recommend_for_listener(*catalog, *track_table, m.mood, m.options, *listener_store, *listener);
+    if (r.store_unavailable) spdlog::warn("listener store unavailable: recommending without personalisation");
     listener_json = listeners::listener_summary_json(*listener, r);
-    if (!store_ok) listener_json["note"] = "the listener store is unavailable: not personalised";
     picks = std::move(r.picks);
   } else {
     picks = app::recommend(*catalog, m.mood, m.options);

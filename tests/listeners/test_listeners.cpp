@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
+#include <map>
 #include <unordered_set>
 #include <fstream>
 #include <sstream>
@@ -174,6 +176,73 @@ TEST_F(Listeners, SameEventsAndSeedGiveTheSameListAndNoRepeats) {
     artists.insert(table_->find(a.picks.tracks[i].id)->artist);
   }
   EXPECT_EQ(artists.size(), 10u);
+}
+
+TEST(ListenerModel, ALovedArtistGetsASecondPlaceAndTheListKeepsEightArtists) {
+  // 400 tracks on a grid; artist 0 has every 10th, the others one each.
+  std::vector<TrackRef> tracks;
+  std::vector<std::string> names = {"Loved"};
+  for (int i = 0; i < 400; ++i) {
+    const MoodPoint pos{-0.95f + 0.1f * static_cast<float>(i % 20), -0.95f + 0.1f * static_cast<float>(i / 20)};
+    std::uint32_t artist = 0;
+    if (i % 10 != 0) {
+      artist = static_cast<std::uint32_t>(names.size());
+      names.push_back("Artist " + std::to_string(i));
+    }
+    tracks.push_back({i + 1, pos, artist});
+  }
+  const TrackTable table(tracks, names);
+  std::vector<Event> events;
+  for (int i = 0; i < 40; ++i) {  // liked the loved artist's tracks, skipped the others
+    const TrackRef& t = table.at(static_cast<std::size_t>(i * 7 % 400));
+    Event e;
+    e.listener = "l";
+    e.track_id = t.id;
+    e.signal = t.artist == 0 ? Signal::kLike : Signal::kSkip;
+    e.mood = MoodPoint{0, 0};
+    e.track = t.pos;
+    e.artist = table.artist_name(t.artist);
+    e.seq = i + 1;
+    events.push_back(e);
+  }
+  const Profile profile = fit(events);
+  ASSERT_GE(profile.artists.at("loved").affinity, ModelParams{}.loved_affinity);
+  const auto picks = pick(profile, events, table, PickRequest{});
+  ASSERT_EQ(picks.size(), 10u);
+  std::map<std::uint32_t, int> per_artist;
+  for (const auto& p : picks) ++per_artist[p.track->artist];
+  EXPECT_EQ(per_artist[0], 2) << "a loved artist holds two places, no more";
+  EXPECT_GE(per_artist.size(), 8u);
+  ModelParams no_repeats;
+  no_repeats.loved_slots = 0;
+  per_artist.clear();
+  for (const auto& p : pick(profile, events, table, PickRequest{}, no_repeats)) ++per_artist[p.track->artist];
+  EXPECT_EQ(per_artist[0], 1);
+}
+
+TEST_F(Listeners, TheLocalCorrectionServesTracksCloseToWhatWasLiked) {
+  // A listener who likes only tracks within 0.2 of the face's mood, whatever the strategy.
+  const MoodPoint sad = mood("sad").point;
+  auto near_mood = [&](const TrackRef& t) {
+    const double d = std::hypot(t.pos.valence - sad.valence, t.pos.arousal - sad.arousal);
+    return d < 0.2 ? Signal::kLike : (d > 0.6 ? Signal::kDislike : Signal::kSkip);
+  };
+  std::vector<Event> events;
+  const music::Strategy strategies[] = {music::Strategy::kUplift, music::Strategy::kMatch, music::Strategy::kCalm};
+  for (std::uint64_t r = 0; r < 9; ++r) round(events, "sad", r + 1, near_mood, strategies[r % 3]);
+  auto mean_distance = [&](double local_weight) {
+    ModelParams p;
+    p.local_weight = local_weight;
+    app::RecommendOptions o;
+    o.strategy = music::Strategy::kUplift;
+    const auto r = recommend_for_listener(*index_, *table_, mood("sad"), o, events, p);
+    double d = 0;
+    for (const auto& it : r.picks.result.items)
+      d += std::hypot(it.position.valence - sad.valence, it.position.arousal - sad.arousal);
+    return d / static_cast<double>(r.picks.result.items.size());
+  };
+  const double with = mean_distance(1.0), without = mean_distance(0.0);
+  EXPECT_LT(with, without) << "with the local correction " << with << ", without " << without;
 }
 
 // ---- stores ---------------------------------------------------------------------------------
