@@ -64,8 +64,10 @@ export const deleteStream = (streamId) =>
 export const recommend = (mood, strategy, listener, n = 10) =>
   postJson('/api/recommend', { ...mood, strategy, n, listener });
 
-export const feedback = (listener, trackId, signal, eventId) =>
-  postJson('/api/feedback', { listener, track_id: trackId, signal, event_id: eventId });
+// context: {mood: {valence, arousal}, strategy} of the list the track came from, and for
+// signal 'reaction', reaction: how the face's mood moved while the track played.
+export const feedback = (listener, trackId, signal, eventId, context = {}) =>
+  postJson('/api/feedback', { listener, track_id: trackId, signal, event_id: eventId, ...context });
 
 export const spotifyStatus = () => request('GET', '/api/spotify');
 

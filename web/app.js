@@ -10,6 +10,8 @@ import { renderTracks } from './tracks.js';
 
 const REFRESH_MS = 4000;         // the fastest recommendations change while the camera runs
 const NO_FACE_MS = 1500;         // how long without a face before saying so
+const REACTION_MIN_MS = 3000;    // a shorter listen says nothing about how the face reacted
+const REACTION_STEP = 0.05;      // face-mood change (toward the list's goal) that counts as a reaction
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -32,6 +34,8 @@ const state = {
   recs: null,                // the last recommendation
   lastRecAt: -Infinity, recTimer: null, recBusy: false, recAgain: false, recAgainForce: false,
   lastFaceAt: 0,
+  faceMood: null,            // the camera's smoothed mood now: {valence, arousal}
+  listening: new Map(),      // track id → {start: face mood, at: ms} while its preview plays
 };
 
 // ---- status region ----------------------------------------------------------------------------
@@ -64,6 +68,8 @@ function showReading(reading, size) {
     state.emotion = group.emotion;
   }
   if (reading.mood) plane.setMood(reading.mood, group?.emotion);
+  state.faceMood = state.source === 'camera' && reading.mood
+    ? { valence: reading.mood.valence, arousal: reading.mood.arousal } : null;
 }
 
 function redrawBoxes() {
@@ -235,7 +241,8 @@ function showRecommendations(recs) {
   if (recs.online === false) note += ' Offline: no covers or previews, the full list from the built-in catalog.';
   ui.note.textContent = note;
   ui.note.classList.toggle('offline', recs.online === false);
-  renderTracks(ui.tracks, tracks, { onFeedback: sendFeedback });
+  state.listening.clear();
+  renderTracks(ui.tracks, tracks, { onFeedback: sendFeedback, onPreview: { started: previewStarted, stopped: previewStopped } });
   plane.setTarget(recs.goal ?? null, tracks);
   ui.spotifyResult.textContent = '';
 }
@@ -253,13 +260,64 @@ if (savedStrategy) {
   if (radio) radio.checked = true;
 }
 
+// The list's context, sent with each event: the mood it was picked for and its strategy.
+function listContext() {
+  const recs = state.recs ?? {};
+  const context = { strategy: recs.strategy ?? strategy() };
+  if (recs.mood) context.mood = { valence: recs.mood.valence, arousal: recs.mood.arousal };
+  return context;
+}
+
 async function sendFeedback(track, signal) {
   try {
-    await api.feedback(listener, track.id, signal, randomId());
+    await api.feedback(listener, track.id, signal, randomId(), listContext());
   } catch (err) {
     setStatus(`Could not send your ${signal}: ${err.message}`, 'error');
     throw err;
   }
+}
+
+// Implicit feedback: how the camera's smoothed mood moved while a preview played. Only the
+// change of two numbers leaves the page; no frame is kept.
+function previewStarted(track) {
+  if (state.source === 'camera' && state.faceMood) {
+    state.listening.set(track.id, { start: state.faceMood, at: performance.now() });
+  }
+}
+
+async function previewStopped(track) {
+  const heard = state.listening.get(track.id);
+  state.listening.delete(track.id);
+  if (!heard || state.source !== 'camera' || !state.faceMood) return null;
+  if (performance.now() - heard.at < REACTION_MIN_MS) return null;
+  const clamp = (x) => Math.max(-2, Math.min(2, x));
+  const reaction = {
+    valence: clamp(state.faceMood.valence - heard.start.valence),
+    arousal: clamp(state.faceMood.arousal - heard.start.arousal),
+  };
+  const context = listContext();
+  try {
+    await api.feedback(listener, track.id, 'reaction', randomId(), { ...context, reaction });
+  } catch (err) {
+    setStatus(`Could not send how you reacted: ${err.message}`, 'error');
+    return null;
+  }
+  return describeReaction(reaction, context);
+}
+
+// Toward the list's goal (for "match", whose goal is the mood itself: a smile), as the server
+// reads a reaction.
+function describeReaction(reaction, context) {
+  const mood = context.mood ?? { valence: 0, arousal: 0 };
+  const goal = state.recs?.goal ?? mood;
+  let dx = goal.valence - mood.valence, dy = goal.arousal - mood.arousal;
+  const len = Math.hypot(dx, dy);
+  if (len < 0.1) { dx = 1; dy = 0; } else { dx /= len; dy /= len; }
+  const toward = reaction.valence * dx + reaction.arousal * dy;
+  const smiled = reaction.valence > REACTION_STEP;
+  if (toward > REACTION_STEP) return smiled ? 'You smiled more during this one.' : 'Your face moved the way this list aims during this one.';
+  if (toward < -REACTION_STEP) return 'Your face moved away from this list’s aim during this one.';
+  return 'Your face held steady during this one.';
 }
 
 // ---- Spotify ------------------------------------------------------------------------------------

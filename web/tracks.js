@@ -2,12 +2,14 @@
 // Spotify/Deezer links, why it was picked, and like / skip buttons that send feedback.
 
 // onFeedback(track, signal) → Promise; rejects when the server refused it.
-export function renderTracks(list, tracks, { onFeedback }) {
+// onPreview (optional): {started(track), stopped(track) → Promise<string | null>}: the words
+// stopped() resolves to (how the face reacted) are shown on the track.
+export function renderTracks(list, tracks, { onFeedback, onPreview }) {
   stopPreviews(list);
-  list.replaceChildren(...tracks.map((track) => trackItem(track, list, onFeedback)));
+  list.replaceChildren(...tracks.map((track) => trackItem(track, list, onFeedback, onPreview)));
 }
 
-function trackItem(track, list, onFeedback) {
+function trackItem(track, list, onFeedback, onPreview) {
   const li = document.createElement('li');
   li.className = 'track';
   li.dataset.trackId = track.id;
@@ -31,7 +33,7 @@ function trackItem(track, list, onFeedback) {
   li.append(info, meta);
 
   const actions = div('track-actions');
-  if (track.preview) actions.append(previewButton(track, list));
+  if (track.preview) actions.append(previewButton(track, list, li, onPreview));
   actions.append(
     feedbackButton(track, 'like', '♥', `Like ${track.title}`, li, onFeedback),
     feedbackButton(track, 'skip', 'Skip', `Skip ${track.title}`, li, onFeedback),
@@ -67,7 +69,7 @@ function placeholder(track) {
   return tile;
 }
 
-function previewButton(track, list) {
+function previewButton(track, list, li, onPreview) {
   const audio = document.createElement('audio');
   audio.preload = 'none';
   audio.src = track.preview;
@@ -88,12 +90,29 @@ function previewButton(track, list) {
       audio.pause();
     }
   });
-  audio.addEventListener('play', () => label(true));
-  audio.addEventListener('pause', () => label(false));
-  audio.addEventListener('ended', () => label(false));
+  audio.addEventListener('play', () => {
+    label(true);
+    onPreview?.started(track);
+  });
+  const stopped = async () => {
+    label(false);
+    const words = await onPreview?.stopped(track).catch(() => null);
+    if (words) showReaction(li, words);
+  };
+  audio.addEventListener('pause', stopped);   // 'ended' pauses too: one report per play
   const wrap = document.createElement('span');
   wrap.append(audio, button);
   return wrap;
+}
+
+function showReaction(li, words) {
+  let note = li.querySelector('.track-reaction');
+  if (!note) {
+    note = div('track-reaction');
+    note.setAttribute('role', 'status');
+    li.querySelector('.track-info')?.append(note);
+  }
+  note.textContent = words;
 }
 
 function stopPreviews(list) {

@@ -2,7 +2,8 @@
 // Starts `moodtunes serve --port 0 --offline` on a catalog imported for the test, drives Debian's
 // headless Chromium with puppeteer-core, its fake camera playing a clip of a real face, and checks
 // what a person would: the camera's face gets a box and an emotion, tracks appear, a like reaches
-// the server (204), stopping the camera closes the stream; a photo upload gets a box and an emotion;
+// the server (204) with the list's context, a preview played with the camera on sends the face's
+// reaction and shows it, stopping the camera closes the stream; a photo upload gets a box and an emotion;
 // and nothing on the way logs a console error or breaks the CSP. Exits non-zero on any failure.
 //
 //   node e2e.mjs --binary MOODTUNES --make-clip MAKE_CLIP --data DATA --out DIR
@@ -169,9 +170,45 @@ async function waitFor(what, fn, timeout) {
   }
 }
 
+// A 16-bit mono WAV of `seconds` of a quiet 440 Hz tone.
+function toneWav(seconds) {
+  const rate = 8000, n = rate * seconds;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + 2 * n, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(2 * rate, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(800 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + 2 * i);
+  return buf;
+}
+
+// The offline catalog has no previews: the first recommended track gets one that the test
+// serves (4 s of a tone), so the page can measure the face's reaction while it plays.
+async function givePreviews(page) {
+  const wav = toneWav(4);
+  await page.setRequestInterception(true);
+  page.on('request', async (req) => {
+    try {
+      if (req.url().endsWith('/e2e-preview.wav')) {
+        await req.respond({ status: 200, contentType: 'audio/wav', body: wav });
+      } else if (req.url().endsWith('/api/recommend') && req.method() === 'POST') {
+        const r = await fetch(req.url(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: req.postData() });
+        const body = await r.json();
+        if (body.tracks?.[0]) body.tracks[0].preview = '/e2e-preview.wav';
+        await req.respond({ status: r.status, contentType: 'application/json', body: JSON.stringify(body) });
+      } else {
+        await req.continue();
+      }
+    } catch (err) {
+      failures.push(`request interception: ${err.message}`);
+    }
+  });
+}
+
 async function cameraCase(url) {
   const page = await browser.newPage();
   const problems = watch(page, 'camera');
+  await givePreviews(page);
   await page.setViewport({ width: 1280, height: 800 });
   await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
   check((await page.title()).includes('moodtunes'), 'the page loads');
@@ -203,11 +240,27 @@ async function cameraCase(url) {
     const answer = await feedback.catch(() => null);
     const sent = answer ? JSON.parse(answer.request().postData() ?? '{}') : {};
     check(answer?.status() === 204, `liking a track: POST /api/feedback answered 204 (got ${answer?.status()})`);
-    check(sent.signal === 'like' && Number.isInteger(sent.track_id) && sent.listener && sent.event_id,
-      `the feedback carries listener, track_id, signal and event_id (${JSON.stringify(sent)})`);
+    check(sent.signal === 'like' && Number.isInteger(sent.track_id) && sent.listener && sent.event_id &&
+      typeof sent.mood?.valence === 'number' && sent.strategy,
+      `the feedback carries listener, track_id, signal, event_id, the list's mood and strategy (${JSON.stringify(sent)})`);
     const pressed = await waitFor('liked', () =>
       page.$eval('#tracks .track:first-child button.like', (b) => b.getAttribute('aria-pressed') === 'true'), 3000);
     check(pressed, 'the like button shows it was sent');
+
+    // Implicit feedback: the preview plays to its end with the camera on; the page sends how
+    // the face's mood moved, and says it on the track.
+    const reacted = page.waitForResponse((r) => r.url().endsWith('/api/feedback') &&
+      JSON.parse(r.request().postData() ?? '{}').signal === 'reaction', { timeout: 15_000 });
+    await page.click('#tracks .track:first-child button.play');
+    const reaction = await reacted.catch(() => null);
+    const body = reaction ? JSON.parse(reaction.request().postData() ?? '{}') : {};
+    check(reaction?.status() === 204, `a played preview sends a reaction: POST /api/feedback answered 204 (got ${reaction?.status()})`);
+    check(typeof body.reaction?.valence === 'number' && typeof body.reaction?.arousal === 'number' &&
+      typeof body.mood?.valence === 'number' && body.strategy,
+      `the reaction carries the face's mood change and the list's context (${JSON.stringify(body)})`);
+    const words = await waitFor('the reaction shown', () =>
+      page.$eval('#tracks .track:first-child .track-reaction', (e) => e.textContent), 3000);
+    check(/during this one/.test(words ?? ''), `the track says how the face reacted ("${words}")`);
   }
 
   const shot = path.join(opt.out, 'browser-e2e-camera.png');
@@ -271,6 +324,7 @@ try {
       '--use-fake-ui-for-media-stream',     // grant the camera without a prompt
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-video-capture=${clip}`,
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
   const problems = [...await cameraCase(url), ...await photoCase(url)];
