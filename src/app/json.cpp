@@ -1,5 +1,6 @@
 #include "app/json.hpp"
 
+#include <fmt/format.h>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -19,9 +20,7 @@ std::string spotify_search_link(const music::Track& t) {
     if (std::isalnum(c)) {
       out += static_cast<char>(c);
     } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
+      out += fmt::format("%{:02X}", c);
     }
   }
   return "https://open.spotify.com/search/" + out;

@@ -1,5 +1,6 @@
 #include "listeners/model.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -107,12 +108,6 @@ Reward reward_of(const Event& e, const ModelParams& p) {
   return {};
 }
 
-template <typename... A>
-std::string fmt(const char* f, A... a) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, f, a...);
-  return buf;
-}
 
 float dist2(MoodPoint a, MoodPoint b) {
   const float dv = a.valence - b.valence, da = a.arousal - b.arousal;
@@ -408,7 +403,7 @@ std::vector<Pick> pick(const Profile& profile, std::span<const Event> events, co
       if (e.signal == Signal::kReaction && reaction_score(e) > 0.25) ++smiles;
     }
     const std::string kind = describe_mood(tr.pos);
-    pk.reason = fmt("valence %+.2f, arousal %+.2f; ", double(tr.pos.valence), double(tr.pos.arousal));
+    pk.reason = fmt::format("valence {:+.2f}, arousal {:+.2f}; ", tr.pos.valence, tr.pos.arousal);
     std::vector<std::string> why;
     if (likes > 0)
       why.push_back("you liked " + std::to_string(likes) + " " + kind + (likes == 1 ? " track" : " tracks") + " when " + ctx +

@@ -1,5 +1,6 @@
 #include "model/plots.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstdio>
 
@@ -12,11 +13,6 @@ namespace {
 const std::vector<cv::Scalar> kPalette = {{200, 80, 30}, {30, 120, 230}, {40, 170, 40},
                                           {160, 40, 160}, {20, 20, 200}, {120, 120, 0}};
 
-std::string fmt(double v, const char* f = "%.2f") {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 }  // namespace
 
 void plot_curves(const std::vector<Series>& series, const std::string& title, const std::filesystem::path& png) {
@@ -38,7 +34,7 @@ void plot_curves(const std::vector<Series>& series, const std::string& title, co
   for (int k = 0; k <= 4; ++k) {
     const double v = lo + (hi - lo) * k / 4;
     cv::line(img, {left, py(v)}, {w - right, py(v)}, {225, 225, 225});
-    cv::putText(img, fmt(v), {5, py(v) + 4}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0});
+    cv::putText(img, fmt::format("{:.2f}", v), {5, py(v) + 4}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0});
   }
   cv::putText(img, title, {left, 25}, cv::FONT_HERSHEY_SIMPLEX, 0.6, {0, 0, 0}, 1, cv::LINE_AA);
   cv::putText(img, "epoch 1.." + std::to_string(n), {w / 2 - 40, h - 15}, cv::FONT_HERSHEY_SIMPLEX, 0.45, {0, 0, 0});
@@ -69,7 +65,7 @@ void plot_confusion(const ConfusionMatrix& cm, const std::string& title, const s
       cv::rectangle(img, r, cv::Scalar(255, shade, shade), cv::FILLED);
       cv::rectangle(img, r, {180, 180, 180});
       const cv::Scalar ink = frac > 0.5 ? cv::Scalar(255, 255, 255) : cv::Scalar(0, 0, 0);
-      cv::putText(img, fmt(100 * frac, "%.0f%%"), {r.x + 12, r.y + 30}, cv::FONT_HERSHEY_SIMPLEX, 0.5, ink, 1, cv::LINE_AA);
+      cv::putText(img, fmt::format("{:.0f}%", 100 * frac), {r.x + 12, r.y + 30}, cv::FONT_HERSHEY_SIMPLEX, 0.5, ink, 1, cv::LINE_AA);
       cv::putText(img, std::to_string(cm.at(t, p)), {r.x + 12, r.y + 52}, cv::FONT_HERSHEY_SIMPLEX, 0.38, ink, 1, cv::LINE_AA);
     }
     cv::putText(img, std::string(kEmotionNames[t]), {5, top + t * cell + 40}, cv::FONT_HERSHEY_SIMPLEX, 0.45, {0, 0, 0});

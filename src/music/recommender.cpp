@@ -1,5 +1,6 @@
 #include "music/recommender.hpp"
 
+#include <fmt/format.h>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -38,12 +39,6 @@ std::uint64_t mix(std::uint64_t& x) {
 }
 double unit(std::uint64_t& x) { return static_cast<double>(mix(x) >> 11) * 0x1.0p-53; }
 
-template <typename... A>
-std::string fmt(const char* f, A... a) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, f, a...);
-  return buf;
-}
 
 }  // namespace
 
@@ -77,7 +72,7 @@ RecommendResult Recommender::recommend(const RecommendRequest& req, std::unorder
   std::unordered_set<std::int64_t> picked;
   std::unordered_set<std::uint32_t> artists;
   std::uint64_t rng = req.seed;
-  const std::string mood_text = fmt("(%+.2f, %+.2f)", double(req.mood.valence), double(req.mood.arousal)) + " " + describe_mood(req.mood);
+  const std::string mood_text = fmt::format("({:+.2f}, {:+.2f})", req.mood.valence, req.mood.arousal) + " " + describe_mood(req.mood);
 
   for (std::size_t k = 0; k < req.count; ++k) {
     const float t = req.count > 1 ? static_cast<float>(k) / static_cast<float>(req.count - 1) : 0.0f;
@@ -113,8 +108,8 @@ RecommendResult Recommender::recommend(const RecommendRequest& req, std::unorder
     r.target = target;
     r.distance = std::hypot(e.valence - target.valence, e.arousal - target.arousal);
     r.step = k + 1;
-    r.reason = fmt("valence %+.2f, arousal %+.2f; %.2f from target (%+.2f, %+.2f): ", double(e.valence),
-                   double(e.arousal), double(r.distance), double(target.valence), double(target.arousal));
+    r.reason = fmt::format("valence {:+.2f}, arousal {:+.2f}; {:.2f} from target ({:+.2f}, {:+.2f}): ", e.valence,
+                           e.arousal, r.distance, target.valence, target.arousal);
     if (req.strategy == Strategy::kMatch)
       r.reason += "closest to your mood " + mood_text;
     else

@@ -1,5 +1,6 @@
 #include "server/metrics.hpp"
 
+#include <fmt/format.h>
 #include <cstdio>
 
 namespace moodtunes::server {
@@ -17,11 +18,7 @@ std::string escape(std::string_view v) {
   return out;
 }
 
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
+std::string number(double v) { return fmt::format("{:.9g}", v); }
 }  // namespace
 
 void Metrics::observe_request(std::string_view route, std::string_view method, int status, double seconds) {

@@ -1,5 +1,6 @@
 #include "vision/draw.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -41,10 +42,8 @@ std::string face_label(const FaceReading& f) {
   const bool held = f.smoothed[static_cast<std::size_t>(argmax(f.smoothed))] > f.smoothed[shown];
   const std::string name(emotion_name(f.emotion));
   const char* mark = held ? " (held)" : "";
-  char buf[96];
-  if (f.track_id) std::snprintf(buf, sizeof buf, "#%d %s%s %d%%", f.track_id, name.c_str(), mark, pct);
-  else std::snprintf(buf, sizeof buf, "%s%s %d%%", name.c_str(), mark, pct);
-  return buf;
+  if (f.track_id) return fmt::format("#{} {}{} {}%", f.track_id, name, mark, pct);
+  return fmt::format("{}{} {}%", name, mark, pct);
 }
 
 void annotate(cv::Mat& bgr, const FrameReading& reading, bool show_bars, double fps) {
@@ -57,9 +56,7 @@ void annotate(cv::Mat& bgr, const FrameReading& reading, bool show_bars, double 
   }
   int y = 22;
   if (fps > 0) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.0f FPS", fps);
-    text(bgr, buf, cv::Point(8, y), 0.6);
+    text(bgr, fmt::format("{:.0f} FPS", fps), cv::Point(8, y), 0.6);
     y += 24;
   }
   if (reading.group && reading.faces.size() > 1)

@@ -807,7 +807,13 @@ TEST_F(Serve, MetricsCountRequestsByRoutePatternInPrometheusFormat) {
   c->Get("/api/nope");
   const std::string id = json::parse(c->Post("/api/streams")->body)["stream"];
   c->Post(("/api/streams/" + id + "/frames").c_str(), encode(cv::Mat(480, 640, CV_8UC3, cv::Scalar(70, 70, 70))), "image/jpeg");
+  // A request is counted once its response is written, so the client can ask /metrics before
+  // the last request's count lands: ask until it has (2 s at most).
   auto r = c->Get("/metrics");
+  for (int i = 0; i < 100 && r && r->body.find("route=\"/api/streams/{id}/frames\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    r = c->Get("/metrics");
+  }
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
