@@ -10,10 +10,8 @@
 //   memory   the server's RSS after 1,000 and after 10,000 requests (frames, photos, health,
 //            streams opened and closed).
 //   overload 32 clients sending photos at once: 503 + Retry-After, never another 5xx.
-// The server runs as its own process (`moodtunes serve --offline`), as people run it.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
+// The server runs as its own process (`moodtunes serve --offline`), as people run it, started by
+// the launcher the server tests use (tests/support/server_process.hpp).
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +23,6 @@
 #include <fstream>
 #include <mutex>
 #include <numeric>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -40,6 +37,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "app/model_path.hpp"
+#include "support/server_process.hpp"
 #include "model/classifier.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/image_io.hpp"
@@ -60,74 +58,23 @@ double percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+using Server = test::ServerProcess;
+
+// The server's resident memory now, from /proc.
+double rss_mb(const Server& server) {
+  std::ifstream in("/proc/" + std::to_string(server.pid()) + "/status");
+  for (std::string l; std::getline(in, l);)
+    if (l.rfind("VmRSS:", 0) == 0) return std::stod(l.substr(6)) / 1024.0;
+  return 0;
 }
 
-// `moodtunes serve` as a child process; its address read from its first line.
-class Server {
- public:
-  Server(const std::string& binary, const std::vector<std::string>& args, const fs::path& dir) : out_(dir / "serve.out") {
-    std::vector<std::string> a = {binary, "serve", "--host", "127.0.0.1", "--port", "0"};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    const std::string out = out_.string(), err = (dir / "serve.err").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (o < 0 || e < 0) ::_exit(126);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    const std::regex line(R"(serving on http://127\.0\.0\.1:(\d+)/)");
-    for (int i = 0; i < 6000; ++i) {
-      std::smatch m;
-      const std::string text = read_file(out_);
-      if (std::regex_search(text, m, line)) {
-        port_ = std::stoi(m[1].str());
-        return;
-      }
-      if (int st = 0; ::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("moodtunes serve exited: " + read_file(dir / "serve.err"));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("moodtunes serve did not start");
-  }
-  ~Server() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-  double rss_mb() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    for (std::string l; std::getline(in, l);)
-      if (l.rfind("VmRSS:", 0) == 0) return std::stod(l.substr(6)) / 1024.0;
-    return 0;
-  }
-  std::unique_ptr<httplib::Client> client() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    c->set_keep_alive(true);
-    c->set_tcp_nodelay(true);  // as browsers do
-    c->set_read_timeout(60, 0);
-    c->set_write_timeout(60, 0);
-    return c;
-  }
-
- private:
-  fs::path out_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+// A connection kept open between requests, as a page's.
+std::unique_ptr<httplib::Client> client(const Server& server) {
+  auto c = server.client(60);
+  c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);  // as browsers do
+  return c;
+}
 
 struct Counts {
   std::atomic<long> requests{0}, ok{0}, busy{0}, busy_without_retry_after{0}, other_5xx{0}, other{0};
@@ -154,7 +101,7 @@ Load photos(const Server& server, const std::string& jpeg, int clients, int per_
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
-      auto cli = server.client();
+      auto cli = client(server);
       for (int i = 0; i < per_client; ++i) {
         const auto t = Clock::now();
         auto r = cli->Post("/api/analyze", jpeg, "image/jpeg");
@@ -182,7 +129,7 @@ StreamRun live(const Server& server, const std::vector<std::string>& frames, int
   std::vector<std::thread> threads;
   for (int s = 0; s < streams; ++s)
     threads.emplace_back([&, s] {
-      auto cli = server.client();
+      auto cli = client(server);
       auto created = cli->Post("/api/streams", "", "application/json");
       counts.add(created);
       if (!created || created->status != 201) return;
@@ -213,7 +160,7 @@ StreamRun live(const Server& server, const std::vector<std::string>& frames, int
 
 // The server's own time for answered live frames so far (seconds summed, count), from /metrics.
 std::pair<double, double> frame_time(const Server& server) {
-  auto r = server.client()->Get("/metrics");
+  auto r = client(server)->Get("/metrics");
   double sum = 0, count = 0;
   if (!r) return {0, 0};
   std::istringstream in(r->body);
@@ -231,7 +178,7 @@ void churn(const Server& server, const std::vector<std::string>& frames, const s
   std::vector<std::thread> threads;
   for (int s = 0; s < 2; ++s)
     threads.emplace_back([&, s] {
-      auto cli = server.client();
+      auto cli = client(server);
       std::string id;
       for (long i = 0; counts.requests < until; ++i) {
         if (i % 200 == 0) {
@@ -282,7 +229,7 @@ int main(int argc, char** argv) {
     if (files.empty()) { fmt::print(stderr, "no photos under {}\n", data); return 1; }
     photo = files.front().string();
   }
-  const std::string jpeg = read_file(photo);
+  const std::string jpeg = test::read_text(photo);
   const cv::Mat face = vision::read_image(photo).bgr;
   // 90 camera frames: the face (~220 px) drifting a few px a frame on a plain wall.
   std::vector<std::string> frames;
@@ -348,11 +295,11 @@ int main(int argc, char** argv) {
   fmt::print("  in-process live frame at 30 fps (decode + pipeline) mean {:5.2f} ms  p50 {:.2f} ms  p99 {:.2f} ms  ({:.0f} frames/s)\n",
              frame_mean, frame_p50, percentile(inproc_frame_ms, 0.99), 1000 / frame_mean);
 
-  Server server(binary, {"--offline", "--model", model, "--threads", std::to_string(threads), "--catalog",
-                         (dir / "no-catalog.sqlite").string()},
-                dir);
+  Server server({"--offline", "--model", model, "--threads", std::to_string(threads), "--catalog",
+                 (dir / "no-catalog.sqlite").string()},
+                dir, {}, {}, binary);
   Counts counts;
-  const double rss_start = server.rss_mb();
+  const double rss_start = rss_mb(server);
 
   // ---- photos ------------------------------------------------------------------------------------
   if (run("photos")) {
@@ -400,9 +347,9 @@ int main(int argc, char** argv) {
   double rss_1k = 0, rss_10k = 0;
   if (run("memory")) {
   churn(server, frames, jpeg, 1000, counts);
-  rss_1k = server.rss_mb();
+  rss_1k = rss_mb(server);
   churn(server, frames, jpeg, rss_requests, counts);
-  rss_10k = server.rss_mb();
+  rss_10k = rss_mb(server);
   }
   fmt::print("\nRSS: {:.1f} MB at start, {:.1f} MB after {} requests, {:.1f} MB after {} ({:+.1f}%)\n", rss_start, rss_1k, 1000L,
              rss_10k, counts.requests.load(), 100 * (rss_10k / rss_1k - 1));
