@@ -22,7 +22,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <random>
 #include <string>
 #include <thread>
@@ -180,7 +179,7 @@ int main(int argc, char** argv) {
     if (a == "--keep") keep = true;
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else {
-      std::cerr << "usage: bench_badinput [--keep] [--only SUBSTRING]\n";
+      fmt::print(stderr, "usage: bench_badinput [--keep] [--only SUBSTRING]\n");
       return 2;
     }
   }
@@ -191,12 +190,13 @@ int main(int argc, char** argv) {
   for (const auto& e : fs::directory_iterator(data / "realfaces" / "val" / "happy"))
     if (e.path().extension() == ".jpg" && (face.empty() || e.path() < face)) face = e.path();
   if (face.empty()) {
-    std::cerr << "no face photo under " << (data / "realfaces/val/happy") << " (set MOODTUNES_DATA)\n";
+    // Paths in quotes, as they printed before (an ostream quotes a path).
+    fmt::print(stderr, "no face photo under \"{}\" (set MOODTUNES_DATA)\n", (data / "realfaces/val/happy").string());
     return 1;
   }
   const fs::path dir = fs::temp_directory_path() / ("moodtunes-badinput-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  std::cout << "# bench_badinput: corpus in " << dir << "\n";
+  fmt::print("# bench_badinput: corpus in \"{}\"\n", dir.string());
 
   std::vector<Case> cases;
   auto add = [&](const std::string& name, const std::string& kind, const Bytes& bytes, bool baseline = false) {
@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
   {
     const Run r = run({bin, "catalog", "import", (dir / "good.csv").string(), "--format", "csv", "--catalog", catalog.string()},
                       dir / "setup.err");
-    if (r.exit_code != 0) std::cerr << "warning: the catalog for suggest was not made (" << r.stderr_first << ")\n";
+    if (r.exit_code != 0) fmt::print(stderr, "warning: the catalog for suggest was not made ({})\n", r.stderr_first);
   }
   setenv("MOODTUNES_CATALOG", catalog.c_str(), 1);
 

@@ -10,10 +10,8 @@
 //   memory   the server's RSS after 1,000 and after 10,000 requests (frames, photos, health,
 //            streams opened and closed).
 //   overload 32 clients sending photos at once: 503 + Retry-After, never another 5xx.
-// The server runs as its own process (`moodtunes serve --offline`), as people run it.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
+// The server runs as its own process (`moodtunes serve --offline`), as people run it, started by
+// the launcher the server tests use (tests/support/server_process.hpp).
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,13 +23,13 @@
 #include <fstream>
 #include <mutex>
 #include <numeric>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
@@ -39,6 +37,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "app/model_path.hpp"
+#include "support/server_process.hpp"
 #include "model/classifier.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/image_io.hpp"
@@ -59,74 +58,23 @@ double percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+using Server = test::ServerProcess;
+
+// The server's resident memory now, from /proc.
+double rss_mb(const Server& server) {
+  std::ifstream in("/proc/" + std::to_string(server.pid()) + "/status");
+  for (std::string l; std::getline(in, l);)
+    if (l.rfind("VmRSS:", 0) == 0) return std::stod(l.substr(6)) / 1024.0;
+  return 0;
 }
 
-// `moodtunes serve` as a child process; its address read from its first line.
-class Server {
- public:
-  Server(const std::string& binary, const std::vector<std::string>& args, const fs::path& dir) : out_(dir / "serve.out") {
-    std::vector<std::string> a = {binary, "serve", "--host", "127.0.0.1", "--port", "0"};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    const std::string out = out_.string(), err = (dir / "serve.err").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (o < 0 || e < 0) ::_exit(126);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    const std::regex line(R"(serving on http://127\.0\.0\.1:(\d+)/)");
-    for (int i = 0; i < 6000; ++i) {
-      std::smatch m;
-      const std::string text = read_file(out_);
-      if (std::regex_search(text, m, line)) {
-        port_ = std::stoi(m[1].str());
-        return;
-      }
-      if (int st = 0; ::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("moodtunes serve exited: " + read_file(dir / "serve.err"));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("moodtunes serve did not start");
-  }
-  ~Server() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-  double rss_mb() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    for (std::string l; std::getline(in, l);)
-      if (l.rfind("VmRSS:", 0) == 0) return std::stod(l.substr(6)) / 1024.0;
-    return 0;
-  }
-  std::unique_ptr<httplib::Client> client() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    c->set_keep_alive(true);
-    c->set_tcp_nodelay(true);  // as browsers do
-    c->set_read_timeout(60, 0);
-    c->set_write_timeout(60, 0);
-    return c;
-  }
-
- private:
-  fs::path out_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+// A connection kept open between requests, as a page's.
+std::unique_ptr<httplib::Client> client(const Server& server) {
+  auto c = server.client(60);
+  c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);  // as browsers do
+  return c;
+}
 
 struct Counts {
   std::atomic<long> requests{0}, ok{0}, busy{0}, busy_without_retry_after{0}, other_5xx{0}, other{0};
@@ -153,7 +101,7 @@ Load photos(const Server& server, const std::string& jpeg, int clients, int per_
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
-      auto cli = server.client();
+      auto cli = client(server);
       for (int i = 0; i < per_client; ++i) {
         const auto t = Clock::now();
         auto r = cli->Post("/api/analyze", jpeg, "image/jpeg");
@@ -181,7 +129,7 @@ StreamRun live(const Server& server, const std::vector<std::string>& frames, int
   std::vector<std::thread> threads;
   for (int s = 0; s < streams; ++s)
     threads.emplace_back([&, s] {
-      auto cli = server.client();
+      auto cli = client(server);
       auto created = cli->Post("/api/streams", "", "application/json");
       counts.add(created);
       if (!created || created->status != 201) return;
@@ -212,7 +160,7 @@ StreamRun live(const Server& server, const std::vector<std::string>& frames, int
 
 // The server's own time for answered live frames so far (seconds summed, count), from /metrics.
 std::pair<double, double> frame_time(const Server& server) {
-  auto r = server.client()->Get("/metrics");
+  auto r = client(server)->Get("/metrics");
   double sum = 0, count = 0;
   if (!r) return {0, 0};
   std::istringstream in(r->body);
@@ -230,7 +178,7 @@ void churn(const Server& server, const std::vector<std::string>& frames, const s
   std::vector<std::thread> threads;
   for (int s = 0; s < 2; ++s)
     threads.emplace_back([&, s] {
-      auto cli = server.client();
+      auto cli = client(server);
       std::string id;
       for (long i = 0; counts.requests < until; ++i) {
         if (i % 200 == 0) {
@@ -278,10 +226,10 @@ int main(int argc, char** argv) {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(fs::path(data) / "realfaces/val/happy")) files.push_back(e.path());
     std::sort(files.begin(), files.end());
-    if (files.empty()) { std::fprintf(stderr, "no photos under %s\n", data.c_str()); return 1; }
+    if (files.empty()) { fmt::print(stderr, "no photos under {}\n", data); return 1; }
     photo = files.front().string();
   }
-  const std::string jpeg = read_file(photo);
+  const std::string jpeg = test::read_text(photo);
   const cv::Mat face = vision::read_image(photo).bgr;
   // 90 camera frames: the face (~220 px) drifting a few px a frame on a plain wall.
   std::vector<std::string> frames;
@@ -298,8 +246,8 @@ int main(int argc, char** argv) {
   }
   const fs::path dir = fs::temp_directory_path() / ("moodtunes-bench-server-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  std::printf("photo %s (%dx%d), model %s, server threads %d, %u cores\n", fs::path(photo).filename().c_str(), face.cols,
-              face.rows, model.c_str(), threads, std::thread::hardware_concurrency());
+  fmt::print("photo {} ({}x{}), model {}, server threads {}, {} cores\n", fs::path(photo).filename().string(), face.cols,
+             face.rows, model, threads, std::thread::hardware_concurrency());
 
   // ---- baselines -------------------------------------------------------------------------------
   // In-process runs get what the server gives each analysis: cores / threads (moodtunes serve).
@@ -308,7 +256,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 5; ++i) {
     const auto t = Clock::now();
     const std::string cmd = "'" + binary + "' detect '" + photo + "' --model " + model + " >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "warning: detect failed\n");
+    if (std::system(cmd.c_str()) != 0) fmt::print(stderr, "warning: detect failed\n");
     cli_ms.push_back(ms_since(t));
   }
   const auto photo_clf = EmotionClassifier::load(app::model_path(model), kPhotoEngine);
@@ -341,37 +289,37 @@ int main(int argc, char** argv) {
   const double cli_p50 = percentile(cli_ms, 0.5), photo_p50 = percentile(inproc_photo_ms, 0.5),
                frame_p50 = percentile(inproc_frame_ms, 0.5),
                frame_mean = std::accumulate(inproc_frame_ms.begin(), inproc_frame_ms.end(), 0.0) / double(inproc_frame_ms.size());
-  std::printf("\nbaselines\n");
-  std::printf("  CLI detect, one process per photo     p50 %8.1f ms  (%.2f photos/s)\n", cli_p50, 1000 / cli_p50);
-  std::printf("  in-process photo (decode + analyse)   p50 %8.1f ms  (%.2f photos/s)\n", photo_p50, 1000 / photo_p50);
-  std::printf("  in-process live frame at 30 fps (decode + pipeline) mean %5.2f ms  p50 %.2f ms  p99 %.2f ms  (%.0f frames/s)\n",
-              frame_mean, frame_p50, percentile(inproc_frame_ms, 0.99), 1000 / frame_mean);
+  fmt::print("\nbaselines\n");
+  fmt::print("  CLI detect, one process per photo     p50 {:8.1f} ms  ({:.2f} photos/s)\n", cli_p50, 1000 / cli_p50);
+  fmt::print("  in-process photo (decode + analyse)   p50 {:8.1f} ms  ({:.2f} photos/s)\n", photo_p50, 1000 / photo_p50);
+  fmt::print("  in-process live frame at 30 fps (decode + pipeline) mean {:5.2f} ms  p50 {:.2f} ms  p99 {:.2f} ms  ({:.0f} frames/s)\n",
+             frame_mean, frame_p50, percentile(inproc_frame_ms, 0.99), 1000 / frame_mean);
 
-  Server server(binary, {"--offline", "--model", model, "--threads", std::to_string(threads), "--catalog",
-                         (dir / "no-catalog.sqlite").string()},
-                dir);
+  Server server({"--offline", "--model", model, "--threads", std::to_string(threads), "--catalog",
+                 (dir / "no-catalog.sqlite").string()},
+                dir, {}, {}, binary);
   Counts counts;
-  const double rss_start = server.rss_mb();
+  const double rss_start = rss_mb(server);
 
   // ---- photos ------------------------------------------------------------------------------------
   if (run("photos")) {
-  std::printf("\nPOST /api/analyze (one photo per request)\n");
-  std::printf("  clients   p50 ms   p99 ms   photos/s   vs CLI   vs in-process   (p50/p99 of answered photos)\n");
+  fmt::print("\nPOST /api/analyze (one photo per request)\n");
+  fmt::print("  clients   p50 ms   p99 ms   photos/s   vs CLI   vs in-process   (p50/p99 of answered photos)\n");
   photos(server, jpeg, 1, 2, counts);  // warm-up: first touches of the model and detector
   for (int clients : {1, 4, 16}) {
     const long refused_before = counts.busy;
     const Load l = photos(server, jpeg, clients, std::max(2, 48 / clients), counts);
     const double rate = double(l.latencies_ms.size()) / l.seconds;
-    std::printf("  %7d  %7.1f  %7.1f  %9.2f  %6.1fx  %8.2fx   %ld refused (503)\n", clients, percentile(l.latencies_ms, 0.5),
-                percentile(l.latencies_ms, 0.99), rate, rate * cli_p50 / 1000, rate * photo_p50 / 1000,
-                counts.busy - refused_before);
+    fmt::print("  {:7}  {:7.1f}  {:7.1f}  {:9.2f}  {:6.1f}x  {:8.2f}x   {} refused (503)\n", clients, percentile(l.latencies_ms, 0.5),
+               percentile(l.latencies_ms, 0.99), rate, rate * cli_p50 / 1000, rate * photo_p50 / 1000,
+               counts.busy - refused_before);
   }
   }
 
   // ---- live ------------------------------------------------------------------------------------
-  std::printf("\nlive streams (640x480 JPEG, one face, 30 fps camera, one frame in flight)\n");
-  std::printf("  streams  frames/s each (min)   mean ms  p50 ms   p99 ms   round trip vs in-process   server's own time a frame\n");
-  std::printf("                                  (round trip)               (mean; p50)                (mean, /metrics)\n");
+  fmt::print("\nlive streams (640x480 JPEG, one face, 30 fps camera, one frame in flight)\n");
+  fmt::print("  streams  frames/s each (min)   mean ms  p50 ms   p99 ms   round trip vs in-process   server's own time a frame\n");
+  fmt::print("                                  (round trip)               (mean; p50)                (mean, /metrics)\n");
   double one_stream_fps = 0, one_stream_p99 = 0, four_min_fps = 0, overhead = 0, server_overhead = 0;
   for (int streams : {1, 4, 8}) {
     if (!run("live")) break;
@@ -390,48 +338,47 @@ int main(int argc, char** argv) {
       server_overhead = server_ms / frame_mean - 1;
     }
     if (streams == 4) four_min_fps = min;
-    std::printf("  %7d  %8.1f (%5.1f)        %7.2f  %7.2f  %7.2f   %+6.1f%%; %+.1f%%      %6.2f ms (%+.1f%%)\n", streams, mean,
-                min, rtt_mean, p50, p99, 100 * (rtt_mean / frame_mean - 1), 100 * (p50 / frame_p50 - 1), server_ms,
-                100 * (server_ms / frame_mean - 1));
+    fmt::print("  {:7}  {:8.1f} ({:5.1f})        {:7.2f}  {:7.2f}  {:7.2f}   {:+6.1f}%; {:+.1f}%      {:6.2f} ms ({:+.1f}%)\n", streams, mean,
+               min, rtt_mean, p50, p99, 100 * (rtt_mean / frame_mean - 1), 100 * (p50 / frame_p50 - 1), server_ms,
+               100 * (server_ms / frame_mean - 1));
   }
 
   // ---- memory ----------------------------------------------------------------------------------
   double rss_1k = 0, rss_10k = 0;
   if (run("memory")) {
   churn(server, frames, jpeg, 1000, counts);
-  rss_1k = server.rss_mb();
+  rss_1k = rss_mb(server);
   churn(server, frames, jpeg, rss_requests, counts);
-  rss_10k = server.rss_mb();
+  rss_10k = rss_mb(server);
   }
-  std::printf("\nRSS: %.1f MB at start, %.1f MB after %ld requests, %.1f MB after %ld (%+.1f%%)\n", rss_start, rss_1k, 1000L,
-              rss_10k, counts.requests.load(), 100 * (rss_10k / rss_1k - 1));
+  fmt::print("\nRSS: {:.1f} MB at start, {:.1f} MB after {} requests, {:.1f} MB after {} ({:+.1f}%)\n", rss_start, rss_1k, 1000L,
+             rss_10k, counts.requests.load(), 100 * (rss_10k / rss_1k - 1));
 
   // ---- overload --------------------------------------------------------------------------------
   Counts overload;
   if (run("overload")) photos(server, jpeg, 32, 3, overload);
-  std::printf("\noverload: 32 clients x 3 photos: %ld answered, %ld refused with 503 (%ld without Retry-After), %ld other 5xx, %ld other\n",
-              overload.ok.load(), overload.busy.load(), overload.busy_without_retry_after.load(), overload.other_5xx.load(),
-              overload.other.load());
-  std::printf("all phases: %ld requests, %ld 5xx other than 503\n", counts.requests.load() + overload.requests.load(),
-              counts.other_5xx.load() + overload.other_5xx.load());
+  fmt::print("\noverload: 32 clients x 3 photos: {} answered, {} refused with 503 ({} without Retry-After), {} other 5xx, {} other\n",
+             overload.ok.load(), overload.busy.load(), overload.busy_without_retry_after.load(), overload.other_5xx.load(),
+             overload.other.load());
+  fmt::print("all phases: {} requests, {} 5xx other than 503\n", counts.requests.load() + overload.requests.load(),
+             counts.other_5xx.load() + overload.other_5xx.load());
 
-  std::printf("\ntargets (2-core machine)\n");
+  fmt::print("\ntargets (2-core machine)\n");
   auto line = [](const char* what, bool ok, const std::string& got) {
-    std::printf("  %-58s %s  %s\n", what, ok ? "met    " : "NOT MET", got.c_str());
+    fmt::print("  {:<58} {}  {}\n", what, ok ? "met    " : "NOT MET", got);
   };
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%.1f frames/s, p99 %.1f ms", one_stream_fps, one_stream_p99);
-  line("one live stream >= 25 analysed frames/s, p99 round trip < 40 ms", one_stream_fps >= 25 && one_stream_p99 < 40, buf);
-  std::snprintf(buf, sizeof buf, "slowest %.1f frames/s", four_min_fps);
-  line("4 streams >= 15 frames/s each", four_min_fps >= 15, buf);
-  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * overhead);
-  line("server overhead per analysed frame <= 15% (1 stream, mean round trip)", overhead <= 0.15, buf);
-  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * server_overhead);
-  line("  the same, the server's own time a frame (/metrics)", server_overhead <= 0.15, buf);
-  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * (rss_10k / rss_1k - 1));
-  line("RSS growth from 1,000 to 10,000 requests < 5%", rss_10k / rss_1k - 1 < 0.05, buf);
-  std::snprintf(buf, sizeof buf, "%ld", counts.other_5xx.load() + overload.other_5xx.load() + overload.busy_without_retry_after.load());
-  line("0 5xx other than 503 (with Retry-After) under overload", counts.other_5xx + overload.other_5xx + overload.busy_without_retry_after == 0, buf);
+  line("one live stream >= 25 analysed frames/s, p99 round trip < 40 ms", one_stream_fps >= 25 && one_stream_p99 < 40,
+       fmt::format("{:.1f} frames/s, p99 {:.1f} ms", one_stream_fps, one_stream_p99));
+  line("4 streams >= 15 frames/s each", four_min_fps >= 15, fmt::format("slowest {:.1f} frames/s", four_min_fps));
+  line("server overhead per analysed frame <= 15% (1 stream, mean round trip)", overhead <= 0.15,
+       fmt::format("{:+.1f}%", 100 * overhead));
+  line("  the same, the server's own time a frame (/metrics)", server_overhead <= 0.15,
+       fmt::format("{:+.1f}%", 100 * server_overhead));
+  line("RSS growth from 1,000 to 10,000 requests < 5%", rss_10k / rss_1k - 1 < 0.05,
+       fmt::format("{:+.1f}%", 100 * (rss_10k / rss_1k - 1)));
+  line("0 5xx other than 503 (with Retry-After) under overload",
+       counts.other_5xx + overload.other_5xx + overload.busy_without_retry_after == 0,
+       fmt::format("{}", counts.other_5xx.load() + overload.other_5xx.load() + overload.busy_without_retry_after.load()));
   fs::remove_all(dir);
   return 0;
 }

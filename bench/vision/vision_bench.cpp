@@ -227,11 +227,8 @@ int run_small_faces(int scene_count, int faces_per_scene, double min_side, doubl
   fmt::print("set: seed {}, {} scenes 640x480 with {} faces of {:.0f}-{:.0f} px (roll +-{:.0f} deg), {} no-face scenes\n\n",
               static_cast<unsigned long long>(seed), scene_count, total_faces, min_side, max_side, max_angle, no_face);
   fmt::print("{:<28}", "detector");
-  for (int b = 0; b < kBins; ++b) {
-    char head[32];
-    std::snprintf(head, sizeof head, "%.0f-%.0f px", min_side + b * bin_width, min_side + (b + 1) * bin_width);
-    fmt::print(" {:>12}", head);
-  }
+  for (int b = 0; b < kBins; ++b)
+    fmt::print(" {:>12}", fmt::format("{:.0f}-{:.0f} px", min_side + b * bin_width, min_side + (b + 1) * bin_width));
   fmt::print(" {:>14} {:>10} {:>8} {:>10} {:>10} {:>7}\n", "recall", "FP(faces)", "FP/100", "ms(faces)", "ms(none)", "ratio");
   double first_ms = 0;
   for (const auto& name : split(names)) {

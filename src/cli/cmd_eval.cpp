@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -249,7 +248,7 @@ void add_eval_command(CLI::App& app) {
       fmt::print(stderr, "recorded as {} in {}\n", a->record.c_str(), model.c_str());
     }
     if (a->json) {
-      std::cout << j.dump() << std::endl;
+      fmt::print("{}\n", j.dump());
     } else {
       print_report(all);
       for (const auto& [name, t] : by_source) {
@@ -264,7 +263,6 @@ namespace {
 // The architecture and training sections of one network's card, under headings of level `h`.
 void describe_network(std::ostringstream& md, const nlohmann::json& info, const ArchSpec& arch, const std::string& h,
                       InferenceEngine engine) {
-  char buf[256];
   const std::string command = info.value("command", std::string());
   const bool warm_started = command.find(" --init ") != std::string::npos;
   md << h << " Architecture\n\n";
@@ -272,9 +270,8 @@ void describe_network(std::ostringstream& md, const nlohmann::json& info, const 
   md << "- stem conv3x3 " << arch.stem << "; stages (channels x residual blocks, each followed by 2x2 max-pool):";
   for (const auto& s : arch.stages) md << " " << s.channels << "x" << s.blocks;
   md << "; head: flatten, dropout " << arch.dropout << ", FC " << arch.fc_hidden << ", ReLU, dropout, FC 7\n";
-  std::snprintf(buf, sizeof buf, "- %lld parameters, %.3f GFLOP per face (multiply-adds x 2)\n",
-                static_cast<long long>(arch.parameter_count()), arch.gflops());
-  md << buf << "- BatchNorm folded into the convolutions at export; inference runs on XNNPACK, OpenCV DNN as the fallback (no LibTorch needed)\n";
+  md << fmt::format("- {} parameters, {:.3f} GFLOP per face (multiply-adds x 2)\n", arch.parameter_count(), arch.gflops());
+  md << "- BatchNorm folded into the convolutions at export; inference runs on XNNPACK, OpenCV DNN as the fallback (no LibTorch needed)\n";
   if (info.contains("int8"))
     md << "- int8 inference calibrated on " << info["int8"].value("faces", std::size_t{0})
        << " training faces (`moodtunes quantize`); engine: " << engine_name(engine) << "\n";
@@ -288,9 +285,8 @@ void describe_network(std::ostringstream& md, const nlohmann::json& info, const 
   if (info.contains("train_seconds")) {
     const double seconds = info["train_seconds"].get<double>();
     const char* what = warm_started ? "training wall time of this run" : "training wall time";
-    if (seconds < 3600) std::snprintf(buf, sizeof buf, "- %s: %.0f min", what, seconds / 60.0);
-    else std::snprintf(buf, sizeof buf, "- %s: %.1f h", what, seconds / 3600.0);
-    md << buf;
+    if (seconds < 3600) md << fmt::format("- {}: {:.0f} min", what, seconds / 60.0);
+    else md << fmt::format("- {}: {:.1f} h", what, seconds / 3600.0);
     // Recorded by trainers since the --device option; older models do not say where they ran.
     if (info.contains("device"))
       md << " on " << (info["device"] == "cpu" ? "the CPU" : info["device"] == "cuda" ? "a CUDA GPU" : "the CPU and a CUDA GPU")
@@ -311,46 +307,36 @@ void describe_network(std::ostringstream& md, const nlohmann::json& info, const 
        << " times per epoch; selected on the mean of the FER val and `--extra-val` accuracies\n";
   if (info.contains("blend")) {
     const auto& b = info["blend"];
-    std::snprintf(buf, sizeof buf,
-                  "- weights: blended in weight space (`moodtunes blend`), %.2f x `%s` + %.2f x `%s` (the run above)\n",
-                  1 - b.value("weight", 0.0), b.value("from", std::string("?")).c_str(), b.value("weight", 0.0),
-                  b.value("to", std::string("?")).c_str());
-    md << buf;
+    md << fmt::format("- weights: blended in weight space (`moodtunes blend`), {:.2f} x `{}` + {:.2f} x `{}` (the run above)\n",
+                      1 - b.value("weight", 0.0), b.value("from", std::string("?")), b.value("weight", 0.0),
+                      b.value("to", std::string("?")));
   }
   if (info.contains("class_bias")) md << "- class bias (`moodtunes prior`): `" << info["class_bias"].dump() << "`\n";
   if (info.contains("distillation")) {
     const auto& d = info["distillation"];
-    std::snprintf(buf, sizeof buf,
-                  "- distilled: %.0f%% of the loss is cross-entropy against the %s reading (`--tta %s`) of each "
-                  "training face by `%s`, the rest the labels\n",
-                  100 * d.value("weight", 0.0), d.value("teacher_tta", std::string("?")).c_str(),
-                  d.value("teacher_tta", std::string("?")).c_str(), d.value("teacher", std::string("?")).c_str());
-    md << buf;
+    md << fmt::format("- distilled: {:.0f}% of the loss is cross-entropy against the {} reading (`--tta {}`) of each "
+                      "training face by `{}`, the rest the labels\n",
+                      100 * d.value("weight", 0.0), d.value("teacher_tta", std::string("?")),
+                      d.value("teacher_tta", std::string("?")), d.value("teacher", std::string("?")));
   }
   const double jitter = hyper.value("scale_jitter", 0.12);
-  std::snprintf(buf, sizeof buf, "- augmentation: flip, rotation +-12 deg, scale %.2f-%.2f, shift +-4.5 px, gamma, random erasing; ",
-                1 - jitter, 1 + jitter);
-  md << buf;
-  if (const double resample = hyper.value("resample_prob", 0.0); resample > 0) {
-    std::snprintf(buf, sizeof buf, "resolution round trip 0.5x-5x (p = %.2f); ", resample);
-    md << buf;
-  }
+  md << fmt::format("- augmentation: flip, rotation +-12 deg, scale {:.2f}-{:.2f}, shift +-4.5 px, gamma, random erasing; ",
+                    1 - jitter, 1 + jitter);
+  if (const double resample = hyper.value("resample_prob", 0.0); resample > 0)
+    md << fmt::format("resolution round trip 0.5x-5x (p = {:.2f}); ", resample);
   md << "label smoothing; class-weighted loss (count^-power)\n\n";
 }
 
 // The validation section from metrics stored as ConfusionMatrix::to_json() writes them.
 void describe_validation(std::ostringstream& md, const nlohmann::json& v, const std::string& heading) {
-  char buf[256];
   md << heading << "\n\n";
-  std::snprintf(buf, sizeof buf, "- accuracy **%.2f%%**, macro-F1 **%.4f**\n\n", 100 * v["accuracy"].get<double>(),
-                v["macro_f1"].get<double>());
-  md << buf << "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
+  md << fmt::format("- accuracy **{:.2f}%**, macro-F1 **{:.4f}**\n\n", 100 * v["accuracy"].get<double>(),
+                    v["macro_f1"].get<double>());
+  md << "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
   for (auto name : kEmotionNames) {
     const auto& c = v["per_class"][std::string(name)];
-    std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %.1f%% | %.3f | %lld |\n", std::string(name).c_str(),
-                  100 * c["precision"].get<double>(), 100 * c["recall"].get<double>(), c["f1"].get<double>(),
-                  static_cast<long long>(c["support"].get<std::int64_t>()));
-    md << buf;
+    md << fmt::format("| {} | {:.1f}% | {:.1f}% | {:.3f} | {} |\n", name, 100 * c["precision"].get<double>(),
+                      100 * c["recall"].get<double>(), c["f1"].get<double>(), c["support"].get<std::int64_t>());
   }
   md << "\nConfusion matrix (rows true, columns predicted):\n\n| |";
   for (auto name : kEmotionNames) md << " " << name << " |";
@@ -379,7 +365,6 @@ void describe_domains(std::ostringstream& md, const nlohmann::json& info) {
   for (const auto& r : kRows) any = any || (info.contains(r.key) && r.key != std::string("val"));
   if (!any) return;
   md << "## Readings by domain\n\n| set | views | accuracy | macro-F1 | lowest class recall | command |\n|---|---|---|---|---|---|\n";
-  char buf[512];
   for (const auto& r : kRows) {
     if (!info.contains(r.key)) continue;
     const auto& v = info[r.key];
@@ -387,10 +372,9 @@ void describe_domains(std::ostringstream& md, const nlohmann::json& info) {
     double low = 2;
     for (const auto& [name, c] : v["per_class"].items())
       if (c.value("support", 0) > 0 && c["recall"].get<double>() < low) low = c["recall"].get<double>(), lowest = name;
-    std::snprintf(buf, sizeof buf, "| %s | %s (%s) | %.2f%% | %.4f | %s %.1f%% | `%s` |\n", r.what,
-                  v.value("tta", std::string("none")).c_str(), v.value("engine", std::string("?")).c_str(),
-                  100 * v["accuracy"].get<double>(), v["macro_f1"].get<double>(), lowest.c_str(), 100 * low, r.command);
-    md << buf;
+    md << fmt::format("| {} | {} ({}) | {:.2f}% | {:.4f} | {} {:.1f}% | `{}` |\n", r.what, v.value("tta", std::string("none")),
+                      v.value("engine", std::string("?")), 100 * v["accuracy"].get<double>(), v["macro_f1"].get<double>(),
+                      lowest, 100 * low, r.command);
   }
   md << "\n";
 }
@@ -414,10 +398,8 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   }
   const auto& info = clf.info();
   if (info.contains("command")) md << "- built by: `" << info["command"].get<std::string>() << "`\n";
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "- %lld parameters in all, %.3f GFLOP per face (multiply-adds x 2); engine: %s\n\n",
-                static_cast<long long>(clf.parameter_count()), clf.gflops(), std::string(engine_name(clf.engine())).c_str());
-  md << buf;
+  md << fmt::format("- {} parameters in all, {:.3f} GFLOP per face (multiply-adds x 2); engine: {}\n\n",
+                    clf.parameter_count(), clf.gflops(), engine_name(clf.engine()));
   if (info.contains("val"))
     describe_validation(md, info["val"], "## Validation of the ensemble (FER-2013 PublicTest, 3,589 faces)");
   const auto sources = info.value("members", nlohmann::json::array());
@@ -439,7 +421,7 @@ void add_model_card_command(CLI::App& app) {
   cmd->add_option("model", *model, "Model file (.mtm) or shipped name (accurate | fast); default: $MOODTUNES_MODEL or accurate");
   cmd->callback([model] {
     const std::string path = model_path(*model);
-    std::cout << model_card(path, EmotionClassifier::load(path));
+    fmt::print("{}", model_card(path, EmotionClassifier::load(path)));
   });
 }
 
@@ -657,7 +639,8 @@ void add_classify_command(CLI::App& app) {
         j["error"] = e.what();
         ++failures;
       }
-      std::cout << j.dump() << std::endl;
+      fmt::print("{}\n", j.dump());
+      std::fflush(stdout);  // one line per image as it is read: a reader of the pipe sees progress
     }
     if (failures) throw CliExit(kExitError, std::to_string(failures) + " image(s) could not be read");
   });

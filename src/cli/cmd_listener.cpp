@@ -1,10 +1,10 @@
 // `moodtunes listener export|forget` and `moodtunes feedback`: what a listener taught, seen,
 // erased and added from the command line, in the same store the server uses (listeners.sqlite
 // beside the catalog, or --db FILE|postgresql://...). docs/listeners.md.
-#include <iostream>
 #include <memory>
 #include <optional>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "app/json.hpp"
@@ -55,7 +55,7 @@ void add_listener_commands(CLI::App& app) {
     add_store_options(cmd, *o);
     cmd->callback([o] {
       const auto store = o->open();
-      std::cout << app::dump(listeners::export_json(o->id, store->events(o->id)), 2) << "\n";
+      fmt::print("{}\n", app::dump(listeners::export_json(o->id, store->events(o->id)), 2));
     });
   }
   {
@@ -66,7 +66,7 @@ void add_listener_commands(CLI::App& app) {
     add_store_options(cmd, *o);
     cmd->callback([o] {
       const auto store = o->open();
-      std::cout << "erased " << store->forget(o->id) << " event(s) of listener " << o->id << "\n";
+      fmt::print("erased {} event(s) of listener {}\n", store->forget(o->id), o->id);
     });
   }
   {
@@ -107,8 +107,9 @@ void add_listener_commands(CLI::App& app) {
       ev.track = MoodPoint{found[0].valence, found[0].arousal};
       ev.artist = found[0].artist;
       const auto store = o->open();
-      std::cout << (store->add(ev) ? "stored " : "already stored (same event id): ") << o->signal << " of track "
-                << o->track << " for listener " << o->id << "\n";
+      const bool stored = store->add(ev);
+      fmt::print("{}{} of track {} for listener {}\n", stored ? "stored " : "already stored (same event id): ", o->signal,
+                 o->track, o->id);
     });
   }
 }

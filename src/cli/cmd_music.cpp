@@ -8,11 +8,10 @@
 #include <fstream>
 #include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 #include <sstream>
 
-#include <fmt/printf.h>
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -47,13 +46,12 @@ fs::path catalog_path(const std::string& flag) { return app::catalog_file(flag);
 std::string dump(const json& j) { return app::dump(j, 2); }
 
 void print_report(const ImportReport& r, bool as_json) {
-  if (as_json) { std::cout << r.to_json() << "\n"; return; }
-  std::cout << "imported " << r.source << ": " << r.rows << " rows, " << r.inserted << " new, " << r.updated
-            << " updated, " << r.unchanged << " unchanged, " << r.bad << " bad ("
-            << fmt::sprintf("%.2f", r.seconds) << " s)\n";
-  for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
-  for (const auto& b : r.bad_rows) std::cerr << "bad row " << b.file << ":" << b.line << ": " << b.reason << "\n";
-  if (r.bad > r.bad_rows.size()) std::cerr << "... and " << r.bad - r.bad_rows.size() << " more bad rows\n";
+  if (as_json) { fmt::print("{}\n", r.to_json()); return; }
+  fmt::print("imported {}: {} rows, {} new, {} updated, {} unchanged, {} bad ({:.2f} s)\n", r.source, r.rows, r.inserted,
+             r.updated, r.unchanged, r.bad, r.seconds);
+  for (const auto& w : r.warnings) fmt::print(stderr, "warning: {}\n", w);
+  for (const auto& b : r.bad_rows) fmt::print(stderr, "bad row {}:{}: {}\n", b.file, b.line, b.reason);
+  if (r.bad > r.bad_rows.size()) fmt::print(stderr, "... and {} more bad rows\n", r.bad - r.bad_rows.size());
 }
 
 // Downloads the pinned Deezer dataset into a temp folder, imports it with checksums required.
@@ -180,8 +178,8 @@ void add_catalog_commands(CLI::App& app) {
         }
       } catch (const ImportError& e) {
         for (std::size_t i = 0; i < e.report.bad_rows.size() && i < 20; ++i)
-          std::cerr << "bad row " << e.report.bad_rows[i].file << ":" << e.report.bad_rows[i].line << ": "
-                    << e.report.bad_rows[i].reason << "\n";
+          fmt::print(stderr, "bad row {}:{}: {}\n", e.report.bad_rows[i].file, e.report.bad_rows[i].line,
+                     e.report.bad_rows[i].reason);
         throw CliExit(kExitError, std::string("import failed, catalog unchanged: ") + e.what());
       } catch (const ProviderError& e) {
         throw CliExit(kExitError, std::string("download failed, catalog unchanged: ") + e.what());
@@ -205,7 +203,7 @@ void add_catalog_commands(CLI::App& app) {
     cmd->callback([o] {
       Catalog catalog(catalog_path(o->catalog));
       if (auto n = catalog.size(); n > 0) {
-        std::cout << "catalog " << catalog.path().string() << " already has " << n << " tracks\n";
+        fmt::print("catalog {} already has {} tracks\n", catalog.path().string(), n);
         return;
       }
       fs::path dir = o->data;
@@ -217,7 +215,7 @@ void add_catalog_commands(CLI::App& app) {
             ? download_and_import(catalog, app::deezer_mood_url(o->url), false)
             : import_deezer_mood(catalog, deezer_mood_files(dir), {});
         print_report(r, false);
-        std::cout << "catalog ready: " << catalog.path().string() << "\n";
+        fmt::print("catalog ready: {}\n", catalog.path().string());
       } catch (const ImportError& e) {
         throw CliExit(kExitError, std::string("setup failed: ") + e.what());
       } catch (const ProviderError& e) {
@@ -245,18 +243,17 @@ void add_catalog_commands(CLI::App& app) {
                                  {"negative_calm", s.quadrant[2]}, {"positive_calm", s.quadrant[3]}}},
                   {"with_deezer_id", s.with_deezer_id}, {"with_spotify_id", s.with_spotify_id}, {"with_isrc", s.with_isrc}};
         if (!s.last_import.empty()) j["last_import"] = json::parse(s.last_import, nullptr, false);
-        std::cout << dump(j) << "\n";
+        fmt::print("{}\n", dump(j));
         return;
       }
-      std::cout << "catalog  " << s.path.string() << "\n"
-                << "tracks   " << s.tracks << " by " << s.artists << " artists\n";
-      for (const auto& x : s.sources) std::cout << "  source " << x.source << ": " << x.tracks << "\n";
+      fmt::print("catalog  {}\ntracks   {} by {} artists\n", s.path.string(), s.tracks, s.artists);
+      for (const auto& x : s.sources) fmt::print("  source {}: {}\n", x.source, x.tracks);
       if (s.tracks == 0) return;
-      std::cout << fmt::sprintf("valence  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_valence), double(s.max_valence), double(s.mean_valence))
-                << fmt::sprintf("arousal  %+.2f .. %+.2f (mean %+.2f)\n", double(s.min_arousal), double(s.max_arousal), double(s.mean_arousal))
-                << "quadrants: positive-energetic " << s.quadrant[0] << ", negative-energetic " << s.quadrant[1]
-                << ", negative-calm " << s.quadrant[2] << ", positive-calm " << s.quadrant[3] << "\n"
-                << "ids: deezer " << s.with_deezer_id << ", spotify " << s.with_spotify_id << ", isrc " << s.with_isrc << "\n";
+      fmt::print("valence  {:+.2f} .. {:+.2f} (mean {:+.2f})\n", double(s.min_valence), double(s.max_valence), double(s.mean_valence));
+      fmt::print("arousal  {:+.2f} .. {:+.2f} (mean {:+.2f})\n", double(s.min_arousal), double(s.max_arousal), double(s.mean_arousal));
+      fmt::print("quadrants: positive-energetic {}, negative-energetic {}, negative-calm {}, positive-calm {}\n",
+                 s.quadrant[0], s.quadrant[1], s.quadrant[2], s.quadrant[3]);
+      fmt::print("ids: deezer {}, spotify {}, isrc {}\n", s.with_deezer_id, s.with_spotify_id, s.with_isrc);
     });
   }
 
@@ -276,13 +273,12 @@ void add_catalog_commands(CLI::App& app) {
       if (o->json) {
         json arr = json::array();
         for (const auto& t : found) arr.push_back(app::track_json(t));
-        std::cout << dump(arr) << "\n";
+        fmt::print("{}\n", dump(arr));
         return;
       }
       for (const auto& t : found)
-        std::cout << fmt::sprintf("%8lld  ", static_cast<long long>(t.id)) << t.artist << " - " << t.title
-                  << fmt::sprintf("  [v %+.2f a %+.2f]\n", double(t.valence), double(t.arousal));
-      if (found.empty()) std::cout << "no match\n";
+        fmt::print("{:8}  {} - {}  [v {:+.2f} a {:+.2f}]\n", t.id, t.artist, t.title, double(t.valence), double(t.arousal));
+      if (found.empty()) fmt::print("no match\n");
     });
   }
 }
@@ -334,24 +330,24 @@ void add_recommend_command(CLI::App& app) {
     if (*json_out) {
       json j = app::recommendation_json(p, extra);
       if (!listener_summary.is_null()) j["listener"] = listener_summary;
-      std::cout << dump(j) << "\n";
+      fmt::print("{}\n", dump(j));
       return;
     }
-    std::cout << fmt::sprintf("mood %+.2f valence, %+.2f arousal (", double(r.mood.valence), double(r.mood.arousal))
-              << describe_mood(r.mood) << ") from " << p.mood.from << "; strategy " << strategy_name(r.strategy);
-    if (r.strategy != Strategy::kMatch) std::cout << fmt::sprintf(" toward (%+.2f, %+.2f)", double(r.goal.valence), double(r.goal.arousal));
-    std::cout << "\n";
+    fmt::print("mood {:+.2f} valence, {:+.2f} arousal ({}) from {}; strategy {}", double(r.mood.valence),
+               double(r.mood.arousal), describe_mood(r.mood), p.mood.from, strategy_name(r.strategy));
+    if (r.strategy != Strategy::kMatch) fmt::print(" toward ({:+.2f}, {:+.2f})", double(r.goal.valence), double(r.goal.arousal));
+    fmt::print("\n");
     for (std::size_t i = 0; i < p.tracks.size(); ++i) {
-      std::cout << fmt::sprintf("%2zu. ", i + 1) << p.tracks[i].artist << " - " << p.tracks[i].title << "\n     " << r.items[i].reason << "\n";
+      fmt::print("{:2}. {} - {}\n     {}\n", i + 1, p.tracks[i].artist, p.tracks[i].title, r.items[i].reason);
       if (i < extra.size()) {
         const auto& e = extra[i];
-        if (!e.preview_url.empty()) std::cout << "     preview " << e.preview_url << "\n";
-        if (!e.deezer_link.empty()) std::cout << "     deezer  " << e.deezer_link << "\n";
-        if (!e.spotify_url.empty()) std::cout << "     spotify " << e.spotify_url << "\n";
-        for (const auto& n : e.notes) std::cout << "     (" << n << ")\n";
+        if (!e.preview_url.empty()) fmt::print("     preview {}\n", e.preview_url);
+        if (!e.deezer_link.empty()) fmt::print("     deezer  {}\n", e.deezer_link);
+        if (!e.spotify_url.empty()) fmt::print("     spotify {}\n", e.spotify_url);
+        for (const auto& n : e.notes) fmt::print("     ({})\n", n);
       }
     }
-    if (!r.note.empty()) std::cout << "note: " << r.note << "\n";
+    if (!r.note.empty()) fmt::print("note: {}\n", r.note);
   });
 }
 
@@ -376,9 +372,9 @@ void add_spotify_commands(CLI::App& app) {
       const std::string state = random_token(32);
       LoopbackCallback callback(o->port, state);
       const SpotifyEndpoints ep = app::spotify_endpoints();
-      std::cout << "Open this address in a browser and allow access:\n  "
-                << authorize_url(ep, creds.client_id, callback.redirect_uri(), pkce.challenge, state) << "\n"
-                << "Waiting for the redirect to " << callback.redirect_uri() << " ..." << std::endl;
+      fmt::print("Open this address in a browser and allow access:\n  {}\nWaiting for the redirect to {} ...\n",
+                 authorize_url(ep, creds.client_id, callback.redirect_uri(), pkce.challenge, state), callback.redirect_uri());
+      std::fflush(stdout);  // the user acts on it while this process waits
       try {
         const Secret code = callback.wait_for_code(std::chrono::seconds(o->timeout));
         CurlHttpClient http;
@@ -392,14 +388,14 @@ void add_spotify_commands(CLI::App& app) {
       } catch (const ProviderError& e) {
         throw CliExit(kExitError, std::string("login failed: ") + e.what());
       }
-      std::cout << "logged in; tokens saved to " << store.path().string() << " (mode 0600)\n";
+      fmt::print("logged in; tokens saved to {} (mode 0600)\n", store.path().string());
     });
   }
   {  // logout
     auto* cmd = sp->add_subcommand("logout", "Forget the saved Spotify tokens (deletes the config file)");
     cmd->callback([] {
       CredentialStore store(default_spotify_config_path());
-      std::cout << (store.remove() ? "removed " : "nothing to remove at ") << store.path().string() << "\n";
+      fmt::print("{}{}\n", store.remove() ? "removed " : "nothing to remove at ", store.path().string());
     });
   }
   {  // playlist
@@ -415,8 +411,8 @@ void add_spotify_commands(CLI::App& app) {
       app::require_spotify_login();
       const app::Recommendations p = run_recommend(*o, catalog);
       const app::PlaylistExport pl = app::export_playlist(catalog, p, *name, *is_public);
-      std::cout << "playlist \"" << pl.title << "\" with " << pl.added << " tracks: " << pl.url << "\n";
-      if (pl.missing) std::cout << pl.missing << " recommended track(s) were not found on Spotify\n";
+      fmt::print("playlist \"{}\" with {} tracks: {}\n", pl.title, pl.added, pl.url);
+      if (pl.missing) fmt::print("{} recommended track(s) were not found on Spotify\n", pl.missing);
     });
   }
 }

@@ -2,7 +2,6 @@
 // faces → emotion probabilities → mood (valence, arousal) → tracks from the offline catalog.
 // The steps are the use cases of src/app (reading, recommend, json); this file parses and prints.
 #include <cstdio>
-#include <iostream>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -71,7 +70,7 @@ void run_suggest(const SuggestOptions& o) {
     }
     out["group"] = app::group_json(group);
     if (!photos.warnings.empty()) out["warnings"] = photos.warnings;
-    std::cout << app::dump(out) << std::endl;
+    fmt::print("{}\n", app::dump(out));
     return;
   }
   const Emotion top = argmax(group->probs);

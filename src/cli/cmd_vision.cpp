@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <optional>
 #include <thread>
@@ -160,7 +159,8 @@ void add_detect_command(CLI::App& app) {
       errors += j["status"] == "error";
       unwritten += j.contains("annotate_error");
       no_face += j["status"] == "no_face";
-      std::cout << j.dump() << std::endl;
+      fmt::print("{}\n", j.dump());
+      std::fflush(stdout);  // one line per image as it is read: a reader of the pipe sees progress
     }
     if (errors) throw CliExit(kExitError, std::to_string(errors) + " image(s) could not be read");
     if (unwritten) throw CliExit(kExitError, std::to_string(unwritten) + " annotated image(s) could not be written");
@@ -249,7 +249,7 @@ void run_live(const LiveArgs& a) {
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     fps = fps == 0 ? 1 / std::max(dt, 1e-6) : 0.9 * fps + 0.1 / std::max(dt, 1e-6);
     if (a.no_window) {
-      std::cout << frame_json(index, t, r).dump() << '\n';
+      fmt::print("{}\n", frame_json(index, t, r).dump());
       continue;
     }
     if (frame.type() != CV_8UC3) cv::cvtColor(to_gray(frame), frame, cv::COLOR_GRAY2BGR);
@@ -260,7 +260,7 @@ void run_live(const LiveArgs& a) {
     if (key == 'q' || key == 'Q' || key == 27) break;
     if (cv::getWindowProperty(kWindow, cv::WND_PROP_VISIBLE) < 1) break;  // window closed
   }
-  std::cout.flush();
+  std::fflush(stdout);
   if (!a.no_window) cv::destroyAllWindows();
   fmt::print(stderr, "{} frames\n", index);
 }

@@ -41,13 +41,13 @@ void exec(sqlite3* db, const std::string& sql) {
 }
 
 std::int64_t scalar(sqlite3* db, const char* sql, const std::string* text = nullptr) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) fail(db, "prepare");
+  const auto owner = music::sqlite_prepare(db, sql);
+  sqlite3_stmt* const st = owner.get();
+  if (!st) fail(db, "prepare");
   if (text) sqlite3_bind_text(st, 1, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
   std::int64_t v = 0;
   const int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) fail(db, "read");
   return v;
 }
@@ -85,64 +85,56 @@ std::filesystem::path default_store_path(const std::filesystem::path& catalog) {
 
 SqliteListenerStore::SqliteListenerStore(std::filesystem::path file) : file_(std::move(file)) {}
 
-SqliteListenerStore::~SqliteListenerStore() {
-  if (insert_) sqlite3_finalize(insert_);
-  if (db_) sqlite3_close(db_);
-}
+SqliteListenerStore::~SqliteListenerStore() = default;
 
 void SqliteListenerStore::open() {
   if (db_) return;
   std::error_code ec;
   if (file_.has_parent_path()) std::filesystem::create_directories(file_.parent_path(), ec);
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(file_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
-    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw app::Unavailable("cannot open the listener store " + file_.string() + ": " + why);
-  }
-  try {
-    sqlite3_busy_timeout(db, 5000);
-    exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;");
-    const std::int64_t version = scalar(db, "PRAGMA user_version");
-    if (version < kVersion) {
-      exec(db, "BEGIN IMMEDIATE");
-      try {
-        const bool v1 = scalar(db, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='feedback'") > 0 &&
-                        scalar(db, "SELECT COUNT(*) FROM pragma_table_info('feedback') WHERE name='artist'") == 0;
-        // The first layout had no context columns, a CHECK without 'reaction' (a CHECK cannot
-        // be altered in SQLite) and event_id unique across listeners: rebuild, keeping its rows.
-        if (v1) {
-          exec(db, "ALTER TABLE feedback RENAME TO feedback_v1; DROP INDEX IF EXISTS feedback_listener;");
-          exec(db, kCreate);
-          // Old event ids were unique across listeners, so none collide per listener.
-          exec(db, "INSERT INTO feedback(id, listener, track_id, signal, event_id, created_at) "
-                   "SELECT id, listener, track_id, signal, event_id, created_at FROM feedback_v1;"
-                   "DROP TABLE feedback_v1;");
-        } else {
-          exec(db, kCreate);
-        }
-        exec(db, "PRAGMA user_version=" + std::to_string(kVersion) + "; COMMIT");
-      } catch (...) {
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
+  std::string why;
+  // Owned here until the file is ready: a failure below closes it.
+  music::SqliteConnection owner =
+      music::sqlite_open(file_.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, why);
+  if (!owner) throw app::Unavailable("cannot open the listener store " + file_.string() + ": " + why);
+  sqlite3* const db = owner.get();
+  sqlite3_busy_timeout(db, 5000);
+  exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;");
+  const std::int64_t version = scalar(db, "PRAGMA user_version");
+  if (version < kVersion) {
+    exec(db, "BEGIN IMMEDIATE");
+    try {
+      const bool v1 = scalar(db, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='feedback'") > 0 &&
+                      scalar(db, "SELECT COUNT(*) FROM pragma_table_info('feedback') WHERE name='artist'") == 0;
+      // The first layout had no context columns, a CHECK without 'reaction' (a CHECK cannot
+      // be altered in SQLite) and event_id unique across listeners: rebuild, keeping its rows.
+      if (v1) {
+        exec(db, "ALTER TABLE feedback RENAME TO feedback_v1; DROP INDEX IF EXISTS feedback_listener;");
+        exec(db, kCreate);
+        // Old event ids were unique across listeners, so none collide per listener.
+        exec(db, "INSERT INTO feedback(id, listener, track_id, signal, event_id, created_at) "
+                 "SELECT id, listener, track_id, signal, event_id, created_at FROM feedback_v1;"
+                 "DROP TABLE feedback_v1;");
+      } else {
+        exec(db, kCreate);
       }
+      exec(db, "PRAGMA user_version=" + std::to_string(kVersion) + "; COMMIT");
+    } catch (...) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
     }
-    if (sqlite3_prepare_v2(db,
-                           "INSERT OR IGNORE INTO feedback(listener, track_id, signal, event_id, created_at, "
-                           "mood_valence, mood_arousal, strategy, track_valence, track_arousal, artist, "
-                           "reaction_valence, reaction_arousal) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-                           -1, &insert_, nullptr) != SQLITE_OK)
-      fail(db, "prepare");
-  } catch (...) {
-    sqlite3_close(db);
-    throw;
   }
-  db_ = db;
+  music::SqliteStatement insert = music::sqlite_prepare(
+      db,
+      "INSERT OR IGNORE INTO feedback(listener, track_id, signal, event_id, created_at, mood_valence, mood_arousal, "
+      "strategy, track_valence, track_arousal, artist, reaction_valence, reaction_arousal) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+  if (!insert) fail(db, "prepare");
+  db_ = std::move(owner);
+  insert_ = std::move(insert);
 }
 
 bool SqliteListenerStore::insert(const Event& e) {
-  sqlite3_stmt* st = insert_;
+  sqlite3_stmt* const st = insert_.get();
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   sqlite3_bind_text(st, 1, e.listener.data(), static_cast<int>(e.listener.size()), SQLITE_TRANSIENT);
@@ -158,8 +150,8 @@ bool SqliteListenerStore::insert(const Event& e) {
   bind_point(st, 12, e.reaction);
   const int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) fail(db_, "write");
-  return sqlite3_changes(db_) > 0;
+  if (rc != SQLITE_DONE) fail(db_.get(), "write");
+  return sqlite3_changes(db_.get()) > 0;
 }
 
 bool SqliteListenerStore::add(const Event& e) {
@@ -171,13 +163,13 @@ bool SqliteListenerStore::add(const Event& e) {
 std::size_t SqliteListenerStore::add_many(const std::vector<Event>& events) {
   std::lock_guard lock(mu_);
   open();
-  exec(db_, "BEGIN IMMEDIATE");
+  exec(db_.get(), "BEGIN IMMEDIATE");
   std::size_t added = 0;
   try {
     for (const auto& e : events) added += insert(e) ? 1 : 0;
-    exec(db_, "COMMIT");
+    exec(db_.get(), "COMMIT");
   } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
   return added;
@@ -186,14 +178,13 @@ std::size_t SqliteListenerStore::add_many(const std::vector<Event>& events) {
 std::vector<Event> SqliteListenerStore::events(const std::string& listener, std::size_t limit) {
   std::lock_guard lock(mu_);
   open();
-  sqlite3_stmt* st = nullptr;
   // The newest `limit` (by id), returned oldest first.
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT id, track_id, signal, event_id, created_at, mood_valence, mood_arousal, strategy, "
-                         "track_valence, track_arousal, artist, reaction_valence, reaction_arousal FROM feedback "
-                         "WHERE listener = ?1 ORDER BY id DESC LIMIT ?2",
-                         -1, &st, nullptr) != SQLITE_OK)
-    fail(db_, "prepare");
+  const auto owner = music::sqlite_prepare(
+      db_.get(),
+      "SELECT id, track_id, signal, event_id, created_at, mood_valence, mood_arousal, strategy, track_valence, "
+      "track_arousal, artist, reaction_valence, reaction_arousal FROM feedback WHERE listener = ?1 ORDER BY id DESC LIMIT ?2");
+  sqlite3_stmt* const st = owner.get();
+  if (!st) fail(db_.get(), "prepare");
   sqlite3_bind_text(st, 1, listener.data(), static_cast<int>(listener.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, limit ? static_cast<sqlite3_int64>(limit) : -1);
   std::vector<Event> out;
@@ -213,8 +204,7 @@ std::vector<Event> SqliteListenerStore::events(const std::string& listener, std:
     e.reaction = point_col(st, 11);
     out.push_back(std::move(e));
   }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) fail(db_, "read");
+  if (rc != SQLITE_DONE) fail(db_.get(), "read");
   std::reverse(out.begin(), out.end());
   return out;
 }
@@ -222,30 +212,31 @@ std::vector<Event> SqliteListenerStore::events(const std::string& listener, std:
 std::size_t SqliteListenerStore::count(const std::string& listener) {
   std::lock_guard lock(mu_);
   open();
-  return static_cast<std::size_t>(scalar(db_, "SELECT COUNT(*) FROM feedback WHERE listener = ?1", &listener));
+  return static_cast<std::size_t>(scalar(db_.get(), "SELECT COUNT(*) FROM feedback WHERE listener = ?1", &listener));
 }
 
 std::size_t SqliteListenerStore::total() {
   std::lock_guard lock(mu_);
   open();
-  return static_cast<std::size_t>(scalar(db_, "SELECT COUNT(*) FROM feedback"));
+  return static_cast<std::size_t>(scalar(db_.get(), "SELECT COUNT(*) FROM feedback"));
 }
 
 std::size_t SqliteListenerStore::forget(const std::string& listener) {
   std::lock_guard lock(mu_);
   open();
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM feedback WHERE listener = ?1", -1, &st, nullptr) != SQLITE_OK)
-    fail(db_, "prepare");
-  sqlite3_bind_text(st, 1, listener.data(), static_cast<int>(listener.size()), SQLITE_TRANSIENT);
-  const int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) fail(db_, "delete");
-  const auto n = static_cast<std::size_t>(sqlite3_changes(db_));
+  int rc = SQLITE_OK;
+  {
+    const auto st = music::sqlite_prepare(db_.get(), "DELETE FROM feedback WHERE listener = ?1");
+    if (!st) fail(db_.get(), "prepare");
+    sqlite3_bind_text(st.get(), 1, listener.data(), static_cast<int>(listener.size()), SQLITE_TRANSIENT);
+    rc = sqlite3_step(st.get());
+  }  // finalised before the checkpoint below
+  if (rc != SQLITE_DONE) fail(db_.get(), "delete");
+  const auto n = static_cast<std::size_t>(sqlite3_changes(db_.get()));
   // secure_delete zeroed the freed cells in the pages written to the WAL; copying them into the
   // database and truncating the WAL leaves no older copy of those pages in either file.
-  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) != SQLITE_OK)
-    fail(db_, "checkpoint after erasing");
+  if (sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) != SQLITE_OK)
+    fail(db_.get(), "checkpoint after erasing");
   return n;
 }
 

@@ -17,9 +17,7 @@
 #include <mutex>
 
 #include "listeners/event.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "music/sqlite_util.hpp"
 
 namespace moodtunes::listeners {
 
@@ -44,8 +42,8 @@ class SqliteListenerStore final : public ListenerStore {
   bool insert(const Event& e);  // with mu_ held
   std::filesystem::path file_;
   std::mutex mu_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* insert_ = nullptr;
+  music::SqliteConnection db_;
+  music::SqliteStatement insert_;  // after db_: finalised before the connection closes
 };
 
 // listeners.sqlite beside `catalog` (the server's and the CLI's default).

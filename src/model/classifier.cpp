@@ -314,6 +314,7 @@ EmotionClassifier EmotionClassifier::from_model(ModelEnsemble model, std::option
     }
   }
   std::vector<std::optional<std::vector<float>>> ranges;
+  ranges.reserve(members.size());
   for (const auto& member : members) ranges.push_back(int8_ranges(member));
   const bool calibrated = std::all_of(ranges.begin(), ranges.end(), [](const auto& r) { return r.has_value(); });
   if (engine == InferenceEngine::kXnnpackInt8 && !calibrated)

@@ -39,7 +39,7 @@ void plot_curves(const std::vector<Series>& series, const std::string& title, co
   cv::putText(img, title, {left, 25}, cv::FONT_HERSHEY_SIMPLEX, 0.6, {0, 0, 0}, 1, cv::LINE_AA);
   cv::putText(img, "epoch 1.." + std::to_string(n), {w / 2 - 40, h - 15}, cv::FONT_HERSHEY_SIMPLEX, 0.45, {0, 0, 0});
   for (std::size_t s = 0; s < series.size(); ++s) {
-    const auto color = kPalette[s % kPalette.size()];
+    const auto& color = kPalette[s % kPalette.size()];
     const auto& v = series[s].values;
     for (std::size_t i = 1; i < v.size(); ++i)
       cv::line(img, {px(i - 1), py(v[i - 1])}, {px(i), py(v[i])}, color, 2, cv::LINE_AA);

@@ -42,39 +42,35 @@ CREATE TABLE IF NOT EXISTS session_history(
   PRIMARY KEY(session, track_id));
 )sql";
 
-// Prepared statement with RAII finalize.
+// Prepared statement (finalised by its owner) whose failures are CatalogError.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
-      throw CatalogError(std::string("SQLite: ") + sqlite3_errmsg(db));
+  Stmt(sqlite3* db, const char* sql) : conn_(db), s_(sqlite_prepare(db, sql)) {
+    if (!s_) throw CatalogError(std::string("SQLite: ") + sqlite3_errmsg(db));
   }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  sqlite3_stmt* get() { return s_; }
+  sqlite3_stmt* get() { return s_.get(); }
   bool step() {
-    int rc = sqlite3_step(s_);
+    int rc = sqlite3_step(s_.get());
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw CatalogError(std::string("SQLite: ") + sqlite3_errmsg(db_));
+    throw CatalogError(std::string("SQLite: ") + sqlite3_errmsg(conn_));
   }
-  void reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
-  void bind(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
-  void bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  void bind(int i, double v) { sqlite3_bind_double(s_, i, v); }
-  void bind_null(int i) { sqlite3_bind_null(s_, i); }
+  void reset() { sqlite3_reset(s_.get()); sqlite3_clear_bindings(s_.get()); }
+  void bind(int i, std::string_view v) { sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, std::int64_t v) { sqlite3_bind_int64(s_.get(), i, v); }
+  void bind(int i, double v) { sqlite3_bind_double(s_.get(), i, v); }
+  void bind_null(int i) { sqlite3_bind_null(s_.get(), i); }
   std::string text(int i) {
-    auto* p = sqlite3_column_text(s_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, i))) : std::string();
+    auto* p = sqlite3_column_text(s_.get(), i);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_.get(), i))) : std::string();
   }
-  std::int64_t i64(int i) { return sqlite3_column_int64(s_, i); }
-  double dbl(int i) { return sqlite3_column_double(s_, i); }
-  bool is_null(int i) { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  std::int64_t i64(int i) { return sqlite3_column_int64(s_.get(), i); }
+  double dbl(int i) { return sqlite3_column_double(s_.get(), i); }
+  bool is_null(int i) { return sqlite3_column_type(s_.get(), i) == SQLITE_NULL; }
 
  private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
+  sqlite3* conn_;
+  SqliteStatement s_;
 };
 
 constexpr const char* kTrackColumns =
@@ -128,59 +124,46 @@ Catalog::Catalog(const fs::path& file, OpenMode mode) : path_(file), read_only_(
     throw CatalogError("no catalog at " + file.string() + " (run `moodtunes catalog setup` or `moodtunes catalog import`)");
   if (fs::is_directory(file, ec)) throw CatalogError(file.string() + " is a folder, not a catalog file");
   if (mode == OpenMode::kCreate && file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
-  auto open = [&](const std::string& name, int flags) {
-    if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) == SQLITE_OK) return std::string();
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    return msg;
-  };
   std::string error;
   if (read_only_) {
-    error = open(file.string(), SQLITE_OPEN_READONLY);
+    db_ = sqlite_open(file.string(), SQLITE_OPEN_READONLY, error);
     // A WAL catalog on read-only media cannot create its shared-memory file: read it as immutable.
-    if (error.empty() && sqlite3_exec(db_, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      sqlite3_close(db_);
-      db_ = nullptr;
+    if (db_ && sqlite3_exec(db_.get(), "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      db_.reset();
       error = "unreadable";
     }
-    if (!error.empty()) {
+    if (!db_.get()) {
       char* uri = sqlite3_mprintf("file:%q?immutable=1", fs::absolute(file, ec).c_str());
-      error = open(uri ? uri : "", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+      db_ = sqlite_open(uri ? uri : "", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, error);
       sqlite3_free(uri);
     }
   } else {
-    error = open(file.string(), SQLITE_OPEN_READWRITE | (mode == OpenMode::kCreate ? SQLITE_OPEN_CREATE : 0));
+    db_ = sqlite_open(file.string(), SQLITE_OPEN_READWRITE | (mode == OpenMode::kCreate ? SQLITE_OPEN_CREATE : 0), error);
   }
-  if (!error.empty()) throw CatalogError("cannot open catalog " + file.string() + ": " + error);
-  sqlite3_busy_timeout(db_, 5000);
-  try {
-    const int version = schema_version();
-    check_is_catalog(version);
-    if (!read_only_) {
-      if (version < kSchemaVersion) migrate();
-      // WAL lets readers and one writer work at once; the mode is stored in the file, so this
-      // writes only the first time.
-      bool wal = false;
-      {
-        Stmt mode_now(db_, "PRAGMA journal_mode");  // finalised before the switch: no open statement
-        wal = mode_now.step() && mode_now.text(0) == "wal";
-      }
-      if (!wal) exec("PRAGMA journal_mode=WAL");
+  if (!db_.get()) throw CatalogError("cannot open catalog " + file.string() + ": " + error);
+  sqlite3_busy_timeout(db_.get(), 5000);
+  // A failure below closes the connection with db_ (a member, destroyed when the constructor throws).
+  const int version = schema_version();
+  check_is_catalog(version);
+  if (!read_only_) {
+    if (version < kSchemaVersion) migrate();
+    // WAL lets readers and one writer work at once; the mode is stored in the file, so this
+    // writes only the first time.
+    bool wal = false;
+    {
+      Stmt mode_now(db_.get(), "PRAGMA journal_mode");  // finalised before the switch: no open statement
+      wal = mode_now.step() && mode_now.text(0) == "wal";
     }
-  } catch (...) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;
+    if (!wal) exec("PRAGMA journal_mode=WAL");
   }
 }
 
-Catalog::~Catalog() { sqlite3_close(db_); }
+Catalog::~Catalog() = default;
 
 void Catalog::exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errmsg(db_);
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_.get());
     sqlite3_free(err);
     throw CatalogError("SQLite: " + msg);
   }
@@ -189,7 +172,7 @@ void Catalog::exec(const char* sql) {
 int Catalog::schema_version() {
   // SQLite says "file is not a database" for a non-SQLite file: a clear error, and nothing written.
   try {
-    Stmt s(db_, "PRAGMA user_version");
+    Stmt s(db_.get(), "PRAGMA user_version");
     return s.step() ? static_cast<int>(s.i64(0)) : 0;
   } catch (const CatalogError& e) {
     throw CatalogError(path_.string() + " is not a moodtunes catalog (" + e.what() + ")");
@@ -199,7 +182,7 @@ int Catalog::schema_version() {
 void Catalog::check_is_catalog(int version) {
   if (version > kSchemaVersion)
     throw CatalogError(path_.string() + " was written by a newer moodtunes (schema " + std::to_string(version) + ")");
-  Stmt tables(db_, "SELECT count(*), sum(name = 'tracks') FROM sqlite_master WHERE type = 'table'");
+  Stmt tables(db_.get(), "SELECT count(*), sum(name = 'tracks') FROM sqlite_master WHERE type = 'table'");
   tables.step();
   const std::int64_t count = tables.i64(0), has_tracks = tables.i64(1);
   if (count > 0 && has_tracks == 0)
@@ -216,7 +199,7 @@ void Catalog::migrate() {
     exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
     exec("COMMIT");
   } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
 }
@@ -240,60 +223,61 @@ Catalog::Import::Import(Catalog& c) : c_(c) {
       "       (excluded.title, excluded.artist, excluded.valence, excluded.arousal, excluded.raw_valence,"
       "        excluded.raw_arousal, excluded.raw_scale, excluded.deezer_id, excluded.spotify_id,"
       "        excluded.isrc, excluded.genre, excluded.msd_track_id)";
-  try {
-    if (sqlite3_prepare_v2(c_.db_, sql, -1, &upsert_, nullptr) != SQLITE_OK ||
-        sqlite3_prepare_v2(c_.db_, "SELECT 1 FROM tracks WHERE source=?1 AND source_id=?2", -1, &exists_,
-                           nullptr) != SQLITE_OK)
-      throw CatalogError(std::string("SQLite: ") + sqlite3_errmsg(c_.db_));
-  } catch (...) {
-    sqlite3_finalize(upsert_);
-    sqlite3_finalize(exists_);
-    sqlite3_exec(c_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
+  upsert_ = sqlite_prepare(c_.db_.get(), sql);
+  if (upsert_) exists_ = sqlite_prepare(c_.db_.get(), "SELECT 1 FROM tracks WHERE source=?1 AND source_id=?2");
+  if (!exists_) {
+    // The destructor does not run for a constructor that throws: roll back here.
+    const std::string why = sqlite3_errmsg(c_.db_.get());
+    upsert_.reset();
+    sqlite3_exec(c_.db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw CatalogError("SQLite: " + why);
   }
 }
 
 Catalog::Import::~Import() {
-  sqlite3_finalize(upsert_);
-  sqlite3_finalize(exists_);
-  if (!done_) sqlite3_exec(c_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  // Statements finalised before the rollback, as before (no open statement during ROLLBACK).
+  upsert_.reset();
+  exists_.reset();
+  if (!done_) sqlite3_exec(c_.db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 Catalog::Import::Result Catalog::Import::upsert(const Track& t) {
+  sqlite3_stmt* const exists = exists_.get();
+  sqlite3_stmt* const upsert = upsert_.get();
   auto text = [](sqlite3_stmt* s, int i, const std::string& v) {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   };
-  sqlite3_reset(exists_);
-  text(exists_, 1, t.source);
-  text(exists_, 2, t.source_id);
-  const bool existed = sqlite3_step(exists_) == SQLITE_ROW;
-  sqlite3_reset(exists_);
+  sqlite3_reset(exists);
+  text(exists, 1, t.source);
+  text(exists, 2, t.source_id);
+  const bool existed = sqlite3_step(exists) == SQLITE_ROW;
+  sqlite3_reset(exists);
 
-  sqlite3_reset(upsert_);
-  text(upsert_, 1, t.source);
-  text(upsert_, 2, t.source_id);
-  text(upsert_, 3, t.title);
-  text(upsert_, 4, t.artist);
-  sqlite3_bind_double(upsert_, 5, t.valence);
-  sqlite3_bind_double(upsert_, 6, t.arousal);
-  if (t.raw_valence) sqlite3_bind_double(upsert_, 7, *t.raw_valence); else sqlite3_bind_null(upsert_, 7);
-  if (t.raw_arousal) sqlite3_bind_double(upsert_, 8, *t.raw_arousal); else sqlite3_bind_null(upsert_, 8);
-  text(upsert_, 9, t.raw_scale);
-  if (t.deezer_id) sqlite3_bind_int64(upsert_, 10, *t.deezer_id); else sqlite3_bind_null(upsert_, 10);
-  text(upsert_, 11, t.spotify_id);
-  text(upsert_, 12, t.isrc);
-  text(upsert_, 13, t.genre);
-  text(upsert_, 14, t.msd_track_id);
-  if (sqlite3_step(upsert_) != SQLITE_DONE)
-    throw CatalogError(std::string("SQLite: ") + sqlite3_errmsg(c_.db_) + " (track " + t.source + ":" + t.source_id + ")");
-  const int changed = sqlite3_changes(c_.db_);
-  sqlite3_reset(upsert_);
+  sqlite3_reset(upsert);
+  text(upsert, 1, t.source);
+  text(upsert, 2, t.source_id);
+  text(upsert, 3, t.title);
+  text(upsert, 4, t.artist);
+  sqlite3_bind_double(upsert, 5, t.valence);
+  sqlite3_bind_double(upsert, 6, t.arousal);
+  if (t.raw_valence) sqlite3_bind_double(upsert, 7, *t.raw_valence); else sqlite3_bind_null(upsert, 7);
+  if (t.raw_arousal) sqlite3_bind_double(upsert, 8, *t.raw_arousal); else sqlite3_bind_null(upsert, 8);
+  text(upsert, 9, t.raw_scale);
+  if (t.deezer_id) sqlite3_bind_int64(upsert, 10, *t.deezer_id); else sqlite3_bind_null(upsert, 10);
+  text(upsert, 11, t.spotify_id);
+  text(upsert, 12, t.isrc);
+  text(upsert, 13, t.genre);
+  text(upsert, 14, t.msd_track_id);
+  if (sqlite3_step(upsert) != SQLITE_DONE)
+    throw CatalogError(std::string("SQLite: ") + sqlite3_errmsg(c_.db_.get()) + " (track " + t.source + ":" + t.source_id + ")");
+  const int changed = sqlite3_changes(c_.db_.get());
+  sqlite3_reset(upsert);
   if (!existed) return Result::kInserted;
   return changed > 0 ? Result::kUpdated : Result::kUnchanged;
 }
 
 void Catalog::Import::set_meta(const std::string& key, const std::string& value) {
-  Stmt s(c_.db_, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  Stmt s(c_.db_.get(), "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
   s.bind(1, key);
   s.bind(2, value);
   s.step();
@@ -307,7 +291,7 @@ void Catalog::Import::commit() {
 // ---- Queries -------------------------------------------------------------------------------
 
 std::int64_t Catalog::size() {
-  Stmt s(db_, "SELECT COUNT(*) FROM tracks");
+  Stmt s(db_.get(), "SELECT COUNT(*) FROM tracks");
   s.step();
   return s.i64(0);
 }
@@ -316,7 +300,7 @@ CatalogStats Catalog::stats() {
   CatalogStats st;
   st.path = path_;
   {
-    Stmt s(db_,
+    Stmt s(db_.get(),
            "SELECT COUNT(*), COUNT(DISTINCT lower(artist)), MIN(valence), MAX(valence), AVG(valence),"
            " MIN(arousal), MAX(arousal), AVG(arousal),"
            " SUM(valence>=0 AND arousal>=0), SUM(valence<0 AND arousal>=0), SUM(valence<0 AND arousal<0),"
@@ -336,14 +320,14 @@ CatalogStats Catalog::stats() {
     st.with_spotify_id = s.i64(13);
     st.with_isrc = s.i64(14);
   }
-  Stmt s(db_, "SELECT source, COUNT(*) FROM tracks GROUP BY source ORDER BY source");
+  Stmt s(db_.get(), "SELECT source, COUNT(*) FROM tracks GROUP BY source ORDER BY source");
   while (s.step()) st.sources.push_back({s.text(0), s.i64(1)});
   st.last_import = meta("last_import").value_or("");
   return st;
 }
 
 std::optional<Track> Catalog::get(std::int64_t id) {
-  Stmt s(db_, (std::string("SELECT ") + kTrackColumns + " FROM tracks WHERE id=?1").c_str());
+  Stmt s(db_.get(), (std::string("SELECT ") + kTrackColumns + " FROM tracks WHERE id=?1").c_str());
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   return read_track(s);
@@ -352,7 +336,7 @@ std::optional<Track> Catalog::get(std::int64_t id) {
 std::vector<Track> Catalog::get_many(std::span<const std::int64_t> ids) {
   std::vector<Track> out;
   out.reserve(ids.size());
-  Stmt s(db_, (std::string("SELECT ") + kTrackColumns + " FROM tracks WHERE id=?1").c_str());
+  Stmt s(db_.get(), (std::string("SELECT ") + kTrackColumns + " FROM tracks WHERE id=?1").c_str());
   for (auto id : ids) {
     s.reset();
     s.bind(1, id);
@@ -380,7 +364,7 @@ std::vector<Track> Catalog::search(std::string_view query, std::size_t limit) {
   sql += " ORDER BY (lower(title) = lower(?" + std::to_string(words.size() + 1) + ")) DESC,"
          " (lower(artist) = lower(?" + std::to_string(words.size() + 1) + ")) DESC, length(title), id LIMIT ?" +
          std::to_string(words.size() + 2);
-  Stmt s(db_, sql.c_str());
+  Stmt s(db_.get(), sql.c_str());
   for (std::size_t i = 0; i < words.size(); ++i) {
     std::string pat = "%";
     for (char c : words[i]) {
@@ -402,7 +386,7 @@ std::vector<IndexEntry> Catalog::load_index_entries() {
   std::vector<IndexEntry> out;
   out.reserve(static_cast<std::size_t>(size()));
   std::unordered_map<std::string, std::uint32_t> artists;
-  Stmt s(db_, "SELECT id, valence, arousal, artist FROM tracks ORDER BY id");
+  Stmt s(db_.get(), "SELECT id, valence, arousal, artist FROM tracks ORDER BY id");
   while (s.step()) {
     auto [it, fresh] = artists.try_emplace(fold_key(s.text(3)), static_cast<std::uint32_t>(artists.size()));
     (void)fresh;
@@ -413,7 +397,7 @@ std::vector<IndexEntry> Catalog::load_index_entries() {
 
 std::unordered_set<std::int64_t> Catalog::session_served(const std::string& session) {
   std::unordered_set<std::int64_t> out;
-  Stmt s(db_, "SELECT track_id FROM session_history WHERE session=?1");
+  Stmt s(db_.get(), "SELECT track_id FROM session_history WHERE session=?1");
   s.bind(1, session);
   while (s.step()) out.insert(s.i64(0));
   return out;
@@ -422,7 +406,7 @@ std::unordered_set<std::int64_t> Catalog::session_served(const std::string& sess
 void Catalog::record_served(const std::string& session, std::span<const std::int64_t> ids) {
   exec("BEGIN IMMEDIATE");
   try {
-    Stmt s(db_, "INSERT OR IGNORE INTO session_history(session, track_id) VALUES(?1, ?2)");
+    Stmt s(db_.get(), "INSERT OR IGNORE INTO session_history(session, track_id) VALUES(?1, ?2)");
     for (auto id : ids) {
       s.reset();
       s.bind(1, session);
@@ -431,19 +415,19 @@ void Catalog::record_served(const std::string& session, std::span<const std::int
     }
     exec("COMMIT");
   } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
 }
 
 void Catalog::clear_session(const std::string& session) {
-  Stmt s(db_, "DELETE FROM session_history WHERE session=?1");
+  Stmt s(db_.get(), "DELETE FROM session_history WHERE session=?1");
   s.bind(1, session);
   s.step();
 }
 
 std::optional<std::string> Catalog::meta(const std::string& key) {
-  Stmt s(db_, "SELECT value FROM meta WHERE key=?1");
+  Stmt s(db_.get(), "SELECT value FROM meta WHERE key=?1");
   s.bind(1, key);
   if (!s.step()) return std::nullopt;
   return s.text(0);

@@ -31,8 +31,7 @@
 #include <unordered_set>
 #include <vector>
 
-struct sqlite3;
-struct sqlite3_stmt;
+#include "music/sqlite_util.hpp"
 
 namespace moodtunes::music {
 
@@ -100,7 +99,7 @@ class Catalog {
 
   const std::filesystem::path& path() const { return path_; }
   bool read_only() const { return read_only_; }
-  sqlite3* handle() { return db_; }  // for providers/cache.hpp (same file, same connection)
+  sqlite3* handle() { return db_.get(); }  // for providers/cache.hpp (same file, same connection)
 
   // A write transaction for one import. Destroying it without commit() rolls back.
   class Import {
@@ -116,8 +115,8 @@ class Catalog {
 
    private:
     Catalog& c_;
-    sqlite3_stmt* upsert_ = nullptr;
-    sqlite3_stmt* exists_ = nullptr;
+    SqliteStatement upsert_;
+    SqliteStatement exists_;
     bool done_ = false;
   };
 
@@ -139,7 +138,7 @@ class Catalog {
 
  private:
   std::filesystem::path path_;
-  sqlite3* db_ = nullptr;
+  SqliteConnection db_;
   bool read_only_ = false;
   int schema_version();
   void check_is_catalog(int version);

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "music/sqlite_util.hpp"
+
 namespace moodtunes::providers {
 
 namespace {
@@ -9,19 +11,20 @@ long long secs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// A statement on the catalog's connection whose failures are music::CatalogError, as the
+// catalog's own.
 struct Stmt {
-  Stmt(sqlite3* db, const char* sql) : db(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-      throw music::CatalogError(std::string("SQLite: ") + sqlite3_errmsg(db));
+  Stmt(sqlite3* db, const char* sql) : db(db), owner(music::sqlite_prepare(db, sql)), s(owner.get()) {
+    if (!s) throw music::CatalogError(std::string("SQLite: ") + sqlite3_errmsg(db));
   }
-  ~Stmt() { sqlite3_finalize(s); }
   int step() {
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) throw music::CatalogError(std::string("SQLite: ") + sqlite3_errmsg(db));
     return rc;
   }
   sqlite3* db;
-  sqlite3_stmt* s = nullptr;
+  music::SqliteStatement owner;
+  sqlite3_stmt* s;  // owner.get(), for the sqlite3_bind_* and sqlite3_column_* calls
 };
 }  // namespace
 

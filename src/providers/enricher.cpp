@@ -64,12 +64,12 @@ void Enricher::from_deezer(const music::Track& t, Enrichment& e) {
         return;
       }
     } catch (const std::exception& ex) {  // e.g. SQLite busy on cache write: still degrade
-      e.notes.push_back("deezer: error (offline result)");
+      e.notes.emplace_back("deezer: error (offline result)");
       spdlog::warn("Deezer enrichment failed: {}", ex.what());
       return;
     }
   }
-  if (v->value("missing", false)) { e.notes.push_back("deezer: track no longer available"); return; }
+  if (v->value("missing", false)) { e.notes.emplace_back("deezer: track no longer available"); return; }
   e.preview_url = s(*v, "preview");
   e.cover_url = s(*v, "cover");
   e.deezer_link = s(*v, "link");
@@ -109,12 +109,12 @@ void Enricher::from_spotify(const music::Track& t, Enrichment& e) {
       if (disables(ex.kind)) spotify_ = nullptr;
       return;
     } catch (const std::exception& ex) {
-      e.notes.push_back("spotify: error (offline result)");
+      e.notes.emplace_back("spotify: error (offline result)");
       spdlog::warn("Spotify enrichment failed: {}", ex.what());
       return;
     }
   }
-  if (v->value("missing", false)) { e.notes.push_back("spotify: no match found"); return; }
+  if (v->value("missing", false)) { e.notes.emplace_back("spotify: no match found"); return; }
   e.spotify_id = s(*v, "id");
   e.spotify_uri = s(*v, "uri");
   e.spotify_url = s(*v, "url");

@@ -107,8 +107,7 @@ HttpResponse CurlHttpClient::send(const HttpRequest& req) {
   for (const auto& [k, v] : req.headers) {
     curl_slist* l = curl_slist_append(list.get(), (k + ": " + v).c_str());
     if (!l) throw ProviderError(ErrorKind::kNetwork, "libcurl: out of memory");
-    list.release();
-    list.reset(l);
+    if (!list) list.reset(l);  // later appends return the same head, already owned
   }
   // An explicit empty Expect avoids a 1 s stall on POST bodies waiting for 100-continue.
   list.reset(curl_slist_append(list.release(), "Expect:"));

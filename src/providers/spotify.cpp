@@ -65,7 +65,7 @@ TokenSet SpotifyAccounts::post_token(const std::vector<std::pair<std::string, st
   req.method = "POST";
   req.url = ep_.accounts + "/api/token";
   req.headers = headers;
-  req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+  req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   req.body = form_encode(form);
   const HttpResponse r = send_with_retry(http_, req, retry_);
   const std::string where = "Spotify token endpoint";
@@ -134,11 +134,11 @@ SpotifyApi::SpotifyApi(HttpClient& http, TokenSource& tokens, SpotifyEndpoints e
 
 HttpResponse SpotifyApi::call(HttpRequest req) {
   const std::string where = "Spotify " + req.method + " " + url_for_log(req.url).substr(ep_.api.size());
-  req.headers.push_back({"Accept", "application/json"});
-  if (!req.body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+  req.headers.emplace_back("Accept", "application/json");
+  if (!req.body.empty()) req.headers.emplace_back("Content-Type", "application/json");
   for (int attempt = 0;; ++attempt) {
     HttpRequest r = req;
-    r.headers.push_back({"Authorization", "Bearer " + tokens_.token().reveal()});
+    r.headers.emplace_back("Authorization", "Bearer " + tokens_.token().reveal());
     HttpResponse resp = send_with_retry(http_, r, retry_);
     if (resp.status == 401 && attempt == 0) {
       tokens_.invalidate();  // expired or revoked: fetch/refresh once and try again

@@ -467,7 +467,7 @@ void Server::Impl::setup_routes() {
     }
     return httplib::Server::HandlerResponse::Handled;
   }));
-  http.set_exception_handler([](const Request&, Response& res, std::exception_ptr) { send_error(res, 500, "internal error"); });
+  http.set_exception_handler([](const Request&, Response& res, const std::exception_ptr&) { send_error(res, 500, "internal error"); });
   http.set_logger([this](const Request& req, const Response& res) {
     const double seconds = t_request_timed ? std::chrono::duration<double>(Clock::now() - t_request_start).count() : 0.0;
     t_request_timed = false;
@@ -743,7 +743,7 @@ void Server::Impl::asset(const Request& req, Response& res) {
     return;
   }
   res.set_header("Cache-Control", "no-cache");
-  res.set_content(std::move(found->body), found->content_type);
+  res.set_content(found->body, found->content_type);
 }
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -37,7 +38,7 @@ void bars(cv::Mat& img, const FaceReading& f) {
 
 std::string face_label(const FaceReading& f) {
   const auto shown = static_cast<std::size_t>(f.emotion);
-  const int pct = static_cast<int>(100 * f.smoothed[shown] + 0.5);
+  const int pct = static_cast<int>(std::lround(100 * f.smoothed[shown]));
   // Held: the smoother keeps the label while another class leads by less than its margin.
   const bool held = f.smoothed[static_cast<std::size_t>(argmax(f.smoothed))] > f.smoothed[shown];
   const std::string name(emotion_name(f.emotion));

@@ -418,7 +418,7 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
 }
 
 std::filesystem::path find_cascade(std::string_view file) {
-  const std::filesystem::path f(file);
+  std::filesystem::path f(file);  // not const: returned by move
   if (f.has_parent_path() && std::filesystem::exists(f)) return f;
   std::vector<std::filesystem::path> dirs;
   if (const char* env = std::getenv("MOODTUNES_CASCADES"); env && *env) dirs.emplace_back(env);

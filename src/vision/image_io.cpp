@@ -153,7 +153,7 @@ DecodedImage decode_image(Bytes bytes, const DecodeLimits& limits) {
   DecodedImage out;
   out.header = *header;
   if (header->format == "jpeg" && !jpeg_has_end_marker(bytes))
-    out.warnings.push_back("truncated JPEG: the missing part of the image is grey");
+    out.warnings.emplace_back("truncated JPEG: the missing part of the image is grey");
   const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<unsigned char*>(bytes.data()));
   try {
     // IMREAD_COLOR: 8-bit BGR, EXIF orientation applied, gray expanded, alpha dropped, 16 -> 8 bit.

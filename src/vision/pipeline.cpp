@@ -106,6 +106,7 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
     boxes = detect_in_framed_crop(detector, retry, source, offset);
   }
   std::vector<cv::Mat> inputs;
+  inputs.reserve(boxes.size());
   for (const auto& b : boxes)
     inputs.push_back(preprocess_face(crop_fer_face(source, b.box, detector.box_style(), options.level_crops ? b.angle : 0)));
   const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs, options.tta);

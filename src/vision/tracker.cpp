@@ -41,6 +41,7 @@ void EmotionSmoother::add(const EmotionProbs& probs, double t) {
 
 std::vector<int> Tracker::update(const std::vector<cv::Rect>& boxes, bool allow_new_tracks) {
   std::vector<FaceBox> faces;
+  faces.reserve(boxes.size());
   for (const auto& b : boxes) faces.push_back({b, 0, 0});
   return update(faces, allow_new_tracks);
 }
@@ -74,7 +75,7 @@ std::vector<int> Tracker::update(const std::vector<FaceBox>& faces, bool allow_n
     tr.box = faces[b].box;
     tr.angle = faces[b].angle;
     tr.smoother = EmotionSmoother(smoothing_);
-    tracks_.push_back(std::move(tr));
+    tracks_.push_back(tr);
     ids[b] = tracks_.back().id;
   }
   return ids;
