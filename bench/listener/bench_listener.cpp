@@ -35,6 +35,8 @@
 
 #include <unistd.h>
 
+#include <fmt/printf.h>
+
 #include "app/catalog_index.hpp"
 #include "app/recommend.hpp"
 #include "listeners/personal.hpp"
@@ -333,7 +335,7 @@ void write_rate(ListenerStore& store, const TrackTable& table, const std::string
       });
     for (auto& t : pool) t.join();
     const double s = ms_since(t0) / 1e3;
-    std::printf("feedback writes (%s), %d writer thread(s): %.0f events/s -> %s (>= 2,000/s)\n", what.c_str(), threads,
+    fmt::printf("feedback writes (%s), %d writer thread(s): %.0f events/s -> %s (>= 2,000/s)\n", what.c_str(), threads,
                 kWrites / s, met(kWrites / s >= 2000));
   }
 }
@@ -346,7 +348,7 @@ void postgres_write_rate(const TrackTable& table, const fs::path& dir) {
     PostgresListenerStore store(cluster.create_database());
     write_rate(store, table, "PostgreSQL 15, local, default durability");
   } catch (const std::exception& e) {
-    std::printf("feedback writes on PostgreSQL: skipped (%s)\n", e.what());
+    fmt::printf("feedback writes on PostgreSQL: skipped (%s)\n", e.what());
   }
 }
 
@@ -373,7 +375,7 @@ void speed(const app::CatalogIndex& index, const TrackTable& table, const fs::pa
     }
   const auto t_load = Clock::now();
   store.add_many(batch);
-  std::printf("\nstore: %zu events in %s (%.0f ms in one transaction)\n", store.total(), file.filename().c_str(), ms_since(t_load));
+  fmt::printf("\nstore: %zu events in %s (%.0f ms in one transaction)\n", store.total(), file.filename().c_str(), ms_since(t_load));
 
   write_rate(store, table, "SQLite, WAL, synchronous=NORMAL");
 
@@ -400,7 +402,7 @@ void speed(const app::CatalogIndex& index, const TrackTable& table, const fs::pa
     for (auto& t : pool) t.join();
     std::vector<double> all;
     for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
-    std::printf("recommend with learning (200 events per listener, 100,000 stored), %d concurrent caller(s): "
+    fmt::printf("recommend with learning (200 events per listener, 100,000 stored), %d concurrent caller(s): "
                 "p50 %.2f ms, p99 %.2f ms -> %s (p99 < 10 ms)\n",
                 threads, pct(all, 0.5), pct(all, 0.99), met(pct(all, 0.99) < 10.0));
   }
@@ -418,7 +420,7 @@ int main(int argc, char** argv) {
     if (a == "--data" && i + 1 < argc) data = argv[++i];
     else if (a == "--set" && i + 1 < argc) {
       if (!set_param(params, argv[++i])) {
-        std::fprintf(stderr, "bench_listener: --set NAME=VALUE with NAME a ModelParams field, not '%s'\n", argv[i]);
+        fmt::fprintf(stderr, "bench_listener: --set NAME=VALUE with NAME a ModelParams field, not '%s'\n", argv[i]);
         return 2;
       }
     }
@@ -428,7 +430,7 @@ int main(int argc, char** argv) {
     else if (a == "--sweep") sweep = true;
     else if (a == "--no-speed") with_speed = false;
     else {
-      std::fprintf(stderr, "usage: bench_listener [--data DIR] [--seeds N] [--rounds N] [--first-seed S] [--sweep] [--no-speed]\n"
+      fmt::fprintf(stderr, "usage: bench_listener [--data DIR] [--seeds N] [--rounds N] [--first-seed S] [--sweep] [--no-speed]\n"
                    "                      [--set NAME=VALUE]...\n");
       return 2;
     }
@@ -450,10 +452,10 @@ int main(int argc, char** argv) {
     const auto table = track_table(*index);
     const int flip_round = rounds / 2;
     const auto tastes = make_tastes(*index, *table, flip_round);
-    std::printf("catalog: %zu tracks; %zu listener types x %d rounds x %d seeds\n", index->size(), tastes.size(), rounds, seeds);
+    fmt::printf("catalog: %zu tracks; %zu listener types x %d rounds x %d seeds\n", index->size(), tastes.size(), rounds, seeds);
 
     if (sweep) {
-      std::printf("%-7s %-7s %-6s %-6s %-6s | %-7s %-7s %-7s %-7s | learner 41-50 per type\n", "forget", "slots",
+      fmt::printf("%-7s %-7s %-6s %-6s %-6s | %-7s %-7s %-7s %-7s | learner 41-50 per type\n", "forget", "slots",
                   "anchor", "shrink", "prior", "learner", "today", "oracle", "recover");
       for (double forget : {0.97, 0.98})
         for (std::size_t slots : {0, 1, 2})
@@ -466,47 +468,47 @@ int main(int argc, char** argv) {
               p.artist_shrink = shrink;
               const Summary s = evaluate(*index, *table, tastes, rounds, seeds, p);
               const Headline h = headline(s, tastes, rounds, flip_round);
-              std::printf("%-7.3f %-7zu %-6.1f %-6.1f %-6.1f | %-7.3f %-7.3f %-7.3f %-7d |", forget, slots, anchor,
+              fmt::printf("%-7.3f %-7zu %-6.1f %-6.1f %-6.1f | %-7.3f %-7.3f %-7.3f %-7d |", forget, slots, anchor,
                           shrink, p.prior_precision, h.learner, h.today, h.oracle, h.recover);
               for (std::size_t ti = 0; ti < tastes.size(); ++ti)
-                std::printf(" %.2f", window(s.rate[ti][kLearner], rounds - rounds / kWindows, rounds));
-              std::printf("\n");
+                fmt::printf(" %.2f", window(s.rate[ti][kLearner], rounds - rounds / kWindows, rounds));
+              fmt::printf("\n");
               std::fflush(stdout);
             }
     } else {
       const auto t0 = Clock::now();
       const Summary s = evaluate(*index, *table, tastes, rounds, seeds, params, first_seed);
-      std::printf("simulated in %.1f s\n\nlike-rate per window of rounds (mean over %d seeds)\n", ms_since(t0) / 1e3, seeds);
-      std::printf("%-13s %-8s", "listener", "method");
+      fmt::printf("simulated in %.1f s\n\nlike-rate per window of rounds (mean over %d seeds)\n", ms_since(t0) / 1e3, seeds);
+      fmt::printf("%-13s %-8s", "listener", "method");
       const int w = rounds / kWindows;
-      for (int k = 0; k < kWindows; ++k) std::printf(" %2d-%-3d", k * w + 1, (k + 1) * w);
-      std::printf("\n");
+      for (int k = 0; k < kWindows; ++k) fmt::printf(" %2d-%-3d", k * w + 1, (k + 1) * w);
+      fmt::printf("\n");
       for (std::size_t ti = 0; ti < tastes.size(); ++ti)
         for (int m = 0; m < kMethods; ++m) {
-          std::printf("%-13s %-8s", tastes[ti].name.c_str(), kMethodNames[m]);
-          for (int k = 0; k < kWindows; ++k) std::printf(" %5.2f ", window(s.rate[ti][m], k * w, (k + 1) * w));
-          std::printf("\n");
+          fmt::printf("%-13s %-8s", tastes[ti].name.c_str(), kMethodNames[m]);
+          for (int k = 0; k < kWindows; ++k) fmt::printf(" %5.2f ", window(s.rate[ti][m], k * w, (k + 1) * w));
+          fmt::printf("\n");
         }
       const Headline h = headline(s, tastes, rounds, flip_round);
-      std::printf("\nrounds %d-%d, mean over types: learner %.3f, today %.3f, oracle %.3f\n", rounds - w + 1, rounds,
+      fmt::printf("\nrounds %d-%d, mean over types: learner %.3f, today %.3f, oracle %.3f\n", rounds - w + 1, rounds,
                   h.learner, h.today, h.oracle);
-      std::printf("  >= 2x today: %.2fx -> %s\n", h.learner / std::max(1e-9, h.today), met(h.learner >= 2 * h.today));
-      std::printf("  face reactions only, likes off: %.3f, %.2fx today -> %s (>= 1.5x)\n", h.face,
+      fmt::printf("  >= 2x today: %.2fx -> %s\n", h.learner / std::max(1e-9, h.today), met(h.learner >= 2 * h.today));
+      fmt::printf("  face reactions only, likes off: %.3f, %.2fx today -> %s (>= 1.5x)\n", h.face,
                   h.face / std::max(1e-9, h.today), met(h.face >= 1.5 * h.today));
-      std::printf("  within 15 points of the oracle: %.1f points -> %s\n", 100 * (h.oracle - h.learner),
+      fmt::printf("  within 15 points of the oracle: %.1f points -> %s\n", 100 * (h.oracle - h.learner),
                   met(h.learner >= h.oracle - 0.15));
-      std::printf("after the flip at round %d: within 15 points of the oracle after %d round(s) -> %s (<= 10)\n",
+      fmt::printf("after the flip at round %d: within 15 points of the oracle after %d round(s) -> %s (<= 10)\n",
                   flip_round, h.recover, met(h.recover >= 1 && h.recover <= 10));
-      std::printf("distinct artists per list of 10 (learner): min %.0f, mean %.2f -> %s (>= 8)\n", s.min_artists,
+      fmt::printf("distinct artists per list of 10 (learner): min %.0f, mean %.2f -> %s (>= 8)\n", s.min_artists,
                   s.mean_artists, met(s.min_artists >= 8));
-      std::printf("a new listener's first list equals today's (every type and seed): %s\n", met(s.first_equal));
+      fmt::printf("a new listener's first list equals today's (every type and seed): %s\n", met(s.first_equal));
       if (with_speed) {
         speed(*index, *table, tmp);
         postgres_write_rate(*table, tmp);
       }
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_listener: %s\n", e.what());
+    fmt::fprintf(stderr, "bench_listener: %s\n", e.what());
     rc = 1;
   }
   std::error_code ec;
