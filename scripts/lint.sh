@@ -38,6 +38,11 @@ import json, sys
 seen = set()
 for entry in json.load(open(sys.argv[1])):
     f = entry["file"]
+    # src/train includes LibTorch, whose headers Debian's clang-tidy cannot parse against
+    # libstdc++ 12 (c10::IValue errors in the headers, none in our code): g++ -Wall -Wextra
+    # checks those files.
+    if f.startswith(sys.argv[2] + "train/"):
+        continue
     if f.startswith(sys.argv[2]) and f.endswith(".cpp") and f not in seen:
         seen.add(f)
         print(f)

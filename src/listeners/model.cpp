@@ -260,7 +260,7 @@ class LocalGrid {
           const double k = e.weight * std::exp(-d2 / th);
           sw += k, sr += k * e.residual;
         }
-        grid_[static_cast<std::size_t>(i * kGrid + j)] = params.local_weight * sr / (sw + params.local_shrink);
+        grid_[index(i, j)] = params.local_weight * sr / (sw + params.local_shrink);
       }
   }
   bool on() const { return on_; }
@@ -269,11 +269,14 @@ class LocalGrid {
     const double gy = std::clamp((x.arousal + 1.0) * (kGrid - 1) / 2.0, 0.0, kGrid - 1.0);
     const int i = std::min(static_cast<int>(gx), kGrid - 2), j = std::min(static_cast<int>(gy), kGrid - 2);
     const double fx = gx - i, fy = gy - j;
-    auto g = [&](int a, int b) { return grid_[static_cast<std::size_t>(a * kGrid + b)]; };
+    auto g = [&](int a, int b) { return grid_[index(a, b)]; };
     return (1 - fx) * ((1 - fy) * g(i, j) + fy * g(i, j + 1)) + fx * ((1 - fy) * g(i + 1, j) + fy * g(i + 1, j + 1));
   }
 
  private:
+  static std::size_t index(int i, int j) {
+    return static_cast<std::size_t>(i) * kGrid + static_cast<std::size_t>(j);
+  }
   static float node(int i) { return -1.0f + 2.0f * static_cast<float>(i) / (kGrid - 1); }
   std::array<double, kGrid * kGrid> grid_{};
   bool on_ = false;
