@@ -4,9 +4,10 @@
 // oracle (averaged over listener types); after a taste flip, within 15 points of the oracle in
 // <= 10 rounds; >= 8 distinct artists per list of 10; a new listener's first list equals
 // today's; a learner fed only face reactions (explicit likes off) >= 1.5x today's. Speed:
-// recommend with learning p99 < 10 ms with 100,000 stored events at 4 concurrent callers
-// (in-process here); feedback writes >= 2,000/s on SQLite, and the same measured on PostgreSQL
-// (a throwaway cluster) when its server is installed.
+// POST /api/recommend with learning p99 < 10 ms with 100,000 stored events at 4 concurrent
+// clients, through `moodtunes serve` over HTTP (and in-process, to show the server's share),
+// against the same requests without a listener; feedback writes >= 2,000/s on SQLite, and the
+// same measured on PostgreSQL (a throwaway cluster) when its server is installed.
 //
 // Usage: bench_listener [--data DIR] [--seeds N] [--first-seed S] [--rounds N] [--sweep] [--no-speed]
 //                       [--set NAME=VALUE]...
@@ -20,6 +21,7 @@
 // learners and the oracle never serve a track twice to a listener; today's recommender runs as
 // the server does (no session).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -36,6 +38,8 @@
 #include <unistd.h>
 
 #include <fmt/printf.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "app/catalog_index.hpp"
 #include "app/recommend.hpp"
@@ -45,6 +49,7 @@
 #include "music/catalog.hpp"
 #include "music/importers.hpp"
 #include "pg_cluster.hpp"
+#include "support/server_process.hpp"
 
 using namespace moodtunes;
 using namespace moodtunes::listeners;
@@ -87,14 +92,10 @@ Signal answer(double x) { return x > 0.5 ? Signal::kLike : (x < -0.5 ? Signal::k
 // (for "match", whose goal is the mood itself, toward more positive valence: a smile) in
 // proportion to how much they like it, plus the reading's own jitter (N(0, 0.1) per axis).
 MoodPoint face_reaction(double x, MoodPoint mood, music::Strategy strategy, std::mt19937_64& rng) {
-  const MoodPoint goal = music::strategy_goal(strategy, mood);
-  double dx = goal.valence - mood.valence, dy = goal.arousal - mood.arousal;
-  const double len = std::hypot(dx, dy);
-  if (len < 0.1) dx = 1, dy = 0;
-  else dx /= len, dy /= len;
+  const MoodPoint d = reaction_direction(strategy, mood);
   std::normal_distribution<double> jitter(0.0, 0.1);
   const double step = 0.25 * std::clamp(x, -1.0, 1.0);
-  return {static_cast<float>(step * dx + jitter(rng)), static_cast<float>(step * dy + jitter(rng))};
+  return {static_cast<float>(step * d.valence + jitter(rng)), static_cast<float>(step * d.arousal + jitter(rng))};
 }
 
 // One listener of one taste under one method for `rounds` rounds.
@@ -352,12 +353,15 @@ void postgres_write_rate(const TrackTable& table, const fs::path& dir) {
   }
 }
 
+// Listeners in the store speed() fills, 200 events each.
+constexpr int kListeners = 500;
+
 void speed(const app::CatalogIndex& index, const TrackTable& table, const fs::path& dir) {
   const fs::path file = dir / "listeners.sqlite";
   SqliteListenerStore store(file);
   std::mt19937_64 rng(42);
   // 100,000 events: 500 listeners x 200 events of random tracks, moods and signals.
-  constexpr int kListeners = 500, kPer = 200;
+  constexpr int kPer = 200;
   std::vector<Event> batch;
   for (int l = 0; l < kListeners; ++l)
     for (int k = 0; k < kPer; ++k) {
@@ -405,6 +409,55 @@ void speed(const app::CatalogIndex& index, const TrackTable& table, const fs::pa
     fmt::printf("recommend with learning (200 events per listener, 100,000 stored), %d concurrent caller(s): "
                 "p50 %.2f ms, p99 %.2f ms -> %s (p99 < 10 ms)\n",
                 threads, pct(all, 0.5), pct(all, 0.99), met(pct(all, 0.99) < 10.0));
+  }
+}
+
+// POST /api/recommend through `moodtunes serve` (its own process, default threads, the catalog
+// and the 100,000-event store of speed()), each client on one kept-alive connection as a page's;
+// with a listener (learning) and, as the baseline in the same run, without.
+void http_recommend(const fs::path& dir) {
+  try {
+    moodtunes::test::ServerProcess server({"--catalog", (dir / "catalog.sqlite").string(), "--offline"}, dir,
+                                          {{"MOODTUNES_API_KEY", ""}});
+    for (const bool learning : {false, true})
+      for (const int clients : {1, 4}) {
+        constexpr int kCalls = 400;
+        std::vector<std::vector<double>> lat(static_cast<std::size_t>(clients));
+        std::atomic<int> failures{0}, unpersonalised{0};
+        std::vector<std::thread> pool;
+        for (int c = 0; c < clients; ++c)
+          pool.emplace_back([&, c] {
+            auto http = server.client();
+            http->set_keep_alive(true);
+            http->set_tcp_nodelay(true);
+            std::mt19937_64 r(static_cast<std::uint64_t>(c) + 11);
+            for (int k = 0; k < kCalls + 20; ++k) {  // the first 20: warm-up, not counted
+              nlohmann::json body = {{"emotion", emotion_name(static_cast<std::size_t>(r() % kNumEmotions))},
+                                     {"strategy", music::strategy_name(static_cast<music::Strategy>(r() % 4))}};
+              if (learning) body["listener"] = "listener-" + std::to_string(r() % static_cast<std::uint64_t>(kListeners));
+              const auto t0 = Clock::now();
+              const auto res = http->Post("/api/recommend", body.dump(), "application/json");
+              const double ms = ms_since(t0);
+              if (!res || res->status != 200) {
+                ++failures;
+                continue;
+              }
+              if (learning && !nlohmann::json::parse(res->body)["listener"].value("personalised", false)) ++unpersonalised;
+              if (k >= 20) lat[static_cast<std::size_t>(c)].push_back(ms);
+            }
+          });
+        for (auto& t : pool) t.join();
+        std::vector<double> all;
+        for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+        if (all.empty()) throw std::runtime_error("no request succeeded:\n" + server.output());
+        fmt::printf("POST /api/recommend over HTTP, %s, %d client(s): p50 %.2f ms, p99 %.2f ms, %d failed, "
+                    "%d not personalised%s\n",
+                    learning ? "with learning (100,000 stored)" : "no listener (baseline)", clients, pct(all, 0.5),
+                    pct(all, 0.99), failures.load(), unpersonalised.load(),
+                    learning ? fmt::sprintf(" -> %s (p99 < 10 ms)", met(pct(all, 0.99) < 10.0 && failures == 0 && unpersonalised == 0)) : "");
+      }
+  } catch (const std::exception& e) {
+    fmt::printf("POST /api/recommend over HTTP: not measured (%s)\n", e.what());
   }
 }
 
@@ -504,6 +557,7 @@ int main(int argc, char** argv) {
       fmt::printf("a new listener's first list equals today's (every type and seed): %s\n", met(s.first_equal));
       if (with_speed) {
         speed(*index, *table, tmp);
+        http_recommend(tmp);
         postgres_write_rate(*table, tmp);
       }
     }

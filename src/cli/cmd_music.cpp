@@ -312,7 +312,7 @@ void add_recommend_command(CLI::App& app) {
       if (!o->session.empty()) served = catalog.session_served(o->session);
       auto r = listeners::recommend_for_listener(*index, *table, mood, recommend_options(*o), *store, lo->id, {},
                                                  o->session.empty() ? nullptr : &served);
-      if (r.store_unavailable) spdlog::warn("the listener store is unavailable: not personalised");
+      if (!r.store_error.empty()) spdlog::warn("the listener store is unavailable, not personalised: {}", r.store_error);
       listener_summary = listeners::listener_summary_json(lo->id, r);
       p = std::move(r.picks);
       if (!o->session.empty()) {

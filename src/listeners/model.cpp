@@ -1,9 +1,9 @@
 #include "listeners/model.hpp"
 
-#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+
+#include <fmt/format.h>
 
 namespace moodtunes::listeners {
 
@@ -83,18 +83,12 @@ struct Reward {
 
 MoodPoint mood_of(const Event& e) { return e.mood.value_or(MoodPoint{}); }
 
-// How far a reaction moved toward the strategy's goal (for match, whose goal is the mood
-// itself: toward more positive valence, the listener smiling more), in [-1, 1].
+// How far a reaction moved along reaction_direction(), in [-1, 1].
 double reaction_score(const Event& e) {
   if (!e.reaction) return 0;
-  const MoodPoint m = mood_of(e);
   const auto s = music::parse_strategy(e.strategy).value_or(music::Strategy::kMatch);
-  const MoodPoint g = music::strategy_goal(s, m);
-  double dx = g.valence - m.valence, dy = g.arousal - m.arousal;
-  const double len = std::hypot(dx, dy);
-  if (len < 0.1) dx = 1, dy = 0;
-  else dx /= len, dy /= len;
-  const double proj = e.reaction->valence * dx + e.reaction->arousal * dy;
+  const MoodPoint d = reaction_direction(s, mood_of(e));
+  const double proj = double(e.reaction->valence) * d.valence + double(e.reaction->arousal) * d.arousal;
   return std::clamp(proj / 0.25, -1.0, 1.0);
 }
 
@@ -108,13 +102,20 @@ Reward reward_of(const Event& e, const ModelParams& p) {
   return {};
 }
 
-
 float dist2(MoodPoint a, MoodPoint b) {
   const float dv = a.valence - b.valence, da = a.arousal - b.arousal;
   return dv * dv + da * da;
 }
 
 }  // namespace
+
+MoodPoint reaction_direction(music::Strategy strategy, MoodPoint mood) {
+  const MoodPoint g = music::strategy_goal(strategy, mood);
+  const double dx = g.valence - mood.valence, dy = g.arousal - mood.arousal;
+  const double len = std::hypot(dx, dy);
+  if (len < 0.1) return {1.0f, 0.0f};
+  return {static_cast<float>(dx / len), static_cast<float>(dy / len)};
+}
 
 std::string fold_artist(const std::string& name) {
   std::string k = name;

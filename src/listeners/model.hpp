@@ -115,6 +115,11 @@ struct Profile {
   std::vector<Local> local;  // the events the local correction averages
 };
 
+// The unit direction in the mood plane that a face reaction counts toward: toward the
+// strategy's goal; for match, whose goal is the mood itself, toward more positive valence (a
+// smile).
+MoodPoint reaction_direction(music::Strategy strategy, MoodPoint mood);
+
 // Events without a track position are left out (fill them from the catalog first).
 Profile fit(std::span<const Event> events, const ModelParams& params = {});
 double mean_utility(const Profile& p, MoodPoint track, MoodPoint mood);

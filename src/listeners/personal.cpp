@@ -48,11 +48,6 @@ void fill_from_catalog(std::vector<Event>& events, const TrackTable& table) {
 
 namespace {
 
-ListenerRecommendations recommend_in_slot(const app::CatalogIndex& index, const TrackTable& table,
-                                          const app::ResolvedMood& mood, const app::RecommendOptions& options,
-                                          std::vector<Event> events, const ModelParams& params,
-                                          const std::unordered_set<std::int64_t>* served);
-
 // Fitting and scoring are CPU-bound: more of them at once than there are cores only time-slice
 // them, and a call preempted midway waits whole scheduler slices (the p99 at 4 callers on 2
 // cores was 13 ms for a 1 ms call). Calls beyond the cores wait here, first come first served
@@ -86,37 +81,6 @@ class CpuSlot {
     return g;
   }
 };
-
-}  // namespace
-
-ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
-                                               const app::ResolvedMood& mood, const app::RecommendOptions& options,
-                                               std::vector<Event> events, const ModelParams& params,
-                                               const std::unordered_set<std::int64_t>* served) {
-  const CpuSlot slot;
-  return recommend_in_slot(index, table, mood, options, std::move(events), params, served);
-}
-
-ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
-                                               const app::ResolvedMood& mood, const app::RecommendOptions& options,
-                                               ListenerStore& store, const std::string& listener,
-                                               const ModelParams& params,
-                                               const std::unordered_set<std::int64_t>* served) {
-  // The store's read is in the slot too: a call preempted while it holds the store's
-  // connection would stall the others.
-  const CpuSlot slot;
-  std::vector<Event> events;
-  try {
-    events = store.events(listener, params.max_events);
-  } catch (const app::Unavailable&) {
-    ListenerRecommendations out = recommend_in_slot(index, table, mood, options, {}, params, served);
-    out.store_unavailable = true;
-    return out;
-  }
-  return recommend_in_slot(index, table, mood, options, std::move(events), params, served);
-}
-
-namespace {
 
 ListenerRecommendations recommend_in_slot(const app::CatalogIndex& index, const TrackTable& table,
                                           const app::ResolvedMood& mood, const app::RecommendOptions& options,
@@ -179,9 +143,36 @@ ListenerRecommendations recommend_in_slot(const app::CatalogIndex& index, const 
 
 }  // namespace
 
+ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
+                                               const app::ResolvedMood& mood, const app::RecommendOptions& options,
+                                               std::vector<Event> events, const ModelParams& params,
+                                               const std::unordered_set<std::int64_t>* served) {
+  const CpuSlot slot;
+  return recommend_in_slot(index, table, mood, options, std::move(events), params, served);
+}
+
+ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
+                                               const app::ResolvedMood& mood, const app::RecommendOptions& options,
+                                               ListenerStore& store, const std::string& listener,
+                                               const ModelParams& params,
+                                               const std::unordered_set<std::int64_t>* served) {
+  // The store's read is in the slot too: a call preempted while it holds the store's
+  // connection would stall the others.
+  const CpuSlot slot;
+  std::vector<Event> events;
+  try {
+    events = store.events(listener, params.max_events);
+  } catch (const app::Unavailable& e) {
+    ListenerRecommendations out = recommend_in_slot(index, table, mood, options, {}, params, served);
+    out.store_error = e.what();
+    return out;
+  }
+  return recommend_in_slot(index, table, mood, options, std::move(events), params, served);
+}
+
 json listener_summary_json(const std::string& listener, const ListenerRecommendations& r) {
   json out = {{"id", listener}, {"events", r.events}, {"personalised", r.personalised}};
-  if (r.store_unavailable) out["note"] = "the listener store is unavailable: not personalised";
+  if (!r.store_error.empty()) out["note"] = "the listener store is unavailable: not personalised";
   return out;
 }
 

@@ -34,7 +34,7 @@ struct ListenerRecommendations {
   app::Recommendations picks;
   std::size_t events = 0;      // events the model learnt from
   bool personalised = false;   // false: today's list (no events yet, or the store unavailable)
-  bool store_unavailable = false;  // the store could not be read: today's list
+  std::string store_error;     // why the store could not be read (today's list); empty: it was read
 };
 
 ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
@@ -43,8 +43,8 @@ ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, c
                                                const std::unordered_set<std::int64_t>* served = nullptr);
 
 // The same for `listener`, whose newest params.max_events events are read from `store`. When
-// the store cannot be read (app::Unavailable), the answer is today's list with
-// store_unavailable set: recommendations outlive the store. Other store errors propagate.
+// the store cannot be read (app::Unavailable), the answer is today's list with store_error
+// set: recommendations outlive the store. Other store errors propagate.
 ListenerRecommendations recommend_for_listener(const app::CatalogIndex& index, const TrackTable& table,
                                                const app::ResolvedMood& mood, const app::RecommendOptions& options,
                                                ListenerStore& store, const std::string& listener,

@@ -585,7 +585,8 @@ void Server::Impl::recommend(const Request& req, Response& res, const Body& raw)
   json listener_json;
   if (listener && opt.learning) {
     auto r = listeners::recommend_for_listener(*catalog, *track_table, m.mood, m.options, *listener_store, *listener);
-    if (r.store_unavailable) spdlog::warn("listener store unavailable: recommending without personalisation");
+    if (!r.store_error.empty())
+      spdlog::warn("listener store unavailable, recommending without personalisation: {}", r.store_error);
     listener_json = listeners::listener_summary_json(*listener, r);
     picks = std::move(r.picks);
   } else {

@@ -25,6 +25,7 @@ class ServePostgres : public ::testing::Test {
     catalog_ = make_catalog(dir_.path(), 400);
     cluster_ = std::make_unique<PgCluster>(dir_.path());
     db_ = cluster_->create_database();
+    db_name_ = db_.substr(db_.rfind('/') + 1);
   }
   // A replica: its own log folder, the shared catalog file and the shared PostgreSQL store.
   std::unique_ptr<ServerProcess> replica(const std::string& name) {
@@ -54,14 +55,15 @@ class ServePostgres : public ::testing::Test {
             {"mood", {{"valence", -0.5}, {"arousal", -0.3}}}, {"strategy", "match"}};
   }
   std::int64_t count(const std::string& where = "true") {
-    const std::string n = cluster_->sql(db_.substr(db_.rfind('/') + 1), "SELECT COUNT(*) FROM feedback WHERE " + where);
+    const std::string n = cluster_->sql(db_name_, "SELECT COUNT(*) FROM feedback WHERE " + where);
     return std::stoll(n);
   }
 
   TempDir dir_;
   fs::path catalog_;
   std::unique_ptr<PgCluster> cluster_;
-  std::string db_;
+  std::string db_;       // its URI
+  std::string db_name_;  // the database's name, for psql
 };
 
 TEST_F(ServePostgres, EightClientsThroughTwoReplicasStoreEachEventOnce) {
@@ -129,10 +131,9 @@ TEST_F(ServePostgres, AReplicaKilledMidLoadLosesNoAcknowledgedEvent) {
   const std::int64_t stored = count("listener = 'killed'");
   EXPECT_GE(stored, static_cast<std::int64_t>(acknowledged.size()));
   EXPECT_LE(stored, static_cast<std::int64_t>(acknowledged.size()) + 4);
-  const std::string db = db_.substr(db_.rfind('/') + 1);
-  EXPECT_EQ(cluster_->sql(db, "SELECT COUNT(DISTINCT event_id) FROM feedback WHERE listener = 'killed'"), std::to_string(stored));
+  EXPECT_EQ(cluster_->sql(db_name_, "SELECT COUNT(DISTINCT event_id) FROM feedback WHERE listener = 'killed'"), std::to_string(stored));
   std::string missing;
-  const std::string ids = cluster_->sql(db, "SELECT string_agg(event_id, ',') FROM feedback WHERE listener = 'killed'");
+  const std::string ids = cluster_->sql(db_name_, "SELECT string_agg(event_id, ',') FROM feedback WHERE listener = 'killed'");
   std::set<std::string> in_store;
   std::stringstream ss(ids);
   for (std::string id; std::getline(ss, id, ',');) in_store.insert(id);
