@@ -3,6 +3,8 @@
 //   vision_bench small-faces --scenes 40 --no-face 100
 //   vision_bench fit-crop --n 300
 //   vision_bench crop-gap --n 1000 --model M.mtm
+//   vision_bench real-framing --sides 1.1,1.172,1.25 --dys -0.1,-0.069
+//   vision_bench crop-retry --detectors 'off,none,hog~-0.6+rot=15:30'
 //   vision_bench fps --frames 600 --model M.mtm
 //   vision_bench stability --seconds 60 --model M.mtm
 //   vision_bench live-gap --n 500 --model M.mtm
@@ -32,6 +34,7 @@
 #include "model/classifier.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/fer_crop.hpp"
+#include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
 #include "support/synth.hpp"
 
@@ -338,6 +341,157 @@ int run_fit_crop(int n, std::uint64_t seed, const std::string& names) {
     fmt::print("{:<12} IoU of fer_framing() square with the true FER square: median {:.3f}, p10 {:.3f}\n", "", median(box_iou),
                 quantile(box_iou, .1));
     std::fflush(stdout);
+  }
+  return 0;
+}
+
+// ---- crop-retry ------------------------------------------------------------------------------
+// The photo path's tight-crop retry, per candidate lenient detector
+// (ImageAnalysisOptions::lenient_crop_detector; "none": the photo detector's retry alone, "off": no
+// retry): on realfaces val read as `eval --end-to-end` reads it, the photos the photo detector
+// finds no face in that get a face, and read right; on no-face images (the detection set's 640x480
+// scenes, their centre squares as a crop-sized image, and the top corners of the realfaces lfw_
+// photos, which hold hair, shoulders and background) that the photo detector finds no face in,
+// the images the retry gives a face.
+int run_crop_retry(const std::string& model, const std::string& candidates, int no_face, std::uint64_t seed, bool list) {
+  const auto clf = EmotionClassifier::load(model, kPhotoEngine);  // as `detect` reads photos
+  const auto photos = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
+  auto detector = make_detector(kDefaultDetector);
+  auto options_for = [](const std::string& name) {
+    ImageAnalysisOptions options;
+    options.retry_as_crop = name != "off";
+    options.lenient_crop_detector = name == "none" || name == "off" ? "" : name;
+    return options;
+  };
+  auto read = [&](const cv::Mat& bgr, const ImageAnalysisOptions& options) -> std::optional<FaceReading> {
+    auto r = analyse_image(bgr, *detector, clf, options);
+    if (r.faces.empty()) return std::nullopt;
+    return r.faces.front();  // largest first
+  };
+  // The first pass is the same for every candidate: keep the photos it finds no face in.
+  const auto t_first = Clock::now();
+  std::vector<cv::Mat> missed;
+  std::vector<int> missed_labels;
+  std::vector<std::string> missed_names;
+  int first_right = 0;
+  for (std::size_t i = 0; i < photos.files.size(); ++i) {
+    cv::Mat bgr = read_image(photos.files[i]).bgr;
+    const auto face = read(bgr, options_for("off"));
+    if (face) first_right += static_cast<int>(face->emotion) == photos.labels[i];
+    else missed.push_back(std::move(bgr)), missed_labels.push_back(photos.labels[i]), missed_names.push_back(photos.files[i].filename().string());
+  }
+  std::vector<cv::Mat> empty;
+  std::vector<std::string> kinds;  // of each no-face image, for --list
+  const auto fer = val_pool();
+  for (int i = 0; i < no_face; ++i) {
+    const cv::Mat scene = test::detection_scene(fer, seed, 1000000 + i, 0).bgr;
+    empty.push_back(scene), kinds.push_back(fmt::format("scene {}", i));
+    const int side = std::min(scene.cols, scene.rows) / 2;
+    empty.push_back(scene(cv::Rect((scene.cols - side) / 2, (scene.rows - side) / 2, side, side)).clone());
+    kinds.push_back(fmt::format("square {}", i));
+  }
+  int corners = 0;
+  for (std::size_t i = 0; i < photos.files.size(); ++i) {
+    if (photos.files[i].filename().string().rfind("lfw_", 0) != 0) continue;
+    const cv::Mat bgr = read_image(photos.files[i]).bgr;
+    const int side = std::min(bgr.cols, bgr.rows) * 2 / 7;  // clear of the centred face
+    for (const cv::Point at : {cv::Point(0, 0), cv::Point(bgr.cols - side, 0)}) {
+      empty.push_back(bgr(cv::Rect(at, cv::Size(side, side))).clone());
+      kinds.push_back(fmt::format("corner {} {}", photos.files[i].filename().string(), at.x));
+      ++corners;
+    }
+  }
+  // Only images the photo detector finds no face in reach the retry (each is under kMaxDetectSide,
+  // so the photo path detects on it as it is).
+  for (std::size_t i = empty.size(); i-- > 0;)
+    if (!detector->detect(to_gray(empty[i])).empty()) {
+      empty.erase(empty.begin() + static_cast<std::ptrdiff_t>(i));
+      kinds.erase(kinds.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  const int n = static_cast<int>(photos.files.size());
+  fmt::print("realfaces val: {} photos; the default photo detector finds a face in {} and reads {} right ({:.2f}%) "
+             "({:.0f} s)\nno-face images: {} scenes 640x480, their {} centre squares, {} lfw_ corners; {} with no face found "
+             "by the photo detector, which the retry reads\n\n",
+             n, n - static_cast<int>(missed.size()), first_right, 100.0 * first_right / n, ms_since(t_first) / 1000, no_face,
+             no_face, corners, empty.size());
+  fmt::print("{:<44} {:>14} {:>10} {:>14} {:>12} {:>12}\n", "lenient detector", "found (missed)", "read right", "end to end",
+             "ms a retry", "false faces");
+  for (const auto& name : split(candidates)) {
+    const auto options = options_for(name);
+    int found = 0, right = 0, false_faces = 0;
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < missed.size(); ++i)
+      if (const auto face = read(missed[i], options)) {
+        ++found;
+        right += static_cast<int>(face->emotion) == missed_labels[i];
+      }
+    const double ms = ms_since(t0) / std::max<std::size_t>(1, missed.size());
+    for (const auto& img : empty) false_faces += read(img, options).has_value();
+    if (list && !options.lenient_crop_detector.empty()) {
+      // Every box the lenient detector finds, ungated: its share of the image's short side, its
+      // centre's offset from the image's (in short sides), score and roll; for a photo, whether
+      // the photo path's reading is right.
+      auto lenient = make_detector(options.lenient_crop_detector);
+      auto print_boxes = [&](const std::string& what, const cv::Mat& bgr, int truth) {
+        const cv::Mat gray = to_gray(bgr);
+        const auto all = search_as_tight_crop(gray, *lenient, {.min_share = 0});
+        const double short_side = std::min(gray.cols, gray.rows) * all.scale;
+        const cv::Point2d mid(all.framed.cols / 2.0, all.framed.rows / 2.0);
+        const auto face = truth >= 0 ? read(bgr, options) : std::nullopt;
+        for (const auto& b : all.boxes)
+          fmt::print("  box {} | share {:.3f} dx {:.3f} dy {:.3f} score {:.3f} roll {:.0f} right {}\n", what,
+                     b.box.width / short_side, (b.box.x + b.box.width / 2.0 - mid.x) / short_side,
+                     (b.box.y + b.box.height / 2.0 - mid.y) / short_side, b.score, b.angle,
+                     face ? int(static_cast<int>(face->emotion) == truth) : -1);
+      };
+      for (std::size_t i = 0; i < empty.size(); ++i) print_boxes(kinds[i], empty[i], -1);
+      for (std::size_t i = 0; i < missed.size(); ++i) print_boxes("photo " + missed_names[i], missed[i], missed_labels[i]);
+    }
+    fmt::print("{:<44} {:>6}/{:<7} {:>10} {:>13.2f}% {:>12.0f} {:>6}/{:<5}\n", name, found, missed.size(), right,
+               100.0 * (first_right + right) / n, ms, false_faces, empty.size());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// ---- real-framing ----------------------------------------------------------------------------
+// The FER crop's framing (fer_framing(): centre offset dy and side, in box widths) re-measured on
+// real photos: each realfaces val photo's largest face as the photo path finds it, cropped with
+// each framing on a grid around the fitted one and read with one view; accuracy per framing.
+int run_real_framing(const std::string& model, const std::string& scales_csv, const std::string& dys_csv, TestTimeAugmentation tta) {
+  const auto clf = EmotionClassifier::load(model, kPhotoEngine);
+  const auto photos = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
+  auto detector = make_detector(kDefaultDetector);
+  std::vector<double> scales, dys;
+  for (const auto& v : split(scales_csv)) scales.push_back(std::stod(v));
+  for (const auto& v : split(dys_csv)) dys.push_back(std::stod(v));
+  const FerFraming fitted = fer_framing(detector->box_style());
+  std::vector<std::vector<int>> right(scales.size(), std::vector<int>(dys.size(), 0));
+  int found = 0;
+  for (std::size_t i = 0; i < photos.files.size(); ++i) {
+    const cv::Mat bgr = read_image(photos.files[i]).bgr;
+    const auto r = analyse_image(bgr, *detector, clf, {.tta = TestTimeAugmentation::kNone});
+    if (r.faces.empty()) continue;
+    ++found;
+    const cv::Mat gray = to_gray(bgr);
+    std::vector<cv::Mat> inputs;
+    for (const double sc : scales)
+      for (const double dy : dys)
+        inputs.push_back(preprocess_face(crop_square(gray, fer_crop_rect(r.faces.front().box, FerFraming{fitted.dx, dy, sc}))));
+    const auto probs = clf.classify_preprocessed(inputs, tta);
+    for (std::size_t a = 0; a < scales.size(); ++a)
+      for (std::size_t b = 0; b < dys.size(); ++b)
+        right[a][b] += static_cast<int>(argmax(probs[a * dys.size() + b])) == photos.labels[i];
+  }
+  const int n = static_cast<int>(photos.files.size());
+  fmt::print("realfaces val: {} photos, a face found in {}; accuracy over all photos (no face = wrong), {} view(s);\n"
+             "fitted framing (FER faces): dy {:.3f}, side {:.3f}\n\n{:>8}", n, found, tta_name(tta), fitted.dy, fitted.scale, "side\\dy");
+  for (const double dy : dys) fmt::print(" {:>8.3f}", dy);
+  fmt::print("\n");
+  for (std::size_t a = 0; a < scales.size(); ++a) {
+    fmt::print("{:>8.3f}", scales[a]);
+    for (std::size_t b = 0; b < dys.size(); ++b) fmt::print(" {:>7.2f}%", 100.0 * right[a][b] / n);
+    fmt::print("\n");
   }
   return 0;
 }
@@ -854,6 +1008,21 @@ int main(int argc, char** argv) {
           return std::string(e.what());
         }
       });
+  auto* retry = app.add_subcommand("crop-retry", "the photo path's tight-crop retry: faces it finds in realfaces val, false faces");
+  std::string retry_names = "off,none," + std::string(kLenientCropDetector);
+  int retry_no_face = 300;
+  retry->add_option("--model", model);
+  retry->add_option("--detectors", retry_names, "comma-separated lenient detectors; 'none': the photo detector's retry alone; 'off': no retry")
+      ->capture_default_str();
+  retry->add_option("--no-face", retry_no_face, "no-face scenes (each also read as its centre square)")->capture_default_str();
+  bool retry_list = false;
+  retry->add_flag("--list", retry_list, "print every box each lenient detector finds, on the photos and the no-face images");
+  auto* framing = app.add_subcommand("real-framing", "the FER crop's framing re-measured on realfaces val (end to end)");
+  std::string framing_scales = "1.0,1.1,1.172,1.25,1.35,1.5", framing_dys = "-0.15,-0.069,0.0";
+  framing->add_option("--model", model);
+  framing->add_option("--sides", framing_scales, "crop sides, in box widths")->capture_default_str();
+  framing->add_option("--dys", framing_dys, "vertical centre offsets, in box widths")->capture_default_str();
+  framing->add_option("--tta", tta_choice)->check(CLI::IsMember(tta_names()));
   CLI11_PARSE(app, argc, argv);
   model = moodtunes::app::model_path(model);
   params.reading_views = parse_tta(reading_views);
@@ -866,6 +1035,8 @@ int main(int argc, char** argv) {
     return run_small_faces(group_scenes, group_faces, group_min, group_max, group_angle, group_no_face, seed, group_names, group_dump, group_all, group_photos, group_list);
   if (*fit) return run_fit_crop(n, seed, fit_names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));
+  if (*framing) return run_real_framing(model, framing_scales, framing_dys, parse_tta(tta_choice));
+  if (*retry) return run_crop_retry(model, retry_names, retry_no_face, seed, retry_list);
   if (*fps) return run_fps(frames, model, seed, params, pipeline_only);
   return 0;
 }

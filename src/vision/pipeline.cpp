@@ -70,21 +70,32 @@ std::vector<FaceBox> detect_bounded(FaceDetector& detector, const cv::Mat& gray,
   return boxes;
 }
 
-namespace {
 // A tight face crop (a cropped selfie, a face photo cut to the face) leaves the detector no margin
-// around the face, and HOG's window needs one. With no face found, look again in the image framed
-// by a plain border of its mean grey, and keep only faces that fill most of the image, as a crop's
-// face does: a false face would have to be as large as that. `framed` receives the framed image
-// (the boxes are in its coordinates) and `offset` the border's width.
-std::vector<FaceBox> detect_in_framed_crop(FaceDetector& detector, const cv::Mat& gray, cv::Mat& framed, int& offset) {
-  const int side = std::max(gray.cols, gray.rows), short_side = std::min(gray.cols, gray.rows);
-  offset = side / 2;
-  cv::copyMakeBorder(gray, framed, offset, offset, offset, offset, cv::BORDER_CONSTANT, cv::mean(gray));
-  auto boxes = detect_bounded(detector, framed, kCropRetryDetectSide);
-  std::erase_if(boxes, [&](const FaceBox& b) { return std::min(b.box.width, b.box.height) < kCropRetryMinShare * short_side; });
-  return boxes;
+// around the face, and HOG's window needs one: frame it by a plain border and keep only faces that
+// fill most of the image, as a crop's face does (a false face would have to be as large as that).
+// The framed image is searched at kCropRetryDetectSide anyway and the face fills most of it, so a
+// copy of that size is framed, not the photo itself (framing a 50 MP photo took 4x its pixels,
+// ~200 MB more; bench/badinput).
+TightCropSearch search_as_tight_crop(const cv::Mat& gray, FaceDetector& detector, const TightCropGate& gate) {
+  TightCropSearch r;
+  cv::Mat image = gray;
+  if (2 * std::max(gray.cols, gray.rows) > kCropRetryDetectSide) {
+    r.scale = double(kCropRetryDetectSide) / (2 * std::max(gray.cols, gray.rows));
+    cv::resize(gray, image, cv::Size(), r.scale, r.scale, cv::INTER_AREA);
+  }
+  const int side = std::max(image.cols, image.rows), short_side = std::min(image.cols, image.rows);
+  r.offset = side / 2;
+  cv::copyMakeBorder(image, r.framed, r.offset, r.offset, r.offset, r.offset, cv::BORDER_CONSTANT, cv::mean(image));
+  r.boxes = detect_bounded(detector, r.framed, kCropRetryDetectSide);
+  const cv::Point2d mid(r.framed.cols / 2.0, r.framed.rows / 2.0);
+  std::erase_if(r.boxes, [&](const FaceBox& b) {
+    const double share = std::min(b.box.width, b.box.height) / double(short_side);
+    const cv::Point2d off = (centre(b.box) - mid) / double(short_side);
+    return share < gate.min_share || share > gate.max_share || std::abs(off.x) > gate.max_offset ||
+           std::abs(off.y) > gate.max_offset;
+  });
+  return r;
 }
-}  // namespace
 
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
                            const ImageAnalysisOptions& options) {
@@ -93,22 +104,20 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
   cv::Mat source = gray;  // what faces are cropped from: the image, or the framed crop
   int offset = 0;
   double scale = 1;  // of `source` against the image
+  BoxStyle style = detector.box_style();
   if (boxes.empty() && options.retry_as_crop) {
-    // The framed image is searched at kCropRetryDetectSide anyway, and the face it looks for fills
-    // most of the image: frame a copy of that size, not the photo itself (framing a 50 MP photo
-    // took 4x its pixels, ~200 MB more; bench/badinput).
-    cv::Mat retry = gray;
-    const int side = std::max(gray.cols, gray.rows);
-    if (2 * side > kCropRetryDetectSide) {
-      scale = double(kCropRetryDetectSide) / (2 * side);
-      cv::resize(gray, retry, cv::Size(), scale, scale, cv::INTER_AREA);
+    TightCropSearch found = search_as_tight_crop(gray, detector);
+    if (found.boxes.empty() && !options.lenient_crop_detector.empty()) {
+      const auto lenient = make_detector(options.lenient_crop_detector);
+      found = search_as_tight_crop(gray, *lenient, kLenientCropGate);
+      style = lenient->box_style();
     }
-    boxes = detect_in_framed_crop(detector, retry, source, offset);
+    source = std::move(found.framed), offset = found.offset, scale = found.scale, boxes = std::move(found.boxes);
   }
   std::vector<cv::Mat> inputs;
   inputs.reserve(boxes.size());
   for (const auto& b : boxes)
-    inputs.push_back(preprocess_face(crop_fer_face(source, b.box, detector.box_style(), options.level_crops ? b.angle : 0)));
+    inputs.push_back(preprocess_face(crop_fer_face(source, b.box, style, options.level_crops ? b.angle : 0)));
   const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs, options.tta);
   FrameReading r;
   r.full_detection = true;

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -90,6 +91,8 @@ std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces,
 // on a copy scaled so the longest side is at most max_detect_side (0 = never scale): faces
 // smaller than ~80 px in that copy are not found, crops come from the full image.
 inline constexpr int kMaxDetectSide = 2000;
+// HOG below its usual threshold, also at +-15 degrees of roll.
+inline constexpr std::string_view kLenientCropDetector = "hog~-0.2+rot=15";
 struct ImageAnalysisOptions {
   int max_detect_side = kMaxDetectSide;
   // Crop a rolled face in its upright frame (FaceBox::angle). Off: on faces rolled up to 15
@@ -102,11 +105,44 @@ struct ImageAnalysisOptions {
   // With no face found, read the image as a tight face crop (a cropped selfie): detect again in it
   // framed by a plain border, keeping only a face of at least kCropRetryMinShare of its short side.
   bool retry_as_crop = true;
+  // When the photo detector finds no face in the framed crop either (a face HOG scores just under
+  // its threshold, or rolled, that fills the image), a lenient detector looks once more, and only
+  // a face placed as a crop's face is kept (kLenientCropGate): `vision_bench crop-retry`,
+  // docs/vision.md. Empty: no third look. Costs a detector's construction and one search, only
+  // on images with no face found; a description make_detector() refuses throws its
+  // std::invalid_argument from analyse_image() then.
+  std::string lenient_crop_detector = std::string(kLenientCropDetector);
 };
-inline constexpr double kCropRetryMinShare = 0.4;
+
+// Which faces a tight-crop search keeps, in units of the image's short side: width in
+// [min_share, max_share] and centre within max_offset of the image's centre on each axis.
+struct TightCropGate {
+  double min_share = 0.4;
+  double max_share = 1e9;
+  double max_offset = 1e9;
+};
+inline constexpr double kCropRetryMinShare = TightCropGate{}.min_share;
+// The lenient look keeps only a face as a crop holds it: about as wide as the image (a HOG box
+// spans brows to chin, so 0.8-1.2 of a tight crop's side) and centred. On no-face images this gate
+// is what keeps it from adding false faces (`vision_bench crop-retry`).
+inline constexpr TightCropGate kLenientCropGate{.min_share = 0.75, .max_share = 1.2, .max_offset = 0.2};
 // The framed crop is searched at this longest side: its faces are large, so this bounds the retry's
 // cost on a big photo with no face.
 inline constexpr int kCropRetryDetectSide = 800;
+
+// The retry's search on its own (analyse_image runs it when the photo detector finds no face):
+// `gray` (CV_8UC1, non-empty) scaled so that, framed, it is at most kCropRetryDetectSide, framed
+// by a border of its mean grey, and searched by `detector`; only faces `gate` lets through are
+// kept. `boxes` are in `framed`'s coordinates; a point p of `framed` is (p - (offset, offset)) /
+// scale in `gray`.
+struct TightCropSearch {
+  cv::Mat framed;
+  int offset = 0;
+  double scale = 1;
+  std::vector<FaceBox> boxes;
+};
+TightCropSearch search_as_tight_crop(const cv::Mat& gray, FaceDetector& detector, const TightCropGate& gate = {});
+
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
                            const ImageAnalysisOptions& options = {});
 

@@ -13,6 +13,7 @@
 #include "preprocess/preprocess.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/fer_crop.hpp"
+#include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
 #include "support/synth.hpp"
 #include "vision_test_util.hpp"
@@ -455,6 +456,38 @@ TEST(Detect, PhotoPathReadsTightFaceCrops) {
   EXPECT_GT(found_with, found_without);
 }
 
+// Web face crops (realfaces val) in which the photo detector finds no face, neither in the photo
+// nor in the framed crop: the lenient look finds each, as a face that fills the image.
+TEST(Detect, PhotoPathLenientLookReadsFaceCropsTheDetectorMisses) {
+  REQUIRE_MODEL(clf);
+  const auto dir = test::realfaces_root(MOODTUNES_DATA_DIR) / "val";
+  if (!std::filesystem::is_directory(dir / "happy")) GTEST_SKIP() << "realfaces data not found at " << dir << " (set MOODTUNES_DATA)";
+  const std::vector<std::string> photos = {"angry/web_903384f6742b.jpg",   "angry/web_c251937d238f.jpg",
+                                           "fear/web_5a888676ebe7.jpg",    "fear/web_98709a317914.jpg",
+                                           "happy/web_387dfa366867.jpg",   "neutral/web_7fb6e673c07b.jpg",
+                                           "sad/web_4ce033cf60c0.jpg",     "surprise/web_bebff019b448.jpg"};
+  auto detector = make_detector(kDefaultDetector);
+  ImageAnalysisOptions without;
+  without.tta = TestTimeAugmentation::kNone;
+  without.lenient_crop_detector = "";
+  ImageAnalysisOptions with = without;
+  with.lenient_crop_detector = std::string(kLenientCropDetector);
+  int found_without = 0, found_with = 0;
+  for (const auto& name : photos) {
+    const cv::Mat photo = read_image(dir / name).bgr;
+    found_without += !analyse_image(photo, *detector, clf, without).faces.empty();
+    const auto r = analyse_image(photo, *detector, clf, with);
+    found_with += !r.faces.empty();
+    for (const auto& f : r.faces) {
+      EXPECT_EQ(f.box & cv::Rect(0, 0, photo.cols, photo.rows), f.box) << name;
+      EXPECT_GE(f.box.width, 0.6 * std::min(photo.cols, photo.rows)) << name;
+    }
+  }
+  std::printf("face crops with a face found: %d of %zu without the lenient look, %d with it\n", found_without, photos.size(), found_with);
+  EXPECT_EQ(found_without, 0);
+  EXPECT_EQ(found_with, static_cast<int>(photos.size()));
+}
+
 // The retry keeps only faces that fill most of the image: a frame with no face stays empty.
 TEST(Detect, PhotoPathRetryAddsNoFacesToEmptyScenes) {
   REQUIRE_MODEL(clf);
@@ -464,5 +497,7 @@ TEST(Detect, PhotoPathRetryAddsNoFacesToEmptyScenes) {
     const auto kind = static_cast<test::Background>(k);
     const cv::Mat scene = test::make_background({640, 480}, kind, rng);
     EXPECT_TRUE(analyse_image(scene, *detector, clf, {}).faces.empty());
+    // and a crop-sized square of it, which the lenient look also reads
+    EXPECT_TRUE(analyse_image(scene(cv::Rect(208, 128, 224, 224)).clone(), *detector, clf, {}).faces.empty());
   }
 }
