@@ -370,18 +370,26 @@ int run_crop_retry(const std::string& model, const std::string& candidates, int 
   };
   // The first pass is the same for every candidate: keep the photos it finds no face in.
   const auto t_first = Clock::now();
-  std::vector<cv::Mat> missed;
+  // The lfw_ photos' top corners join the no-face images.
+  std::vector<cv::Mat> missed, empty;
   std::vector<int> missed_labels;
-  std::vector<std::string> missed_names;
-  int first_right = 0;
+  std::vector<std::string> missed_names, kinds;  // kinds: of each no-face image, for --list
+  int first_right = 0, corners = 0;
   for (std::size_t i = 0; i < photos.files.size(); ++i) {
+    const std::string name = photos.files[i].filename().string();
     cv::Mat bgr = read_image(photos.files[i]).bgr;
+    if (name.starts_with("lfw_")) {
+      const int side = std::min(bgr.cols, bgr.rows) * 2 / 7;  // clear of the centred face
+      for (const cv::Point at : {cv::Point(0, 0), cv::Point(bgr.cols - side, 0)}) {
+        empty.push_back(bgr(cv::Rect(at, cv::Size(side, side))).clone());
+        kinds.push_back(fmt::format("corner {} {}", name, at.x));
+        ++corners;
+      }
+    }
     const auto face = read(bgr, options_for("off"));
     if (face) first_right += static_cast<int>(face->emotion) == photos.labels[i];
-    else missed.push_back(std::move(bgr)), missed_labels.push_back(photos.labels[i]), missed_names.push_back(photos.files[i].filename().string());
+    else missed.push_back(std::move(bgr)), missed_labels.push_back(photos.labels[i]), missed_names.push_back(name);
   }
-  std::vector<cv::Mat> empty;
-  std::vector<std::string> kinds;  // of each no-face image, for --list
   const auto fer = val_pool();
   for (int i = 0; i < no_face; ++i) {
     const cv::Mat scene = test::detection_scene(fer, seed, 1000000 + i, 0).bgr;
@@ -389,17 +397,6 @@ int run_crop_retry(const std::string& model, const std::string& candidates, int 
     const int side = std::min(scene.cols, scene.rows) / 2;
     empty.push_back(scene(cv::Rect((scene.cols - side) / 2, (scene.rows - side) / 2, side, side)).clone());
     kinds.push_back(fmt::format("square {}", i));
-  }
-  int corners = 0;
-  for (std::size_t i = 0; i < photos.files.size(); ++i) {
-    if (photos.files[i].filename().string().rfind("lfw_", 0) != 0) continue;
-    const cv::Mat bgr = read_image(photos.files[i]).bgr;
-    const int side = std::min(bgr.cols, bgr.rows) * 2 / 7;  // clear of the centred face
-    for (const cv::Point at : {cv::Point(0, 0), cv::Point(bgr.cols - side, 0)}) {
-      empty.push_back(bgr(cv::Rect(at, cv::Size(side, side))).clone());
-      kinds.push_back(fmt::format("corner {} {}", photos.files[i].filename().string(), at.x));
-      ++corners;
-    }
   }
   // Only images the photo detector finds no face in reach the retry (each is under kMaxDetectSide,
   // so the photo path detects on it as it is).
@@ -419,33 +416,30 @@ int run_crop_retry(const std::string& model, const std::string& candidates, int 
   for (const auto& name : split(candidates)) {
     const auto options = options_for(name);
     int found = 0, right = 0, false_faces = 0;
+    std::vector<int> read_right(missed.size(), -1);  // per missed photo: -1 no face, else 0/1
     const auto t0 = Clock::now();
     for (std::size_t i = 0; i < missed.size(); ++i)
       if (const auto face = read(missed[i], options)) {
         ++found;
-        right += static_cast<int>(face->emotion) == missed_labels[i];
+        read_right[i] = static_cast<int>(face->emotion) == missed_labels[i];
+        right += read_right[i];
       }
     const double ms = ms_since(t0) / std::max<std::size_t>(1, missed.size());
     for (const auto& img : empty) false_faces += read(img, options).has_value();
     if (list && !options.lenient_crop_detector.empty()) {
-      // Every box the lenient detector finds, ungated: its share of the image's short side, its
-      // centre's offset from the image's (in short sides), score and roll; for a photo, whether
-      // the photo path's reading is right.
+      // Every box the lenient detector finds, ungated, placed as the gate sees it (crop_placement):
+      // share, centre offset, score and roll; for a photo, whether the photo path read it right.
       auto lenient = make_detector(options.lenient_crop_detector);
-      auto print_boxes = [&](const std::string& what, const cv::Mat& bgr, int truth) {
-        const cv::Mat gray = to_gray(bgr);
-        const auto all = search_as_tight_crop(gray, *lenient, {.min_share = 0});
-        const double short_side = std::min(gray.cols, gray.rows) * all.scale;
-        const cv::Point2d mid(all.framed.cols / 2.0, all.framed.rows / 2.0);
-        const auto face = truth >= 0 ? read(bgr, options) : std::nullopt;
-        for (const auto& b : all.boxes)
-          fmt::print("  box {} | share {:.3f} dx {:.3f} dy {:.3f} score {:.3f} roll {:.0f} right {}\n", what,
-                     b.box.width / short_side, (b.box.x + b.box.width / 2.0 - mid.x) / short_side,
-                     (b.box.y + b.box.height / 2.0 - mid.y) / short_side, b.score, b.angle,
-                     face ? int(static_cast<int>(face->emotion) == truth) : -1);
+      auto print_boxes = [&](const std::string& what, const cv::Mat& bgr, int right_or_none) {
+        const auto all = search_as_tight_crop(to_gray(bgr), *lenient, {.min_share = 0});
+        for (const auto& b : all.boxes) {
+          const CropPlacement p = crop_placement(all, b.box);
+          fmt::print("  box {} | share {:.3f} dx {:.3f} dy {:.3f} score {:.3f} roll {:.0f} right {}\n", what, p.share,
+                     p.offset.x, p.offset.y, b.score, b.angle, right_or_none);
+        }
       };
       for (std::size_t i = 0; i < empty.size(); ++i) print_boxes(kinds[i], empty[i], -1);
-      for (std::size_t i = 0; i < missed.size(); ++i) print_boxes("photo " + missed_names[i], missed[i], missed_labels[i]);
+      for (std::size_t i = 0; i < missed.size(); ++i) print_boxes("photo " + missed_names[i], missed[i], read_right[i]);
     }
     fmt::print("{:<44} {:>6}/{:<7} {:>10} {:>13.2f}% {:>12.0f} {:>6}/{:<5}\n", name, found, missed.size(), right,
                100.0 * (first_right + right) / n, ms, false_faces, empty.size());

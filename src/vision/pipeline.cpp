@@ -83,18 +83,21 @@ TightCropSearch search_as_tight_crop(const cv::Mat& gray, FaceDetector& detector
     r.scale = double(kCropRetryDetectSide) / (2 * std::max(gray.cols, gray.rows));
     cv::resize(gray, image, cv::Size(), r.scale, r.scale, cv::INTER_AREA);
   }
-  const int side = std::max(image.cols, image.rows), short_side = std::min(image.cols, image.rows);
-  r.offset = side / 2;
+  r.offset = std::max(image.cols, image.rows) / 2;
   cv::copyMakeBorder(image, r.framed, r.offset, r.offset, r.offset, r.offset, cv::BORDER_CONSTANT, cv::mean(image));
   r.boxes = detect_bounded(detector, r.framed, kCropRetryDetectSide);
-  const cv::Point2d mid(r.framed.cols / 2.0, r.framed.rows / 2.0);
   std::erase_if(r.boxes, [&](const FaceBox& b) {
-    const double share = std::min(b.box.width, b.box.height) / double(short_side);
-    const cv::Point2d off = (centre(b.box) - mid) / double(short_side);
-    return share < gate.min_share || share > gate.max_share || std::abs(off.x) > gate.max_offset ||
-           std::abs(off.y) > gate.max_offset;
+    const CropPlacement p = crop_placement(r, b.box);
+    return p.share < gate.min_share || p.share > gate.max_share || std::abs(p.offset.x) > gate.max_offset ||
+           std::abs(p.offset.y) > gate.max_offset;
   });
   return r;
+}
+
+CropPlacement crop_placement(const TightCropSearch& search, const cv::Rect& box) {
+  const double short_side = std::min(search.framed.cols, search.framed.rows) - 2 * search.offset;
+  const cv::Point2d mid(search.framed.cols / 2.0, search.framed.rows / 2.0);
+  return {std::min(box.width, box.height) / short_side, (centre(box) - mid) / short_side};
 }
 
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,

@@ -142,6 +142,14 @@ struct TightCropSearch {
   std::vector<FaceBox> boxes;
 };
 TightCropSearch search_as_tight_crop(const cv::Mat& gray, FaceDetector& detector, const TightCropGate& gate = {});
+// Where a box of `search` sits, in units of the searched image's short side: its width
+// (`share`, of its shorter edge) and its centre's offset from the image's centre. What the gate
+// tests.
+struct CropPlacement {
+  double share = 0;
+  cv::Point2d offset;
+};
+CropPlacement crop_placement(const TightCropSearch& search, const cv::Rect& box);
 
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
                            const ImageAnalysisOptions& options = {});
