@@ -307,9 +307,15 @@ void describe_network(std::ostringstream& md, const nlohmann::json& info, const 
        << " times per epoch; selected on the mean of the FER val and `--extra-val` accuracies\n";
   if (info.contains("blend")) {
     const auto& b = info["blend"];
-    md << fmt::format("- weights: blended in weight space (`moodtunes blend`), {:.2f} x `{}` + {:.2f} x `{}` (the run above)\n",
-                      1 - b.value("weight", 0.0), b.value("from", std::string("?")), b.value("weight", 0.0),
-                      b.value("to", std::string("?")));
+    const double w = b.value("weight", 0.0);
+    if (b.contains("weight_output"))
+      md << fmt::format("- weights: blended in weight space (`moodtunes blend`), `{}` toward `{}` (the run above) by a "
+                        "weight going from {:.2f} at the first layer to {:.2f} at the last\n",
+                        b.value("from", std::string("?")), b.value("to", std::string("?")), w,
+                        b.value("weight_output", 0.0));
+    else
+      md << fmt::format("- weights: blended in weight space (`moodtunes blend`), {:.2f} x `{}` + {:.2f} x `{}` (the run above)\n",
+                        1 - w, b.value("from", std::string("?")), w, b.value("to", std::string("?")));
   }
   if (info.contains("class_bias")) md << "- class bias (`moodtunes prior`): `" << info["class_bias"].dump() << "`\n";
   if (info.contains("distillation")) {
@@ -565,6 +571,7 @@ void add_blend_command(CLI::App& app) {
   struct Args {
     std::string from, to, out;
     double weight = 0.5;
+    std::optional<double> weight_output;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -572,14 +579,26 @@ void add_blend_command(CLI::App& app) {
                "e.g. a network and its fine-tune on real photos");
   cmd->add_option("from", a->from, "Network (.mtm) at weight 0")->required()->check(CLI::ExistingFile);
   cmd->add_option("to", a->to, "Network (.mtm) at weight 1")->required()->check(CLI::ExistingFile);
-  cmd->add_option("-w,--weight", a->weight, "Weight of TO")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("-w,--weight", a->weight,
+                  "Weight of TO (at the first layer when --weight-output is given); outside [0, 1] it extrapolates: "
+                  "blend FROM BLEND -w 1/w recovers the TO that BLEND was made from at w")
+      ->capture_default_str()
+      ->check(CLI::Range(-10.0, 10.0));
+  cmd->add_option("--weight-output", a->weight_output,
+                  "Weight of TO at the last layer; the layers between get weights on the line from --weight to this one, "
+                  "by depth (default: --weight everywhere)")
+      ->check(CLI::Range(-10.0, 10.0));
   cmd->add_option("-o,--out", a->out, "Blended network (.mtm)")->required();
   cmd->callback([a] {
     const auto name = [](const std::string& p) { return std::filesystem::path(p).filename().string(); };
-    save_model_file(blend_models(load_model_file(a->from), load_model_file(a->to), a->weight, name(a->from), name(a->to)),
-                    a->out);
-    fmt::print(stderr, "wrote {} ({:.2f} x {} + {:.2f} x {})\n", a->out.c_str(), 1 - a->weight, a->from.c_str(), a->weight,
+    const BlendWeights w{a->weight, a->weight_output.value_or(a->weight)};
+    save_model_file(blend_models(load_model_file(a->from), load_model_file(a->to), w, name(a->from), name(a->to)), a->out);
+    if (w.input == w.output)
+      fmt::print(stderr, "wrote {} ({:.2f} x {} + {:.2f} x {})\n", a->out.c_str(), 1 - w.input, a->from.c_str(), w.input,
                  a->to.c_str());
+    else
+      fmt::print(stderr, "wrote {} ({} toward {}, weight {:.2f} at the first layer to {:.2f} at the last)\n", a->out.c_str(),
+                 a->from.c_str(), a->to.c_str(), w.input, w.output);
   });
 }
 

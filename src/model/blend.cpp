@@ -1,12 +1,37 @@
 #include "model/blend.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace moodtunes {
 
-ModelFile blend_models(const ModelFile& from, const ModelFile& to, double weight, const std::string& from_name,
-                       const std::string& to_name) {
-  if (!(weight >= 0 && weight <= 1)) throw std::invalid_argument("blend weight must be between 0 and 1");
+namespace {
+
+// Position of a tensor's layer from 0 (the stem) to `convolutions + 1` (fc2), in the order the
+// network reads them (ArchSpec::convs(), then fc1, fc2).
+int layer_index(const ArchSpec& arch, const std::string& tensor) {
+  const std::string layer = tensor.substr(0, tensor.rfind('.'));
+  const auto convs = arch.convs();
+  const int n = static_cast<int>(convs.size());
+  if (layer == "fc1") return n;
+  if (layer == "fc2") return n + 1;
+  for (int k = 0; k < n; ++k)
+    if (convs[static_cast<std::size_t>(k)].name == layer) return k;
+  throw ModelError("cannot blend: tensor " + tensor + " belongs to no layer of the architecture");
+}
+
+}  // namespace
+
+double blend_weight_at(const BlendWeights& weights, const ArchSpec& arch, const std::string& tensor) {
+  const int k = layer_index(arch, tensor);
+  const double t = static_cast<double>(k) / (static_cast<double>(arch.convs().size()) + 1);
+  return weights.input + (weights.output - weights.input) * t;
+}
+
+ModelFile blend_models(const ModelFile& from, const ModelFile& to, const BlendWeights& weights,
+                       const std::string& from_name, const std::string& to_name) {
+  if (!std::isfinite(weights.input) || !std::isfinite(weights.output))
+    throw std::invalid_argument("blend weight must be a finite number");
   const auto same_stages = [&] {
     if (from.arch.stages.size() != to.arch.stages.size()) return false;
     for (std::size_t s = 0; s < from.arch.stages.size(); ++s)
@@ -21,12 +46,13 @@ ModelFile blend_models(const ModelFile& from, const ModelFile& to, double weight
   for (auto& t : out.tensors) {
     const NamedTensor& a = from.tensor(t.name);
     if (a.shape != t.shape) throw ModelError("cannot blend: tensor " + t.name + " differs in shape");
-    for (std::size_t i = 0; i < t.data.size(); ++i)
-      t.data[i] = static_cast<float>((1 - weight) * a.data[i] + weight * t.data[i]);
+    const double w = blend_weight_at(weights, to.arch, t.name);
+    for (std::size_t i = 0; i < t.data.size(); ++i) t.data[i] = static_cast<float>((1 - w) * a.data[i] + w * t.data[i]);
   }
   out.info.erase("val");
   out.info.erase("int8");
-  out.info["blend"] = {{"from", from_name}, {"to", to_name}, {"weight", weight}};
+  out.info["blend"] = {{"from", from_name}, {"to", to_name}, {"weight", weights.input}};
+  if (weights.output != weights.input) out.info["blend"]["weight_output"] = weights.output;
   return out;
 }
 

@@ -4,8 +4,8 @@
 // Layout: the line "MOODTUNES-MODEL 1\n", then the byte length of a JSON header as a decimal
 // line, the JSON header (architecture, class names, input size, preprocessing id, training
 // info, tensor table), then the little-endian float32 tensors back to back.
-// Tensor names: conv<k>.weight [out,in,3,3], conv<k>.bias [out] (k counts convs from 0),
-// fc1.weight [hidden,flat], fc1.bias, fc2.weight [7,hidden], fc2.bias.
+// Tensor names: <conv>.weight [out,in,k,k] and <conv>.bias [out] for each convolution of
+// ArchSpec::convs() (stem, s<stage>b<block>.conv1/.conv2/.proj), fc1.weight [hidden,flat], fc1.bias, fc2.weight [7,hidden], fc2.bias.
 //
 // An ensemble file holds several such networks, trained apart, that read the same face (the
 // classifier averages their probabilities): the line "MOODTUNES-ENSEMBLE 1\n", the header

@@ -98,3 +98,29 @@ TEST(EnsembleCommand, UnpackWritesEachNetworkSoItCanBeTrainedOrJoinedAgain) {
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("model file not found"), std::string::npos) << out;
 }
+
+TEST(BlendCommand, RampsTheWeightByDepthAndTheModelCardSaysSo) {
+  test::TempDir dir;
+  const ModelFile a = test::random_tiny_model(3), b = test::random_tiny_model(4);
+  save_model_file(a, dir / "a.mtm");
+  save_model_file(b, dir / "b.mtm");
+  int status = -1;
+  auto out = run_cli("blend " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() +
+                         " -w 1 --weight-output 0 -o " + (dir / "ramp.mtm").string(),
+                     &status);
+  ASSERT_EQ(status, 0) << out;
+  const ModelFile ramp = load_model_file(dir / "ramp.mtm");
+  EXPECT_EQ(ramp.tensor("stem.weight").data, b.tensor("stem.weight").data);
+  EXPECT_EQ(ramp.tensor("fc2.weight").data, a.tensor("fc2.weight").data);
+  const auto card = run_cli("model-card " + (dir / "ramp.mtm").string(), &status);
+  ASSERT_EQ(status, 0) << card;
+  EXPECT_NE(card.find("`a.mtm` toward `b.mtm` (the run above) by a weight going from 1.00 at the first layer to 0.00 "
+                      "at the last"),
+            std::string::npos)
+      << card;
+  out = run_cli("blend " + (dir / "a.mtm").string() + " " + (dir / "b.mtm").string() + " -w 11 -o " +
+                    (dir / "x.mtm").string(),
+                &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.mtm"));
+}

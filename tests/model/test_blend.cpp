@@ -1,5 +1,7 @@
 // Weight-space blending: the weights move linearly from one network to the other, the result
 // keeps only metadata that still holds, and networks of different shapes are refused.
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "model/blend.hpp"
@@ -25,7 +27,37 @@ TEST(Blend, WeightsMoveLinearlyFromOneNetworkToTheOther) {
     EXPECT_EQ(m.info["blend"]["weight"], w);
     EXPECT_EQ(m.info["blend"]["from"], "a.mtm");
   }
-  EXPECT_THROW(blend_models(a, b, 1.5, "a", "b"), std::invalid_argument);
+  EXPECT_THROW(blend_models(a, b, std::nan(""), "a", "b"), std::invalid_argument);
   const ModelFile other = moodtunes::test::random_model(ArchSpec::fast());
   EXPECT_THROW(blend_models(a, other, 0.5, "a", "fast"), ModelError);
+}
+
+TEST(Blend, WeightFollowsDepthFromTheFirstLayerToTheLast) {
+  const ModelFile a = moodtunes::test::random_tiny_model(3), b = moodtunes::test::random_tiny_model(4);
+  const BlendWeights w{1.0, 0.0};  // all of b at the stem, all of a at fc2
+  const ModelFile m = blend_models(a, b, w, "a.mtm", "b.mtm");
+  const double n = static_cast<double>(b.arch.convs().size());
+  EXPECT_DOUBLE_EQ(blend_weight_at(w, b.arch, "stem.weight"), 1.0);
+  EXPECT_DOUBLE_EQ(blend_weight_at(w, b.arch, "fc1.bias"), 1.0 / (n + 1));
+  EXPECT_DOUBLE_EQ(blend_weight_at(w, b.arch, "fc2.weight"), 0.0);
+  EXPECT_THROW(blend_weight_at(w, b.arch, "conv9.weight"), ModelError);
+  double last = 2;
+  for (const auto& c : b.arch.convs()) {  // weights fall with depth
+    const double here = blend_weight_at(w, b.arch, c.name + ".weight");
+    EXPECT_LT(here, last) << c.name;
+    EXPECT_EQ(here, blend_weight_at(w, b.arch, c.name + ".bias"));
+    last = here;
+  }
+  EXPECT_EQ(m.tensor("stem.weight").data, b.tensor("stem.weight").data);
+  EXPECT_EQ(m.tensor("fc2.weight").data, a.tensor("fc2.weight").data);
+  EXPECT_EQ(m.info["blend"]["weight_output"], 0.0);
+}
+
+TEST(Blend, ExtrapolatingRecoversTheFineTuneABlendWasMadeFrom) {
+  const ModelFile a = moodtunes::test::random_tiny_model(3), b = moodtunes::test::random_tiny_model(4);
+  const ModelFile half = blend_models(a, b, 0.35, "a.mtm", "b.mtm");
+  const ModelFile back = blend_models(a, half, 1 / 0.35, "a.mtm", "half.mtm");
+  for (std::size_t t = 0; t < back.tensors.size(); ++t)
+    for (std::size_t i = 0; i < back.tensors[t].data.size(); i += 31)
+      EXPECT_NEAR(back.tensors[t].data[i], b.tensors[t].data[i], 1e-4);
 }
