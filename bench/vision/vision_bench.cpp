@@ -4,6 +4,7 @@
 //   vision_bench fit-crop --n 300
 //   vision_bench crop-gap --n 1000 --model M.mtm
 //   vision_bench real-framing --sides 1.1,1.172,1.25 --dys -0.1,-0.069
+//   vision_bench real-align --model M.mtm
 //   vision_bench crop-retry --detectors 'off,none,hog~-0.6+rot=15:30'
 //   vision_bench fps --frames 600 --model M.mtm
 //   vision_bench stability --seconds 60 --model M.mtm
@@ -37,6 +38,7 @@
 #include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
 #include "support/synth.hpp"
+#include "landmarks.hpp"
 
 using namespace moodtunes;
 using namespace moodtunes::vision;
@@ -487,6 +489,58 @@ int run_real_framing(const std::string& model, const std::string& scales_csv, co
     for (std::size_t b = 0; b < dys.size(); ++b) fmt::print(" {:>7.2f}%", 100.0 * right[a][b] / n);
     fmt::print("\n");
   }
+  return 0;
+}
+
+// ---- real-align: landmark levelling re-measured on real photos ------------------------------
+// Each realfaces val photo read as the photo path reads it (its face box), then its FER crop
+// taken three ways: as shipped (the box's own roll is 0 for upright passes), levelled by the roll
+// of the eyes from dlib's 68 landmarks, and levelled the other way (a check of the sign: it
+// doubles the roll). Only levelled when the eyes' roll is at least --min-roll degrees.
+int run_real_align(const std::string& model, double min_roll) {
+  const auto clf = EmotionClassifier::load(model, kPhotoEngine);
+  const auto photos = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
+  auto detector = make_detector(kDefaultDetector);
+  constexpr int kWays = 3;
+  const std::array<const char*, kWays> names{"as shipped (no levelling)", "levelled by the eyes' roll",
+                                             "levelled the wrong way (sign check)"};
+  std::array<std::array<int, kWays>, 2> right{};  // [plain, ten-crop][way]
+  std::vector<double> rolls, ms;
+  int found = 0, levelled = 0;
+  for (std::size_t i = 0; i < photos.files.size(); ++i) {
+    const cv::Mat bgr = read_image(photos.files[i]).bgr;
+    const auto r = analyse_image(bgr, *detector, clf, {.tta = TestTimeAugmentation::kNone});
+    if (r.faces.empty()) continue;
+    ++found;
+    const cv::Mat gray = to_gray(bgr);
+    const cv::Rect box = r.faces.front().box;
+    const auto t0 = Clock::now();
+    const double roll = bench::eye_roll_degrees(gray, box);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    rolls.push_back(std::abs(roll));
+    const double used = std::abs(roll) >= min_roll ? roll : 0.0;
+    levelled += used != 0;
+    std::vector<cv::Mat> inputs;
+    for (const double a : {0.0, used, -used}) inputs.push_back(preprocess_face(crop_fer_face(gray, box, detector->box_style(), a)));
+    for (int v = 0; v < 2; ++v) {
+      const auto probs = clf.classify_preprocessed(inputs, v == 0 ? TestTimeAugmentation::kNone : TestTimeAugmentation::kTenCrop);
+      for (int w = 0; w < kWays; ++w)
+        right[static_cast<std::size_t>(v)][static_cast<std::size_t>(w)] +=
+            static_cast<int>(argmax(probs[static_cast<std::size_t>(w)])) == photos.labels[i];
+    }
+  }
+  const int n = static_cast<int>(photos.files.size());
+  std::sort(rolls.begin(), rolls.end());
+  std::sort(ms.begin(), ms.end());
+  const auto pct = [](const std::vector<double>& v, double q) { return v.empty() ? 0.0 : v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
+  fmt::print("realfaces val: {} photos, a face found in {}; accuracy over all photos (no face = wrong)\n"
+             "eyes' roll |deg|: median {:.1f}, p90 {:.1f}, max {:.1f}; levelled (roll >= {:.1f} deg): {} faces; "
+             "landmarks {:.2f} ms per face (median)\n\n{:<40} {:>10} {:>10}\n",
+             n, found, pct(rolls, 0.5), pct(rolls, 0.9), rolls.empty() ? 0.0 : rolls.back(), min_roll, levelled, pct(ms, 0.5),
+             "crop", "plain", "ten-crop");
+  for (int w = 0; w < kWays; ++w)
+    fmt::print("{:<40} {:>9.2f}% {:>9.2f}%\n", names[static_cast<std::size_t>(w)], 100.0 * right[0][static_cast<std::size_t>(w)] / n,
+               100.0 * right[1][static_cast<std::size_t>(w)] / n);
   return 0;
 }
 
@@ -1011,6 +1065,10 @@ int main(int argc, char** argv) {
   retry->add_option("--no-face", retry_no_face, "no-face scenes (each also read as its centre square)")->capture_default_str();
   bool retry_list = false;
   retry->add_flag("--list", retry_list, "print every box each lenient detector finds, on the photos and the no-face images");
+  auto* align = app.add_subcommand("real-align", "landmark levelling (dlib's 68 points) re-measured on realfaces val (end to end)");
+  double align_min_roll = 0;
+  align->add_option("--model", model);
+  align->add_option("--min-roll", align_min_roll, "level only faces whose eyes' roll is at least this, degrees")->capture_default_str();
   auto* framing = app.add_subcommand("real-framing", "the FER crop's framing re-measured on realfaces val (end to end)");
   std::string framing_scales = "1.0,1.1,1.172,1.25,1.35,1.5", framing_dys = "-0.15,-0.069,0.0";
   framing->add_option("--model", model);
@@ -1029,6 +1087,7 @@ int main(int argc, char** argv) {
     return run_small_faces(group_scenes, group_faces, group_min, group_max, group_angle, group_no_face, seed, group_names, group_dump, group_all, group_photos, group_list);
   if (*fit) return run_fit_crop(n, seed, fit_names);
   if (*gap) return run_crop_gap(n, seed, model, detector, max_angle, level, parse_tta(tta_choice));
+  if (*align) return run_real_align(model, align_min_roll);
   if (*framing) return run_real_framing(model, framing_scales, framing_dys, parse_tta(tta_choice));
   if (*retry) return run_crop_retry(model, retry_names, retry_no_face, seed, retry_list);
   if (*fps) return run_fps(frames, model, seed, params, pipeline_only);
