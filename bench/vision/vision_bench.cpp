@@ -452,36 +452,48 @@ int run_crop_retry(const std::string& model, const std::string& candidates, int 
 
 // ---- real-framing ----------------------------------------------------------------------------
 // The FER crop's framing (fer_framing(): centre offset dy and side, in box widths) re-measured on
+// Each realfaces val photo read by the photo path (`eval --end-to-end`'s detection): `read` gets
+// the photo's label, its gray image and the box of the face the photo path reads, for each photo
+// with a face. Returns how many photos there were and how many had a face.
+struct RealFacesPass {
+  int photos = 0, found = 0;
+};
+RealFacesPass for_each_real_face(const EmotionClassifier& clf, FaceDetector& detector,
+                                 const std::function<void(int label, const cv::Mat& gray, const cv::Rect& box)>& read) {
+  const auto photos = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
+  RealFacesPass pass{static_cast<int>(photos.files.size()), 0};
+  for (std::size_t i = 0; i < photos.files.size(); ++i) {
+    const cv::Mat bgr = read_image(photos.files[i]).bgr;
+    const auto r = analyse_image(bgr, detector, clf, {.tta = TestTimeAugmentation::kNone});
+    if (r.faces.empty()) continue;
+    ++pass.found;
+    read(photos.labels[i], to_gray(bgr), r.faces.front().box);
+  }
+  return pass;
+}
+
 // real photos: each realfaces val photo's largest face as the photo path finds it, cropped with
 // each framing on a grid around the fitted one and read with one view; accuracy per framing.
 int run_real_framing(const std::string& model, const std::string& scales_csv, const std::string& dys_csv, TestTimeAugmentation tta) {
   const auto clf = EmotionClassifier::load(model, kPhotoEngine);
-  const auto photos = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
   auto detector = make_detector(kDefaultDetector);
   std::vector<double> scales, dys;
   for (const auto& v : split(scales_csv)) scales.push_back(std::stod(v));
   for (const auto& v : split(dys_csv)) dys.push_back(std::stod(v));
   const FerFraming fitted = fer_framing(detector->box_style());
   std::vector<std::vector<int>> right(scales.size(), std::vector<int>(dys.size(), 0));
-  int found = 0;
-  for (std::size_t i = 0; i < photos.files.size(); ++i) {
-    const cv::Mat bgr = read_image(photos.files[i]).bgr;
-    const auto r = analyse_image(bgr, *detector, clf, {.tta = TestTimeAugmentation::kNone});
-    if (r.faces.empty()) continue;
-    ++found;
-    const cv::Mat gray = to_gray(bgr);
+  const RealFacesPass pass = for_each_real_face(clf, *detector, [&](int label, const cv::Mat& gray, const cv::Rect& box) {
     std::vector<cv::Mat> inputs;
     for (const double sc : scales)
       for (const double dy : dys)
-        inputs.push_back(preprocess_face(crop_square(gray, fer_crop_rect(r.faces.front().box, FerFraming{fitted.dx, dy, sc}))));
+        inputs.push_back(preprocess_face(crop_square(gray, fer_crop_rect(box, FerFraming{fitted.dx, dy, sc}))));
     const auto probs = clf.classify_preprocessed(inputs, tta);
     for (std::size_t a = 0; a < scales.size(); ++a)
-      for (std::size_t b = 0; b < dys.size(); ++b)
-        right[a][b] += static_cast<int>(argmax(probs[a * dys.size() + b])) == photos.labels[i];
-  }
-  const int n = static_cast<int>(photos.files.size());
+      for (std::size_t b = 0; b < dys.size(); ++b) right[a][b] += static_cast<int>(argmax(probs[a * dys.size() + b])) == label;
+  });
+  const int n = pass.photos;
   fmt::print("realfaces val: {} photos, a face found in {}; accuracy over all photos (no face = wrong), {} view(s);\n"
-             "fitted framing (FER faces): dy {:.3f}, side {:.3f}\n\n{:>8}", n, found, tta_name(tta), fitted.dy, fitted.scale, "side\\dy");
+             "fitted framing (FER faces): dy {:.3f}, side {:.3f}\n\n{:>8}", n, pass.found, tta_name(tta), fitted.dy, fitted.scale, "side\\dy");
   for (const double dy : dys) fmt::print(" {:>8.3f}", dy);
   fmt::print("\n");
   for (std::size_t a = 0; a < scales.size(); ++a) {
@@ -499,21 +511,14 @@ int run_real_framing(const std::string& model, const std::string& scales_csv, co
 // doubles the roll). Only levelled when the eyes' roll is at least --min-roll degrees.
 int run_real_align(const std::string& model, double min_roll) {
   const auto clf = EmotionClassifier::load(model, kPhotoEngine);
-  const auto photos = test::list_fer_faces(test::realfaces_root(MOODTUNES_DATA_DIR) / "val");
   auto detector = make_detector(kDefaultDetector);
   constexpr int kWays = 3;
   const std::array<const char*, kWays> names{"as shipped (no levelling)", "levelled by the eyes' roll",
                                              "levelled the wrong way (sign check)"};
   std::array<std::array<int, kWays>, 2> right{};  // [plain, ten-crop][way]
   std::vector<double> rolls, ms;
-  int found = 0, levelled = 0;
-  for (std::size_t i = 0; i < photos.files.size(); ++i) {
-    const cv::Mat bgr = read_image(photos.files[i]).bgr;
-    const auto r = analyse_image(bgr, *detector, clf, {.tta = TestTimeAugmentation::kNone});
-    if (r.faces.empty()) continue;
-    ++found;
-    const cv::Mat gray = to_gray(bgr);
-    const cv::Rect box = r.faces.front().box;
+  int levelled = 0;
+  const RealFacesPass pass = for_each_real_face(clf, *detector, [&](int label, const cv::Mat& gray, const cv::Rect& box) {
     const auto t0 = Clock::now();
     const double roll = bench::eye_roll_degrees(gray, box);
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -525,18 +530,14 @@ int run_real_align(const std::string& model, double min_roll) {
     for (int v = 0; v < 2; ++v) {
       const auto probs = clf.classify_preprocessed(inputs, v == 0 ? TestTimeAugmentation::kNone : TestTimeAugmentation::kTenCrop);
       for (int w = 0; w < kWays; ++w)
-        right[static_cast<std::size_t>(v)][static_cast<std::size_t>(w)] +=
-            static_cast<int>(argmax(probs[static_cast<std::size_t>(w)])) == photos.labels[i];
+        right[static_cast<std::size_t>(v)][static_cast<std::size_t>(w)] += static_cast<int>(argmax(probs[static_cast<std::size_t>(w)])) == label;
     }
-  }
-  const int n = static_cast<int>(photos.files.size());
-  std::sort(rolls.begin(), rolls.end());
-  std::sort(ms.begin(), ms.end());
-  const auto pct = [](const std::vector<double>& v, double q) { return v.empty() ? 0.0 : v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
+  });
+  const int n = pass.photos;
   fmt::print("realfaces val: {} photos, a face found in {}; accuracy over all photos (no face = wrong)\n"
              "eyes' roll |deg|: median {:.1f}, p90 {:.1f}, max {:.1f}; levelled (roll >= {:.1f} deg): {} faces; "
              "landmarks {:.2f} ms per face (median)\n\n{:<40} {:>10} {:>10}\n",
-             n, found, pct(rolls, 0.5), pct(rolls, 0.9), rolls.empty() ? 0.0 : rolls.back(), min_roll, levelled, pct(ms, 0.5),
+             n, pass.found, quantile(rolls, .5), quantile(rolls, .9), quantile(rolls, 1), min_roll, levelled, quantile(ms, .5),
              "crop", "plain", "ten-crop");
   for (int w = 0; w < kWays; ++w)
     fmt::print("{:<40} {:>9.2f}% {:>9.2f}%\n", names[static_cast<std::size_t>(w)], 100.0 * right[0][static_cast<std::size_t>(w)] / n,

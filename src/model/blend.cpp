@@ -7,25 +7,23 @@ namespace moodtunes {
 
 namespace {
 
-// Position of a tensor's layer from 0 (the stem) to `convolutions + 1` (fc2), in the order the
-// network reads them (ArchSpec::convs(), then fc1, fc2).
-int layer_index(const ArchSpec& arch, const std::string& tensor) {
+// How deep a tensor's layer sits, from 0 (the stem) to 1 (fc2): its position in the order the
+// network reads its layers (ArchSpec::convs(), then fc1, fc2) over the last position.
+double layer_depth(const ArchSpec& arch, const std::string& tensor) {
   const std::string layer = tensor.substr(0, tensor.rfind('.'));
   const auto convs = arch.convs();
-  const int n = static_cast<int>(convs.size());
-  if (layer == "fc1") return n;
-  if (layer == "fc2") return n + 1;
-  for (int k = 0; k < n; ++k)
-    if (convs[static_cast<std::size_t>(k)].name == layer) return k;
+  const auto n = static_cast<double>(convs.size());
+  if (layer == "fc1") return n / (n + 1);
+  if (layer == "fc2") return 1;
+  for (std::size_t k = 0; k < convs.size(); ++k)
+    if (convs[k].name == layer) return static_cast<double>(k) / (n + 1);
   throw ModelError("cannot blend: tensor " + tensor + " belongs to no layer of the architecture");
 }
 
 }  // namespace
 
 double blend_weight_at(const BlendWeights& weights, const ArchSpec& arch, const std::string& tensor) {
-  const int k = layer_index(arch, tensor);
-  const double t = static_cast<double>(k) / (static_cast<double>(arch.convs().size()) + 1);
-  return weights.input + (weights.output - weights.input) * t;
+  return weights.input + (weights.output - weights.input) * layer_depth(arch, tensor);
 }
 
 ModelFile blend_models(const ModelFile& from, const ModelFile& to, const BlendWeights& weights,
