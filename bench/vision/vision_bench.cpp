@@ -450,8 +450,7 @@ int run_crop_retry(const std::string& model, const std::string& candidates, int 
   return 0;
 }
 
-// ---- real-framing ----------------------------------------------------------------------------
-// The FER crop's framing (fer_framing(): centre offset dy and side, in box widths) re-measured on
+// ---- realfaces val, end to end (real-framing, real-align) ------------------------------------
 // Each realfaces val photo read by the photo path (`eval --end-to-end`'s detection): `read` gets
 // the photo's label, its gray image and the box of the face the photo path reads, for each photo
 // with a face. Returns how many photos there were and how many had a face.
@@ -472,6 +471,8 @@ RealFacesPass for_each_real_face(const EmotionClassifier& clf, FaceDetector& det
   return pass;
 }
 
+// ---- real-framing ----------------------------------------------------------------------------
+// The FER crop's framing (fer_framing(): centre offset dy and side, in box widths) re-measured on
 // real photos: each realfaces val photo's largest face as the photo path finds it, cropped with
 // each framing on a grid around the fitted one and read with one view; accuracy per framing.
 int run_real_framing(const std::string& model, const std::string& scales_csv, const std::string& dys_csv, TestTimeAugmentation tta) {
@@ -521,7 +522,7 @@ int run_real_align(const std::string& model, double min_roll) {
   const RealFacesPass pass = for_each_real_face(clf, *detector, [&](int label, const cv::Mat& gray, const cv::Rect& box) {
     const auto t0 = Clock::now();
     const double roll = bench::eye_roll_degrees(gray, box);
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ms.push_back(ms_since(t0));
     rolls.push_back(std::abs(roll));
     const double used = std::abs(roll) >= min_roll ? roll : 0.0;
     levelled += used != 0;
