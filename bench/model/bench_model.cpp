@@ -61,7 +61,7 @@ int main(int argc, char** argv) try {
   int iters = 300;
   bool no_train = false;
   std::string baseline_model;
-  app.add_option("--model", model, "Model: a .mtm file or a shipped name (accurate | fast); default $MOODTUNES_MODEL or accurate");
+  app.add_option("--model", model, std::string("Model: a .mtm file or a shipped name (") + moodtunes::app::kShippedModelNames + "); default $MOODTUNES_MODEL or accurate");
   app.add_option("--baseline-model", baseline_model,
                  "Another model (.mtm), timed at batch 1 in the same rounds on its default engine (e.g. the "
                  "accurate model against the fast one)");

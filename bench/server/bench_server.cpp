@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
   int threads = 2;
   std::vector<std::string> phases = {"photos", "live", "memory", "overload"};
   app.add_option("--binary", binary, "The moodtunes binary")->capture_default_str();
-  app.add_option("--model", model, "Model (accurate | fast | FILE)")->capture_default_str();
+  app.add_option("--model", model, "Model: a shipped name (as moodtunes --model takes it) or FILE")->capture_default_str();
   app.add_option("--data", data, "The shared data folder (for the face photo)")->capture_default_str();
   app.add_option("--photo", photo, "The photo (default: the first of realfaces/val/happy)");
   app.add_option("--live-seconds", live_seconds, "Seconds per live phase")->capture_default_str();

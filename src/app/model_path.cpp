@@ -1,21 +1,46 @@
 #include "app/model_path.hpp"
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
+#include <utility>
 
 namespace moodtunes::app {
 
+namespace {
+
+// Name -> file under models/. kShippedModelNames lists the same names.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kShippedModels = {
+    {{"accurate", "moodtunes-fer.mtm"}, {"fast", "moodtunes-fer-fast.mtm"}, {"real", "moodtunes-fer-real.mtm"}}};
+
+std::string selected(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* env = std::getenv("MOODTUNES_MODEL");
+  return env && *env ? env : "accurate";
+}
+
+const std::string_view* shipped_file(const std::string& name) {
+  for (const auto& [shipped, file] : kShippedModels)
+    if (name == shipped) return &file;
+  return nullptr;
+}
+
+}  // namespace
+
 std::string model_path(const std::string& given) {
-  std::string name = given;
-  if (name.empty()) {
-    const char* env = std::getenv("MOODTUNES_MODEL");
-    name = env && *env ? env : "accurate";
-  }
-  const char* file = name == "accurate" ? "moodtunes-fer.mtm" : name == "fast" ? "moodtunes-fer-fast.mtm" : nullptr;
+  const std::string name = selected(given);
+  const std::string_view* file = shipped_file(name);
   if (file == nullptr) return name;
-  const std::filesystem::path shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models" / file;
+  const std::filesystem::path shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models" / *file;
   if (std::filesystem::exists(shipped)) return shipped.string();
-  return (std::filesystem::path("models") / file).string();
+  return (std::filesystem::path("models") / *file).string();
+}
+
+std::string model_display_name(const std::string& given) {
+  const std::string name = selected(given);
+  if (shipped_file(name) != nullptr) return name;
+  return std::filesystem::path(name).filename().string();
 }
 
 }  // namespace moodtunes::app

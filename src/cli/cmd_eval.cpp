@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -385,6 +386,21 @@ void describe_domains(std::ostringstream& md, const nlohmann::json& info) {
   md << "\n";
 }
 
+// The class prior `moodtunes prior` stored (model/class_prior.hpp): a reader of the card must know
+// that every reading is weighted, by what, and what it was fitted on.
+void describe_class_bias(std::ostringstream& md, const nlohmann::json& info) {
+  if (!info.contains("class_bias")) return;
+  md << "- every reading weighted by a class prior (`moodtunes prior`): " << info["class_bias"].dump() << " ("
+     << fmt::format("{}", fmt::join(kEmotionNames, ", ")) << ")";
+  const auto fit = info.value("class_bias_fit", nlohmann::json::object());
+  const auto accuracy = [&](const char* key) { return 100 * fit.value(key, nlohmann::json::object()).value("accuracy", 0.0); };
+  if (fit.contains("data") && fit.contains("guard"))
+    md << fmt::format(", fitted for macro-F1 on `{}` (accuracy there {:.2f}% -> {:.2f}%) while `{}` held ({:.2f}% -> {:.2f}%)",
+                      fit["data"].get<std::string>(), accuracy("data_before"), accuracy("data_after"),
+                      fit["guard"].get<std::string>(), accuracy("guard_before"), accuracy("guard_after"));
+  md << "\n";
+}
+
 // Markdown model card from the metadata the trainer (and `moodtunes ensemble`) stored in the file.
 std::string model_card(const std::string& path, const EmotionClassifier& clf) {
   std::ostringstream md;
@@ -398,12 +414,14 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
         "PublicTest (\"val\", 3,589 faces). PrivateTest was never used.\n\n";
   describe_domains(md, clf.info());
   if (networks == 1) {
+    describe_class_bias(md, clf.info());
     describe_network(md, clf.info(), clf.arch(), "##", clf.engine());
     if (clf.info().contains("val")) describe_validation(md, clf.info()["val"], "## Validation (FER-2013 PublicTest, 3,589 faces)");
     return md.str();
   }
   const auto& info = clf.info();
   if (info.contains("command")) md << "- built by: `" << info["command"].get<std::string>() << "`\n";
+  describe_class_bias(md, info);
   md << fmt::format("- {} parameters in all, {:.3f} GFLOP per face (multiply-adds x 2); engine: {}\n\n",
                     clf.parameter_count(), clf.gflops(), engine_name(clf.engine()));
   if (info.contains("val"))
@@ -424,7 +442,7 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
 void add_model_card_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("model-card", "Print a Markdown model card from the metadata stored in a .mtm model");
-  cmd->add_option("model", *model, "Model file (.mtm) or shipped name (accurate | fast); default: $MOODTUNES_MODEL or accurate");
+  cmd->add_option("model", *model, std::string("Model file (.mtm) or shipped name (") + app::kShippedModelNames + "); default: $MOODTUNES_MODEL or accurate");
   cmd->callback([model] {
     const std::string path = model_path(*model);
     fmt::print("{}", model_card(path, EmotionClassifier::load(path)));

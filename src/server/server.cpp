@@ -214,16 +214,6 @@ std::span<const unsigned char> bytes_of(const std::string& s) {
 
 json json_body(const Request& req, const Body& raw) { return parse_json_object(media_type(req), raw.data); }
 
-std::string model_display_name(const std::string& given) {
-  std::string name = given;
-  if (name.empty()) {
-    const char* env = std::getenv("MOODTUNES_MODEL");
-    name = env && *env ? env : "accurate";
-  }
-  if (name == "accurate" || name == "fast") return name;
-  return fs::path(name).filename().string();
-}
-
 std::shared_ptr<const app::CatalogIndex> load_catalog(const fs::path& file) {
   std::error_code ec;
   if (file.empty() || !fs::exists(file, ec)) {
@@ -310,7 +300,7 @@ struct Server::Impl {
 
 Server::Impl::Impl(ServerOptions o)
     : opt(std::move(o)),
-      model_name(model_display_name(opt.model)),
+      model_name(app::model_display_name(opt.model)),
       gate(std::max<std::size_t>(1, opt.threads), 4 * std::max<std::size_t>(1, opt.threads)),
       streams(opt.max_streams, std::chrono::seconds(opt.stream_idle_timeout_s),
               [this]() -> const EmotionClassifier& { return live_pool->at(next_live++); }),

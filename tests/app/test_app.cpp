@@ -46,9 +46,14 @@ TEST(AppModelPath, NamesTheShippedModelsAndPassesFilesThrough) {
   EXPECT_TRUE(app::model_path().ends_with("models/moodtunes-fer.mtm"));
   EXPECT_EQ(app::model_path(), app::model_path("accurate"));
   EXPECT_TRUE(app::model_path("fast").ends_with("models/moodtunes-fer-fast.mtm"));
+  EXPECT_TRUE(app::model_path("real").ends_with("models/moodtunes-fer-real.mtm"));
   EXPECT_EQ(app::model_path("runs/x/best.mtm"), "runs/x/best.mtm");
+  EXPECT_EQ(app::model_display_name(), "accurate");
+  EXPECT_EQ(app::model_display_name("real"), "real");
+  EXPECT_EQ(app::model_display_name("runs/x/best.mtm"), "best.mtm");
   setenv("MOODTUNES_MODEL", "fast", 1);
   EXPECT_EQ(app::model_path(), app::model_path("fast"));
+  EXPECT_EQ(app::model_display_name(), "fast");
   EXPECT_EQ(app::model_path("other.mtm"), "other.mtm");  // a flag wins over the environment
 }
 

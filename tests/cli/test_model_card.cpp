@@ -41,7 +41,7 @@ TEST(ModelCard, NamesTheTeacherOfADistilledModel) {
 }
 
 // --model (and model-card's argument) takes a shipped model's name as well as a path.
-TEST(ModelCard, ShippedModelsAreNamedAccurateAndFast) {
+TEST(ModelCard, ShippedModelsAreNamedAccurateFastAndReal) {
   int status = -1;
   const auto by_default = run_cli("model-card", &status);
   ASSERT_EQ(status, 0) << by_default;
@@ -51,6 +51,11 @@ TEST(ModelCard, ShippedModelsAreNamedAccurateAndFast) {
   ASSERT_EQ(status, 0) << fast;
   EXPECT_NE(fast.find("# Model card: moodtunes-fer-fast.mtm"), std::string::npos) << fast;
   EXPECT_NE(fast.find("0.225 GFLOP"), std::string::npos) << fast;
+  const auto real = run_cli("model-card real", &status);
+  ASSERT_EQ(status, 0) << real;
+  EXPECT_NE(real.find("# Model card: moodtunes-fer-real.mtm"), std::string::npos) << real;
+  EXPECT_NE(real.find("realfaces val, face crops"), std::string::npos) << real;
+  EXPECT_NE(real.find("weighted by a class prior"), std::string::npos) << real;  // its readings are, so its card says so
   run_cli("model-card no-such-model", &status);
   EXPECT_EQ(status, 1);
 }
