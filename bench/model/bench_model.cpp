@@ -63,13 +63,14 @@ int main(int argc, char** argv) try {
   std::string baseline_model;
   app.add_option("--model", model, std::string("Model: a .mtm file or a shipped name (") + moodtunes::app::kShippedModelNames + "); default $MOODTUNES_MODEL or accurate");
   app.add_option("--baseline-model", baseline_model,
-                 "Another model (.mtm), timed at batch 1 in the same rounds on its default engine (e.g. the "
-                 "accurate model against the fast one)");
+                 "Another model (a .mtm file or a shipped name), timed at batch 1 in the same rounds on its default "
+                 "engine (e.g. the accurate model against the fast one)");
   app.add_option("--data", data, "Data root holding fer2013/{train,val}");
   app.add_option("--iters", iters, "Timed calls per figure");
   app.add_flag("--no-train", no_train, "Skip the LibTorch training-throughput figures");
   CLI11_PARSE(app, argc, argv);
   model = moodtunes::app::model_path(model);
+  if (!baseline_model.empty()) baseline_model = moodtunes::app::model_path(baseline_model);
 
   const auto clf = EmotionClassifier::load(model);  // the default engine: int8 for a calibrated model
   const auto fp32 = EmotionClassifier::load(model, InferenceEngine::kXnnpack);
