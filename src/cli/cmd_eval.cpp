@@ -155,7 +155,7 @@ void add_eval_command(CLI::App& app) {
                   "Folder layout <root>/<class>/*.jpg (FER-2013, or real photos such as realfaces/val: classes other "
                   "than the 7 are left out, and file-name prefixes before '_' are reported as sources), or fer2013.csv")
       ->required();
-  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
+  cmd->add_option("-m,--model", a->model, model_option_help());
   cmd->add_option("--usage", a->usage, "fer2013.csv rows to use")->capture_default_str()->check(CLI::IsMember({"Training", "PublicTest", "PrivateTest"}));
   cmd->add_option("--tta", a->tta,
                   "Test-time augmentation: none | flip (average with the mirror image) | ten-crop (5 crops x mirror); "
@@ -653,7 +653,7 @@ void add_classify_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("classify", "Emotion of already-cropped face images (no detection); one JSON line each");
   cmd->add_option("images", a->images, "Face crops (any size; gray or colour)")->required();
-  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
+  cmd->add_option("-m,--model", a->model, model_option_help());
   cmd->add_option("--tta", a->tta, "none | flip | ten-crop")->capture_default_str()->check(CLI::IsMember(tta_names()));
   cmd->callback([a] {
     const auto clf = EmotionClassifier::load(model_path(a->model));

@@ -93,7 +93,7 @@ void add_serve_command(CLI::App& app) {
       ->envname("MOODTUNES_API_KEY");
   cmd->add_option("--threads", o.threads, "Images analysed at once (one classifier each; default: the cores, at most 8)")
       ->envname("MOODTUNES_THREADS")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("-m,--model", o.model, kModelOptionHelp)->envname("MOODTUNES_MODEL");
+  cmd->add_option("-m,--model", o.model, model_option_help())->envname("MOODTUNES_MODEL");
   cmd->add_option("--catalog", a->catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite); "
                                            "feedback goes to listeners.sqlite beside it")
       ->envname("MOODTUNES_CATALOG");

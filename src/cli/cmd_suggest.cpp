@@ -99,7 +99,7 @@ void add_suggest_command(CLI::App& app) {
   auto* cam = cmd->add_option("--camera", o->camera, "Read the camera with this index for --seconds");
   cmd->add_option("--input", o->video, "Read a video file for --seconds")->excludes(cam);
   cmd->add_option("--seconds", o->seconds, "How long to watch a camera or video")->capture_default_str()->check(positive_seconds());
-  cmd->add_option("-m,--model", o->model, kModelOptionHelp);
+  cmd->add_option("-m,--model", o->model, model_option_help());
   cmd->add_option("--catalog", o->catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite)");
   cmd->add_option("--strategy", o->strategy, "match | uplift | calm | energize")->capture_default_str()
       ->check(CLI::IsMember({"match", "uplift", "calm", "energize"}));

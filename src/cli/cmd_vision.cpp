@@ -129,7 +129,7 @@ void add_detect_command(CLI::App& app) {
   auto a = std::make_shared<DetectArgs>();
   auto* cmd = app.add_subcommand("detect", "Find every face in images and read its emotion; one JSON line per image");
   cmd->add_option("images", a->images, "Image files (JPEG, PNG, BMP, WebP, PNM, TIFF)")->required();
-  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
+  cmd->add_option("-m,--model", a->model, model_option_help());
   cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
   cmd->add_flag("--small-faces", a->small_faces,
                 "Also run the two-stage small-face detector (slower; mostly redundant: the default finds faces down to ~36 px)");
@@ -274,7 +274,7 @@ void add_live_command(CLI::App& app) {
   cmd->add_flag("--no-window", a->no_window, "No window: print one JSON line per frame (as fast as frames can be read)");
   cmd->add_flag("--as-fast-as-possible", a->as_fast_as_possible,
                 "Play a video file in the window as fast as it can be processed, not at its own frame rate");
-  cmd->add_option("-m,--model", a->model, kModelOptionHelp);
+  cmd->add_option("-m,--model", a->model, model_option_help());
   cmd->add_flag("--small-faces", a->small_faces, "Also find faces down to ~40 px (slower full detections)");
   cmd->add_option("--max-frames", a->max_frames, "Stop after this many frames (0 = no limit)");
   cmd->add_option("--detect-every", a->detect_every, "Frames between full detections while tracking")->capture_default_str()->check(CLI::Range(1, 1000));
