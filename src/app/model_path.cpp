@@ -29,7 +29,7 @@ const std::string_view* shipped_file(const std::string& name) {
 }  // namespace
 
 std::string model_path(const std::string& given) {
-  const std::string name = selected(given);
+  std::string name = selected(given);
   const std::string_view* file = shipped_file(name);
   if (file == nullptr) return name;
   const std::filesystem::path shipped = std::filesystem::path(MOODTUNES_SOURCE_DIR) / "models" / *file;
@@ -38,7 +38,7 @@ std::string model_path(const std::string& given) {
 }
 
 std::string model_display_name(const std::string& given) {
-  const std::string name = selected(given);
+  std::string name = selected(given);
   if (shipped_file(name) != nullptr) return name;
   return std::filesystem::path(name).filename().string();
 }
