@@ -50,15 +50,15 @@
 #include "music/importers.hpp"
 #include "pg_cluster.hpp"
 #include "support/server_process.hpp"
+#include "support/timing.hpp"
 
 using namespace moodtunes;
 using namespace moodtunes::listeners;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using moodtunes::bench::Clock;
+using moodtunes::bench::ms_since;
 
 namespace {
-
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 double pct(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());

@@ -25,14 +25,14 @@
 #include "music/importers.hpp"
 #include "music/mood_index.hpp"
 #include "music/recommender.hpp"
+#include "support/timing.hpp"
 
 using namespace moodtunes::music;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using moodtunes::bench::Clock;
+using moodtunes::bench::ms_since;
 
 namespace {
-
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 struct Pct {
   double p50, p90, p99, max;

@@ -42,14 +42,14 @@
 #include "vision/face_detector.hpp"
 #include "vision/image_io.hpp"
 #include "vision/pipeline.hpp"
+#include "support/timing.hpp"
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using moodtunes::bench::Clock;
+using moodtunes::bench::ms_since;
 using namespace moodtunes;
 
 namespace {
-
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;

@@ -39,14 +39,14 @@
 #include "vision/pipeline.hpp"
 #include "support/synth.hpp"
 #include "landmarks.hpp"
+#include "support/timing.hpp"
 
 using namespace moodtunes;
 using namespace moodtunes::vision;
-using Clock = std::chrono::steady_clock;
+using moodtunes::bench::Clock;
+using moodtunes::bench::ms_since;
 
 namespace {
-
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 test::FerPool val_pool() { return test::list_fer_faces(test::fer_root(MOODTUNES_DATA_DIR) / "val"); }
 
