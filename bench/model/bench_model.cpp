@@ -61,7 +61,7 @@ int main(int argc, char** argv) try {
   int iters = 300;
   bool no_train = false;
   std::string baseline_model;
-  app.add_option("--model", model, std::string("Model: a .mtm file or a shipped name (") + moodtunes::app::kShippedModelNames + "); default $MOODTUNES_MODEL or accurate");
+  app.add_option("--model", model, moodtunes::app::model_option_help());
   app.add_option("--baseline-model", baseline_model,
                  "Another model (a .mtm file or a shipped name), timed at batch 1 in the same rounds on its default "
                  "engine (e.g. the accurate model against the fast one)");

@@ -15,13 +15,14 @@
 
 namespace moodtunes::app {
 
-// The shipped names, for help texts: "accurate | fast | real".
-inline constexpr const char* kShippedModelNames = "accurate | fast | real";
-
 std::string model_path(const std::string& given = {});
 
 // The name a front end shows for the model `given` selects (as model_path() reads it): a shipped
 // name as it is, a file by its file name.
 std::string model_display_name(const std::string& given = {});
+
+// Help text of a --model option, naming the shipped models and the default: "Emotion model: a
+// .mtm file, or a shipped one by name: accurate | fast | real; default: $MOODTUNES_MODEL or accurate".
+std::string model_option_help();
 
 }  // namespace moodtunes::app

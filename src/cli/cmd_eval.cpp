@@ -442,7 +442,7 @@ std::string model_card(const std::string& path, const EmotionClassifier& clf) {
 void add_model_card_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("model-card", "Print a Markdown model card from the metadata stored in a .mtm model");
-  cmd->add_option("model", *model, std::string("Model file (.mtm) or shipped name (") + app::kShippedModelNames + "); default: $MOODTUNES_MODEL or accurate");
+  cmd->add_option("model", *model, model_option_help());
   cmd->callback([model] {
     const std::string path = model_path(*model);
     fmt::print("{}", model_card(path, EmotionClassifier::load(path)));

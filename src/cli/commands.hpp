@@ -48,9 +48,6 @@ CLI::Option* add_db_option(CLI::App* cmd, std::string& where);
 // The model file a command reads: a .mtm path or a shipped model's name (app/model_path.hpp).
 using app::model_path;
 // Help text of the --model options.
-inline std::string model_option_help() {
-  return std::string("Emotion model: a .mtm file, or a shipped one by name: ") + app::kShippedModelNames +
-         "; default: $MOODTUNES_MODEL or accurate";
-}
+using app::model_option_help;
 
 }  // namespace moodtunes::cli
