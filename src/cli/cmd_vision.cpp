@@ -132,7 +132,7 @@ void add_detect_command(CLI::App& app) {
   cmd->add_option("-m,--model", a->model, model_option_help());
   cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
   cmd->add_flag("--small-faces", a->small_faces,
-                "Also run the two-stage small-face detector (slower; mostly redundant: the default finds faces down to ~36 px)");
+                "No effect: the default detector holds the two-stage small-face detector and finds faces down to ~36 px (kept so scripts that pass it still run)");
   cmd->add_option("--detector", a->detector, "Detector (default " + std::string(kDefaultDetector) + "): " + joined_detector_names(", ") + ", hog@SCALE[:MAX_FACE_PX]; "
                   "combine with A|B (union), A^B (B confirms A's weak boxes), +rot (rotated passes), hog~T (HOG threshold); see docs/vision.md");
   cmd->add_option("--tta", a->tta, "Test-time augmentation: ten-crop absorbs the detector's framing error (docs/vision.md); none is ~10x faster")
@@ -144,7 +144,7 @@ void add_detect_command(CLI::App& app) {
   cmd->callback([a] {
     AnnotateTargets targets(*a);
     const auto clf = EmotionClassifier::load(model_path(a->model), kPhotoEngine);
-    const std::string name = !a->detector.empty() ? a->detector : std::string(a->small_faces ? kSmallFacesDetector : kDefaultDetector);
+    const std::string name = !a->detector.empty() ? a->detector : std::string(kDefaultDetector);
     std::unique_ptr<FaceDetector> det;
     try {
       det = make_detector(name);

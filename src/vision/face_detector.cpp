@@ -126,7 +126,8 @@ class CascadeDetector final : public FaceDetector {
     std::vector<cv::Rect> rects;
     std::vector<int> neighbours;
     const cv::Size min_size(options_.min_size, options_.min_size);
-    cascade_.detectMultiScale(gray, rects, neighbours, options_.scale_factor, options_.min_neighbors, 0, min_size);
+    const cv::Size max_size(options_.max_size, options_.max_size);  // 0x0: no limit
+    cascade_.detectMultiScale(gray, rects, neighbours, options_.scale_factor, options_.min_neighbors, 0, min_size, max_size);
     std::vector<FaceBox> out;
     for (std::size_t i = 0; i < rects.size(); ++i)
       out.push_back({rects[i] & cv::Rect(0, 0, gray.cols, gray.rows), i < neighbours.size() ? double(neighbours[i]) : 0.0});
@@ -137,7 +138,8 @@ class CascadeDetector final : public FaceDetector {
   BoxStyle box_style() const override { return style_; }
   std::string name() const override {
     return options_.file + " sf=" + std::to_string(options_.scale_factor).substr(0, 4) +
-           " nb=" + std::to_string(options_.min_neighbors) + " min=" + std::to_string(options_.min_size);
+           " nb=" + std::to_string(options_.min_neighbors) + " min=" + std::to_string(options_.min_size) +
+           (options_.max_size > 0 ? " max=" + std::to_string(options_.max_size) : "");
   }
 
  private:
@@ -347,7 +349,12 @@ constexpr std::string_view kHogConfirmedWide =
 // default's weak boxes. Upright only: rotated passes found 1-2 faces more in 120 for ~3x the
 // stage's time. -0.45 trades recall for false boxes between -0.3 (fewer faces: 92% of 360 vs
 // 95%) and -0.6 (96%, but twice the false boxes on no-face scenes); docs/experiments.md.
-constexpr std::string_view kHogSmall = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5";
+// The two-stage detector (a cascade proposing faces of 30-100 px, HOG verifying each proposal)
+// joins the pass: it finds faces the pass scores too low, with no false box more on 1,400 no-face
+// scenes (docs/experiments.md, "two-stage small-face proposals"). Larger proposals are left out:
+// its HOG box, verified on a downscaled crop, would outscore and re-frame faces the other passes
+// found (3 photos of realfaces/val read differently end to end).
+constexpr std::string_view kHogSmall = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5|two-stage-small:100";
 // The photo default: hog-confirmed-wide for faces from ~80 px, the small-face stage below that.
 constexpr std::string_view kHogConfirmedSmall = "hog-confirmed-wide|hog-small";
 
@@ -410,9 +417,19 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (name == "two-stage")
     return make_two_stage_detector(
         make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.15, .min_neighbors = 3, .min_size = 60}));
-  if (name == "two-stage-small")
-    return make_two_stage_detector(
-        make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.1, .min_neighbors = 2, .min_size = 30}));
+  if (name.starts_with("two-stage-small")) {
+    // two-stage-small:M: proposals of up to M px only (a stage for small faces leaves larger ones,
+    // and their framing, to the detectors for those).
+    int max_size = 0;
+    if (name.size() > 15) {
+      const auto m = name[15] == ':' ? parse_number(name.substr(16)) : std::nullopt;
+      if (!m || *m < 30 || *m > 100000)
+        throw std::invalid_argument("detector '" + std::string(name) + "': two-stage-small:M takes a largest proposal M >= 30 px");
+      max_size = static_cast<int>(*m);
+    }
+    return make_two_stage_detector(make_cascade_detector(
+        {.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.1, .min_neighbors = 2, .min_size = 30, .max_size = max_size}));
+  }
   throw std::invalid_argument("unknown detector '" + std::string(name) + "' (known: " + joined_detector_names(", ") +
                               ", hog@SCALE, hog@SCALE:MAX_FACE_PX)");
 }

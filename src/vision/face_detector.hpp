@@ -67,6 +67,7 @@ struct CascadeOptions {
   double scale_factor = 1.1;   // OpenCV defaults
   int min_neighbors = 3;
   int min_size = 0;            // pixels in the input frame; 0 = cascade window size
+  int max_size = 0;            // largest box in pixels; 0 = no limit
 };
 
 std::unique_ptr<FaceDetector> make_hog_detector(const HogOptions& options = {});
@@ -91,7 +92,7 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
 //   confirmers = confirmer , { "/" , confirmer } , [ "=" , number , [ ":" , number ] ] ;
 //   confirmer  = base , [ "+rot" ] ;
 //   rotated    = base , [ "+rot" , [ "=" , angle , { ":" , angle } ] ] ;
-//   base       = preset | hog , [ "~" , number ] | "haar" | "haar-alt2" | "lbp" | "two-stage" | "two-stage-small" ;
+//   base       = preset | hog , [ "~" , number ] | "haar" | "haar-alt2" | "lbp" | "two-stage" | "two-stage-small" , [ ":" , number ] ;
 //   hog        = "hog" | "hog-half" | "hog-up" | "hog@" , number , [ ":" , number ] ;
 //   preset     = "hog-confirmed-small" | "hog-confirmed-wide" | "hog-small" | "hog-confirmed-zoom" | "hog-confirmed" ;
 //   number     = what std::strtod reads, the whole field ;  angle = number in (0, 45] ;
@@ -114,7 +115,7 @@ std::unique_ptr<FaceDetector> make_two_stage_detector(std::unique_ptr<FaceDetect
 //                false boxes).
 //   haar, haar-alt2, lbp   OpenCV cascades (haarcascade_frontalface_default.xml, _alt2.xml,
 //                lbpcascade_frontalface_improved.xml); two-stage, two-stage-small: a cascade proposes
-//                (from 60 / 30 px), HOG verifies.
+//                (from 60 / 30 px), HOG verifies; "two-stage-small:M": proposals up to M px only.
 // The presets are expressions of this grammar (see kDefaultDetector below); a preset may appear
 // wherever a base may, e.g. "hog-confirmed|hog-small".
 // Errors: std::invalid_argument, its message naming the offending part:
@@ -137,14 +138,13 @@ std::string joined_detector_names(std::string_view separator);
 // "hog-confirmed-wide|hog-small", faces from ~36 px. "hog-confirmed-wide" =
 // "hog~-0.4+rot=8:16^haar/hog~0.3=0:0.3|hog@1.2~-0.4+rot^haar/hog~0.3=0:0.3" (8 HOG passes: the
 // frame at rolls 0, +-8, +-16 and the frame enlarged 1.2x at 0, +-12; weak boxes confirmed),
-// faces from ~60-80 px. "hog-small" = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5" (one upright pass on
-// the frame enlarged 2x over the sizes up to 80 px; boxes under 0.5 confirmed): 1.3-1.7x the
-// time of hog-confirmed-wide alone. "hog-confirmed-zoom" = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3",
+// faces from ~60-80 px. "hog-small" = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5|two-stage-small:100"
+// (one upright pass on the frame enlarged 2x over the sizes up to 80 px, boxes under 0.5
+// confirmed, and the two-stage detector on proposals up to 100 px): 1.5-2x the time of hog-confirmed-wide alone. "hog-confirmed-zoom" = "hog-confirmed|hog@1.2~-0.4^haar/hog~0.3",
 // where "hog-confirmed" = "hog~-0.4+rot^haar/hog~0.3=0:0.3".
 inline constexpr std::string_view kDefaultDetector = "hog-confirmed-small";
-// --small-faces: the default plus the two-stage detector (a cascade proposes from 30 px, HOG
-// verifies). Mostly redundant since the default finds faces from ~36 px.
-inline constexpr std::string_view kSmallFacesDetector = "hog-confirmed-small|two-stage-small";
+// `live --small-faces`: plain HOG plus the two-stage detector (a cascade proposes from 30 px, HOG
+// verifies), fast enough for a full detection every few frames.
 inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small";
 
 // Finds an OpenCV cascade file by name: $MOODTUNES_CASCADES, then the opencv-data folders.

@@ -138,11 +138,11 @@ TEST(Detect, SeveralFacesAreAllFoundLargestFirst) {
   EXPECT_TRUE(test::matches(boxes[2].box, placed[0]));
 }
 
-TEST(Detect, SmallFacesModeFindsFacesHogAloneMisses) {
+TEST(Detect, TwoStageSmallFindsFacesHogAloneMisses) {
   REQUIRE_DATA();
   const auto faces = frontal_faces(10);
   auto hog = make_detector("hog");
-  auto small = make_detector(kSmallFacesDetector);
+  auto small = make_detector("two-stage-small");
   test::Rng rng(3);
   int hog_found = 0, small_found = 0;
   for (const auto& face : faces) {

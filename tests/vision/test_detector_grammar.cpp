@@ -49,6 +49,11 @@ TEST(DetectorGrammar, CascadesAndTwoStage) {
   EXPECT_EQ(name_of("lbp").rfind("lbpcascade_frontalface_improved.xml", 0), 0u);
   EXPECT_EQ(name_of("two-stage").rfind("two-stage(haarcascade_frontalface_alt2.xml", 0), 0u);
   EXPECT_NE(name_of("two-stage-small").find("min=30"), std::string::npos);
+  EXPECT_EQ(name_of("two-stage-small").find("max="), std::string::npos);
+  EXPECT_NE(name_of("two-stage-small:100").find("min=30 max=100"), std::string::npos);
+  EXPECT_NE(error_of("two-stage-small:20").find("two-stage-small:M"), std::string::npos);
+  EXPECT_NE(error_of("two-stage-small:x").find("two-stage-small:M"), std::string::npos);
+  EXPECT_NE(error_of("two-stage-smaller").find("two-stage-small:M"), std::string::npos);
   EXPECT_EQ(make_detector("two-stage")->box_style(), BoxStyle::kHog);
 }
 
@@ -89,12 +94,11 @@ TEST(DetectorGrammar, PresetsAreTheirExpressions) {
   EXPECT_EQ(name_of("hog-confirmed-zoom"), name_of("hog-confirmed|hog@1.2~-0.4^haar/hog~0.3"));
   EXPECT_EQ(name_of("hog-confirmed-wide"),
             name_of("hog~-0.4+rot=8:16^haar/hog~0.3=0:0.3|hog@1.2~-0.4+rot^haar/hog~0.3=0:0.3"));
-  EXPECT_EQ(name_of("hog-small"), name_of("hog@2:80~-0.45^haar/hog~0.3=0.5:0.5"));
+  EXPECT_EQ(name_of("hog-small"), name_of("hog@2:80~-0.45^haar/hog~0.3=0.5:0.5|two-stage-small:100"));
   EXPECT_EQ(name_of("hog-confirmed-small"), name_of("hog-confirmed-wide|hog-small"));
   // A preset stands wherever a base does.
   EXPECT_EQ(name_of("hog-confirmed|hog-small"), name_of("hog-confirmed") + " | " + name_of("hog-small"));
   EXPECT_EQ(name_of("hog-confirmed+rot"), name_of("hog-confirmed") + " +rot -12 12");
-  EXPECT_NO_THROW(make_detector(kSmallFacesDetector));
   EXPECT_NO_THROW(make_detector(kSmallFacesLiveDetector));
 }
 
