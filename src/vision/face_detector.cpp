@@ -417,12 +417,12 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (name == "two-stage")
     return make_two_stage_detector(
         make_cascade_detector({.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.15, .min_neighbors = 3, .min_size = 60}));
-  if (name.starts_with("two-stage-small")) {
+  if (constexpr std::string_view small = "two-stage-small"; name.starts_with(small)) {
     // two-stage-small:M: proposals of up to M px only (a stage for small faces leaves larger ones,
     // and their framing, to the detectors for those).
     int max_size = 0;
-    if (name.size() > 15) {
-      const auto m = name[15] == ':' ? parse_number(name.substr(16)) : std::nullopt;
+    if (const auto limit = name.substr(small.size()); !limit.empty()) {
+      const auto m = limit.starts_with(':') ? parse_number(limit.substr(1)) : std::nullopt;
       if (!m || *m < 30 || *m > 100000)
         throw std::invalid_argument("detector '" + std::string(name) + "': two-stage-small:M takes a largest proposal M >= 30 px");
       max_size = static_cast<int>(*m);
