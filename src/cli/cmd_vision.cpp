@@ -132,9 +132,10 @@ void add_detect_command(CLI::App& app) {
   cmd->add_option("-m,--model", a->model, model_option_help());
   cmd->add_option("--annotate", a->annotate, "Write the image with boxes and labels to this file (a folder when several images)");
   cmd->add_flag("--small-faces", a->small_faces,
-                "No effect: the default detector holds the two-stage small-face detector and finds faces down to ~36 px (kept so scripts that pass it still run)");
+                "Also report a lone face under ~80 px (by default such faces count only in a group of two or more, "
+                "which keeps text and texture from reading as a face); ignored with --detector");
   cmd->add_option("--detector", a->detector, "Detector (default " + std::string(kDefaultDetector) + "): " + joined_detector_names(", ") + ", hog@SCALE[:MAX_FACE_PX]; "
-                  "combine with A|B (union), A^B (B confirms A's weak boxes), +rot (rotated passes), hog~T (HOG threshold); see docs/vision.md");
+                  "combine with A|B (union), A|group:B (B's boxes only in a group of faces), A^B (B confirms A's weak boxes), +rot (rotated passes), hog~T (HOG threshold); see docs/vision.md");
   cmd->add_option("--tta", a->tta, "Test-time augmentation: ten-crop absorbs the detector's framing error (docs/vision.md); none is ~10x faster")
       ->capture_default_str()
       ->check(CLI::IsMember(tta_names()));
@@ -144,7 +145,9 @@ void add_detect_command(CLI::App& app) {
   cmd->callback([a] {
     AnnotateTargets targets(*a);
     const auto clf = EmotionClassifier::load(model_path(a->model), kPhotoEngine);
-    const std::string name = !a->detector.empty() ? a->detector : std::string(kDefaultDetector);
+    const std::string name = !a->detector.empty() ? a->detector
+                             : a->small_faces     ? std::string(kLoneSmallFacesDetector)
+                                                  : std::string(kDefaultDetector);
     std::unique_ptr<FaceDetector> det;
     try {
       det = make_detector(name);

@@ -108,6 +108,28 @@ class UnionDetector final : public FaceDetector {
   std::vector<std::unique_ptr<FaceDetector>> parts_;
 };
 
+// A|group:B: B's boxes count only in a group, that is when the union holds two faces or more or
+// A found the one face too. The small-face stage is for group photos; a lone box of its own on a
+// photo is more often text or texture than a face (docs/vision.md, "Small faces in group photos").
+class GroupUnionDetector final : public FaceDetector {
+ public:
+  GroupUnionDetector(std::unique_ptr<FaceDetector> base, std::unique_ptr<FaceDetector> group)
+      : base_(std::move(base)), group_(std::move(group)) {}
+  std::vector<FaceBox> detect(const cv::Mat& gray) override {
+    std::vector<FaceBox> all = base_->detect(gray);
+    const bool base_found = !all.empty();
+    for (auto& f : group_->detect(gray)) all.push_back(f);
+    auto merged = merge(std::move(all));
+    if (merged.size() < 2 && !base_found) merged.clear();
+    return merged;
+  }
+  BoxStyle box_style() const override { return base_->box_style(); }
+  std::string name() const override { return base_->name() + " | group: " + group_->name(); }
+
+ private:
+  std::unique_ptr<FaceDetector> base_, group_;
+};
+
 BoxStyle style_of_cascade(const std::string& file) {
   if (file.find("lbp") != std::string::npos) return BoxStyle::kLbp;
   if (file.find("alt2") != std::string::npos) return BoxStyle::kHaarAlt2;
@@ -355,8 +377,9 @@ constexpr std::string_view kHogConfirmedWide =
 // its HOG box, verified on a downscaled crop, would outscore and re-frame faces the other passes
 // found (3 photos of realfaces/val read differently end to end).
 constexpr std::string_view kHogSmall = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5|two-stage-small:100";
-// The photo default: hog-confirmed-wide for faces from ~80 px, the small-face stage below that.
-constexpr std::string_view kHogConfirmedSmall = "hog-confirmed-wide|hog-small";
+// The photo default: hog-confirmed-wide for faces from ~80 px, the small-face stage below that,
+// its boxes counted in a group only (GroupUnionDetector).
+constexpr std::string_view kHogConfirmedSmall = "hog-confirmed-wide|group:hog-small";
 
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (name == "hog-small") return make_detector(kHogSmall);
@@ -365,11 +388,16 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (name == "hog-confirmed-zoom") return make_detector(kHogConfirmedZoom);
   if (name == "hog-confirmed-wide") return make_detector(kHogConfirmedWide);
   if (const auto bar = name.find('|'); bar != std::string_view::npos) {
+    constexpr std::string_view group = "group:";
+    std::string_view right = name.substr(bar + 1);
+    const bool grouped = right.starts_with(group);
+    if (grouped) right.remove_prefix(group.size());
     std::vector<std::unique_ptr<FaceDetector>> parts;
     parts.push_back(make_detector(name.substr(0, bar)));
-    parts.push_back(make_detector(name.substr(bar + 1)));
+    parts.push_back(make_detector(right));
     if (parts[0]->box_style() != parts[1]->box_style())
       throw std::invalid_argument("detector union '" + std::string(name) + "' mixes box styles");
+    if (grouped) return std::make_unique<GroupUnionDetector>(std::move(parts[0]), std::move(parts[1]));
     return std::make_unique<UnionDetector>(std::move(parts));
   }
   if (const auto caret = name.rfind('^'); caret != std::string_view::npos) {
@@ -430,6 +458,8 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
     return make_two_stage_detector(make_cascade_detector(
         {.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.1, .min_neighbors = 2, .min_size = 30, .max_size = max_size}));
   }
+  if (name.starts_with("group:"))
+    throw std::invalid_argument("detector '" + std::string(name) + "': group: marks the right side of a union, as in A|group:B");
   throw std::invalid_argument("unknown detector '" + std::string(name) + "' (known: " + joined_detector_names(", ") +
                               ", hog@SCALE, hog@SCALE:MAX_FACE_PX)");
 }

@@ -125,6 +125,34 @@ TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
   EXPECT_NE(lines[5]["error"].get<std::string>().find("no such file"), std::string::npos);
 }
 
+// Lone 40 px faces: the default counts the small-face stage's boxes in a group only, so it reports
+// only the few its large-face part finds; --small-faces reports those and most others.
+TEST_F(VisionCli, DetectSmallFacesReportsALoneSmallFace) {
+  const auto faces = frontal_faces(6);
+  std::string images;
+  test::Rng rng(9);
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kGradient, rng);
+    test::place_face(frame, faces[i], {320, 240}, 40, 0);
+    const std::string name = path("small" + std::to_string(i) + ".png");
+    ASSERT_TRUE(cv::imwrite(name, frame));
+    images += " " + name;
+  }
+  const auto plain = moodtunes("detect --tta none" + model_flag() + images);
+  const auto lone = moodtunes("detect --tta none --small-faces" + model_flag() + images);
+  ASSERT_EQ(plain.lines().size(), faces.size()) << plain.err;
+  ASSERT_EQ(lone.lines().size(), faces.size()) << lone.err;
+  int plain_found = 0, lone_found = 0;
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    const bool p = plain.lines()[i]["status"] == "ok", l = lone.lines()[i]["status"] == "ok";
+    EXPECT_TRUE(l || !p) << "--small-faces lost a face the default found: " << lone.lines()[i].dump();
+    plain_found += p;
+    lone_found += l;
+  }
+  EXPECT_LE(plain_found, 3) << plain.out;
+  EXPECT_GE(lone_found, plain_found + 3) << lone.out;
+}
+
 TEST_F(VisionCli, DetectExitCodesAndAnnotation) {
   const auto faces = frontal_faces(1);
   ASSERT_TRUE(cv::imwrite(path("face.png"), face_scene(faces[0], 4)));

@@ -95,11 +95,14 @@ TEST(DetectorGrammar, PresetsAreTheirExpressions) {
   EXPECT_EQ(name_of("hog-confirmed-wide"),
             name_of("hog~-0.4+rot=8:16^haar/hog~0.3=0:0.3|hog@1.2~-0.4+rot^haar/hog~0.3=0:0.3"));
   EXPECT_EQ(name_of("hog-small"), name_of("hog@2:80~-0.45^haar/hog~0.3=0.5:0.5|two-stage-small:100"));
-  EXPECT_EQ(name_of("hog-confirmed-small"), name_of("hog-confirmed-wide|hog-small"));
+  EXPECT_EQ(name_of("hog-confirmed-small"), name_of("hog-confirmed-wide|group:hog-small"));
+  EXPECT_EQ(name_of("hog-confirmed-small"), name_of("hog-confirmed-wide") + " | group: " + name_of("hog-small"));
   // A preset stands wherever a base does.
   EXPECT_EQ(name_of("hog-confirmed|hog-small"), name_of("hog-confirmed") + " | " + name_of("hog-small"));
   EXPECT_EQ(name_of("hog-confirmed+rot"), name_of("hog-confirmed") + " +rot -12 12");
   EXPECT_NO_THROW(make_detector(kSmallFacesLiveDetector));
+  // detect --small-faces: the default without the group gate.
+  EXPECT_EQ(name_of(std::string(kLoneSmallFacesDetector)), name_of("hog-confirmed-wide") + " | " + name_of("hog-small"));
 }
 
 TEST(DetectorGrammar, UnknownBasesNameThemselvesAndTheKnownNames) {
@@ -108,13 +111,16 @@ TEST(DetectorGrammar, UnknownBasesNameThemselvesAndTheKnownNames) {
                                 "hog-small~1", "haar~0.3", "hog+rot~0.3", "HOG", " hog"})
     EXPECT_EQ(error_of(bad), "unknown detector '" + bad + "'" + known);
   // An empty part of a union or confirmation is an unknown (empty) base.
-  for (const std::string bad : {"", "hog|", "|hog", "^haar", "hog^", "hog^haar/"})
+  for (const std::string bad : {"", "hog|", "|hog", "^haar", "hog^", "hog^haar/", "hog|group:"})
     EXPECT_EQ(error_of(bad), "unknown detector ''" + known) << bad;
 }
 
 TEST(DetectorGrammar, MalformedConstructsSayWhatIsExpected) {
   EXPECT_EQ(error_of("hog|haar"), "detector union 'hog|haar' mixes box styles");
   EXPECT_EQ(error_of("hog-up|lbp"), "detector union 'hog-up|lbp' mixes box styles");
+  EXPECT_EQ(error_of("hog|group:haar"), "detector union 'hog|group:haar' mixes box styles");
+  EXPECT_EQ(error_of("group:hog"), "detector 'group:hog': group: marks the right side of a union, as in A|group:B");
+  EXPECT_EQ(error_of("hog^group:hog"), "detector 'group:hog': group: marks the right side of a union, as in A|group:B");
   for (const std::string bad : {"hog^haar=x", "hog^haar=0:", "hog^haar=:1", "hog^haar=1:2:3", "hog^haar="})
     EXPECT_EQ(error_of(bad), "detector '" + bad + "': expected A^B=SCORE or A^B=SCORE:ROLLED_SCORE");
   for (const std::string bad : {"hog+rot=0", "hog+rot=50", "hog+rot=-8", "hog+rot=a", "hog+rot=8:", "hog+rot="})
