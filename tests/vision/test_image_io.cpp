@@ -236,6 +236,21 @@ TEST(DecodeImageRegression, PnmCommentEndsAtCarriageReturnAsOpenCvReadsIt) {
   EXPECT_EQ(decode_image(ok).bgr.size(), cv::Size(3, 2));
 }
 
+TEST(DecodeImageRegression, PnmNumberEndsAtTheCharacterAfterItAsOpenCvReadsIt) {
+  // fuzz/fuzz_image: "22222#22226`": OpenCV takes the '#' as the end of the width, not a comment,
+  // and decodes 22222x22226 (1.5 GB); the guard skipped "#22226`" as a comment and read 22222x2.
+  const std::string head = "P2\n22222#22226`\n2Y\xd4j\x95" "4804480\x03";
+  const std::vector<unsigned char> pgm(head.begin(), head.end());
+  const auto h = read_image_header(pgm);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->width, 22222);
+  EXPECT_EQ(h->height, 22226);
+  EXPECT_NE(decode_error(pgm, {}).find("image too large: 22222x22226"), std::string::npos);
+  // The same rule reads an ordinary header: "3 2\n" then "255\n".
+  const std::string ok = "P2\n3 2\n255\n1 2 3 4 5 6\n";
+  EXPECT_EQ(decode_image(std::vector<unsigned char>(ok.begin(), ok.end())).bgr.size(), cv::Size(3, 2));
+}
+
 TEST(DecodeImageRegression, TiffMagicIsMatchedWithItsNul) {
   // strlen() cut "II*\0" to "II*" (and "MM\0*" to "MM"): "II*\x01" passed as a TIFF, and OpenCV
   // then chose its decoder by its own signatures (fuzz/fuzz_image: "DICM" at 128 made the DICOM
