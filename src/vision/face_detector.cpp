@@ -87,47 +87,36 @@ std::vector<FaceBox> merge(std::vector<FaceBox> all) {
 }
 
 // Union of several detectors of the same box style (e.g. HOG for large faces + a two-stage
-// detector for small ones).
+// detector for small ones). With `group_last` (A|group:B) the last part's boxes count only in a
+// group: when the union holds two faces or more, or another part found the one face too. The
+// small-face stage is for group photos; a lone box of its own on a photo is more often text or
+// texture than a face (docs/vision.md, "Small faces in group photos").
 class UnionDetector final : public FaceDetector {
  public:
-  explicit UnionDetector(std::vector<std::unique_ptr<FaceDetector>> parts) : parts_(std::move(parts)) {}
+  UnionDetector(std::vector<std::unique_ptr<FaceDetector>> parts, bool group_last)
+      : parts_(std::move(parts)), group_last_(group_last) {}
   std::vector<FaceBox> detect(const cv::Mat& gray) override {
     std::vector<FaceBox> all;
-    for (auto& p : parts_)
-      for (auto& f : p->detect(gray)) all.push_back(f);
-    return merge(std::move(all));
+    bool others_found = false;
+    for (std::size_t i = 0; i < parts_.size(); ++i) {
+      for (auto& f : parts_[i]->detect(gray)) all.push_back(f);
+      if (i + 1 < parts_.size()) others_found = others_found || !all.empty();
+    }
+    auto merged = merge(std::move(all));
+    if (group_last_ && merged.size() < 2 && !others_found) merged.clear();
+    return merged;
   }
   BoxStyle box_style() const override { return parts_.front()->box_style(); }
   std::string name() const override {
     std::string n;
-    for (const auto& p : parts_) n += (n.empty() ? "" : " | ") + p->name();
+    for (std::size_t i = 0; i < parts_.size(); ++i)
+      n += (i == 0 ? "" : group_last_ && i + 1 == parts_.size() ? " | group: " : " | ") + parts_[i]->name();
     return n;
   }
 
  private:
   std::vector<std::unique_ptr<FaceDetector>> parts_;
-};
-
-// A|group:B: B's boxes count only in a group, that is when the union holds two faces or more or
-// A found the one face too. The small-face stage is for group photos; a lone box of its own on a
-// photo is more often text or texture than a face (docs/vision.md, "Small faces in group photos").
-class GroupUnionDetector final : public FaceDetector {
- public:
-  GroupUnionDetector(std::unique_ptr<FaceDetector> base, std::unique_ptr<FaceDetector> group)
-      : base_(std::move(base)), group_(std::move(group)) {}
-  std::vector<FaceBox> detect(const cv::Mat& gray) override {
-    std::vector<FaceBox> all = base_->detect(gray);
-    const bool base_found = !all.empty();
-    for (auto& f : group_->detect(gray)) all.push_back(f);
-    auto merged = merge(std::move(all));
-    if (merged.size() < 2 && !base_found) merged.clear();
-    return merged;
-  }
-  BoxStyle box_style() const override { return base_->box_style(); }
-  std::string name() const override { return base_->name() + " | group: " + group_->name(); }
-
- private:
-  std::unique_ptr<FaceDetector> base_, group_;
+  bool group_last_;
 };
 
 BoxStyle style_of_cascade(const std::string& file) {
@@ -378,7 +367,7 @@ constexpr std::string_view kHogConfirmedWide =
 // found (3 photos of realfaces/val read differently end to end).
 constexpr std::string_view kHogSmall = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5|two-stage-small:100";
 // The photo default: hog-confirmed-wide for faces from ~80 px, the small-face stage below that,
-// its boxes counted in a group only (GroupUnionDetector).
+// its boxes counted in a group only (UnionDetector's group_last).
 constexpr std::string_view kHogConfirmedSmall = "hog-confirmed-wide|group:hog-small";
 
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
@@ -397,8 +386,7 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
     parts.push_back(make_detector(right));
     if (parts[0]->box_style() != parts[1]->box_style())
       throw std::invalid_argument("detector union '" + std::string(name) + "' mixes box styles");
-    if (grouped) return std::make_unique<GroupUnionDetector>(std::move(parts[0]), std::move(parts[1]));
-    return std::make_unique<UnionDetector>(std::move(parts));
+    return std::make_unique<UnionDetector>(std::move(parts), grouped);
   }
   if (const auto caret = name.rfind('^'); caret != std::string_view::npos) {
     // A^B: A's boxes scoring below 0 need B's agreement; A^B=T: below T; A^B=T:R: below T, or

@@ -140,12 +140,13 @@ TEST_F(VisionCli, DetectSmallFacesReportsALoneSmallFace) {
   }
   const auto plain = moodtunes("detect --tta none" + model_flag() + images);
   const auto lone = moodtunes("detect --tta none --small-faces" + model_flag() + images);
-  ASSERT_EQ(plain.lines().size(), faces.size()) << plain.err;
-  ASSERT_EQ(lone.lines().size(), faces.size()) << lone.err;
+  const auto plain_lines = plain.lines(), lone_lines = lone.lines();
+  ASSERT_EQ(plain_lines.size(), faces.size()) << plain.err;
+  ASSERT_EQ(lone_lines.size(), faces.size()) << lone.err;
   int plain_found = 0, lone_found = 0;
   for (std::size_t i = 0; i < faces.size(); ++i) {
-    const bool p = plain.lines()[i]["status"] == "ok", l = lone.lines()[i]["status"] == "ok";
-    EXPECT_TRUE(l || !p) << "--small-faces lost a face the default found: " << lone.lines()[i].dump();
+    const bool p = plain_lines[i]["status"] == "ok", l = lone_lines[i]["status"] == "ok";
+    EXPECT_TRUE(l || !p) << "--small-faces lost a face the default found: " << lone_lines[i].dump();
     plain_found += p;
     lone_found += l;
   }
