@@ -181,7 +181,10 @@ async function readPhoto(file) {
     return;
   }
   const n = result.faces.length;
-  setStatus(`${n} face${n > 1 ? 's' : ''} found. ${warnings}`.trim());
+  const found = result.smallFace
+    ? `${n > 1 ? `${n} small faces` : 'A small face'} found on a second look: check the box.`
+    : `${n} face${n > 1 ? 's' : ''} found.`;
+  setStatus(`${found} ${warnings}`.trim());
   wantRecommendations(true);
 }
 

@@ -36,10 +36,10 @@ ClassifierPool::Lease::~Lease() {
 
 const EmotionClassifier& ClassifierPool::Lease::classifier() const { return pool_->slots_[index_]->classifier; }
 
-vision::FaceDetector& ClassifierPool::Lease::detector() const {
-  auto& slot = *pool_->slots_[index_];
-  if (!slot.detector) slot.detector = vision::make_detector(vision::kDefaultDetector);
-  return *slot.detector;
+vision::FaceDetector& ClassifierPool::Lease::detector(bool lone_small_faces) const {
+  auto& d = pool_->slots_[index_]->detectors[lone_small_faces ? 1 : 0];
+  if (!d) d = vision::make_detector(vision::photo_detector(lone_small_faces));
+  return *d;
 }
 
 }  // namespace moodtunes::app

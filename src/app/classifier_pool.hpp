@@ -1,7 +1,8 @@
 // A pool of emotion classifiers loaded once, for a front end that reads faces on several
 // threads at once (the server). One EmotionClassifier serialises its callers, so parallel
 // readings need one instance each; each pooled instance also owns a photo face detector
-// (vision::kDefaultDetector), which must not be shared between threads either.
+// (vision::photo_detector: the default, and the one that also keeps lone small faces), which
+// must not be shared between threads either.
 //
 // lease(): exclusive use of one classifier and its detector until the Lease is destroyed;
 // blocks while all are leased (a caller that must not wait bounds its callers itself, e.g. the
@@ -12,6 +13,7 @@
 // Thread-safety: lease(), at() and size() may be called from any thread.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstddef>
 #include <filesystem>
@@ -41,7 +43,8 @@ class ClassifierPool {
     Lease& operator=(Lease&&) = delete;
     ~Lease();
     const EmotionClassifier& classifier() const;
-    vision::FaceDetector& detector() const;  // the default photo detector, created on first use
+    // The photo detector (vision::photo_detector(lone_small_faces)), created on first use.
+    vision::FaceDetector& detector(bool lone_small_faces = false) const;
 
    private:
     friend class ClassifierPool;
@@ -58,7 +61,8 @@ class ClassifierPool {
   struct Slot {
     explicit Slot(EmotionClassifier c) : classifier(std::move(c)) {}
     EmotionClassifier classifier;
-    std::unique_ptr<vision::FaceDetector> detector;  // touched only by the slot's leaseholder
+    // [0] the default photo detector, [1] with lone small faces; touched only by the leaseholder.
+    std::array<std::unique_ptr<vision::FaceDetector>, 2> detectors{};
     bool leased = false;
   };
   std::vector<std::unique_ptr<Slot>> slots_;

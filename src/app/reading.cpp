@@ -11,9 +11,10 @@
 
 namespace moodtunes::app {
 
-PhotoReading read_photos(const std::vector<std::string>& images, const EmotionClassifier& classifier) {
+PhotoReading read_photos(const std::vector<std::string>& images, const EmotionClassifier& classifier,
+                         bool lone_small_faces) {
   PhotoReading out;
-  auto detector = vision::make_detector(vision::kDefaultDetector);
+  auto detector = vision::make_detector(vision::photo_detector(lone_small_faces));
   std::vector<vision::FaceReading> all;
   for (const auto& path : images) {
     vision::DecodedImage img;

@@ -2,7 +2,7 @@
 // stream watched for some seconds. The sequence behind `suggest` and a server's analyse route.
 //
 // read_photos(): each image is decoded safely (vision/image_io), its faces detected with the
-// default photo detector and read with ten-crop TTA (vision::analyse_image). A small image
+// photo detector (vision::photo_detector) and read with ten-crop TTA (vision::analyse_image). A small image
 // (kCropMinSide..kCropMaxSide) with no detectable face is read as a face crop whose box is the
 // whole image. The group reading is vision::group_reading over all faces of all images (weighted
 // by box area). Unavailable when an image cannot be read; images without a face are listed; a
@@ -52,7 +52,9 @@ struct PhotoReading {
   std::vector<std::string> warnings{};          // "image: what" (a truncated JPEG is read, with this said)
 };
 
-PhotoReading read_photos(const std::vector<std::string>& images, const EmotionClassifier& classifier);
+// `lone_small_faces`: vision::photo_detector(true), which also reports a lone face under ~80 px.
+PhotoReading read_photos(const std::vector<std::string>& images, const EmotionClassifier& classifier,
+                         bool lone_small_faces = false);
 
 struct StreamSource {
   int camera = -1;     // a camera index, used when `video` is empty

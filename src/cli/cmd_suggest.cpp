@@ -30,11 +30,14 @@ struct SuggestOptions {
   std::uint64_t seed = 1;
   bool allow_artist_repeats = false;
   bool json = false;
+  bool small_faces = false;
 };
 
 void run_suggest(const SuggestOptions& o) {
   if (o.images.empty() && o.camera < 0 && o.video.empty())
     throw CliExit(kExitUsage, "give one or more images, --camera N or --input VIDEO");
+  if (o.small_faces && o.images.empty())
+    throw CliExit(kExitUsage, "--small-faces applies to photos, not to --camera or --input");
   const auto clf = EmotionClassifier::load(model_path(o.model),
                                            o.images.empty() ? std::nullopt : std::optional(kPhotoEngine));
   app::PhotoReading photos;
@@ -42,7 +45,7 @@ void run_suggest(const SuggestOptions& o) {
   if (o.images.empty()) {
     group = app::read_stream({.camera = o.camera, .video = o.video, .seconds = o.seconds}, clf);
   } else {
-    photos = app::read_photos(o.images, clf);
+    photos = app::read_photos(o.images, clf, o.small_faces);
     for (const auto& path : photos.without_face) fmt::print(stderr, "moodtunes: {}: no face found\n", path.c_str());
     for (const auto& w : photos.warnings) fmt::print(stderr, "moodtunes: warning: {}\n", w.c_str());
     group = photos.group;
@@ -98,6 +101,9 @@ void add_suggest_command(CLI::App& app) {
   cmd->add_option("images", o->images, "Photos (the faces' size-weighted reading is used)");
   auto* cam = cmd->add_option("--camera", o->camera, "Read the camera with this index for --seconds");
   cmd->add_option("--input", o->video, "Read a video file for --seconds")->excludes(cam);
+  cmd->add_flag("--small-faces", o->small_faces,
+                "Photos: also count a lone face under ~80 px, as `detect --small-faces` (by default such faces "
+                "count only in a group of two or more)");
   cmd->add_option("--seconds", o->seconds, "How long to watch a camera or video")->capture_default_str()->check(positive_seconds());
   cmd->add_option("-m,--model", o->model, model_option_help());
   cmd->add_option("--catalog", o->catalog, "Catalog file (default $MOODTUNES_CATALOG or ~/.local/share/moodtunes/catalog.sqlite)");

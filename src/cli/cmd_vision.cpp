@@ -145,9 +145,7 @@ void add_detect_command(CLI::App& app) {
   cmd->callback([a] {
     AnnotateTargets targets(*a);
     const auto clf = EmotionClassifier::load(model_path(a->model), kPhotoEngine);
-    const std::string name = !a->detector.empty() ? a->detector
-                             : a->small_faces     ? std::string(kLoneSmallFacesDetector)
-                                                  : std::string(kDefaultDetector);
+    const std::string name = !a->detector.empty() ? a->detector : std::string(photo_detector(a->small_faces));
     std::unique_ptr<FaceDetector> det;
     try {
       det = make_detector(name);

@@ -208,6 +208,15 @@ const std::string& image_body(const Request& req, const Body& body) {
                        "or as the field \"image\" of multipart/form-data");
 }
 
+// A yes/no query parameter: absent is false; anything but true/false/1/0 is the caller's mistake.
+bool bool_param(const Request& req, const std::string& name) {
+  if (!req.has_param(name)) return false;
+  const std::string v = req.get_param_value(name);
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  throw HttpError(400, "\"" + name + "\" must be true or false (or 1 or 0)");
+}
+
 std::span<const unsigned char> bytes_of(const std::string& s) {
   return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
 }
@@ -540,13 +549,14 @@ void Server::Impl::health(const Request&, Response& res) {
 void Server::Impl::analyze(const Request& req, Response& res, const Body& raw) {
   const std::string& body = image_body(req, raw);
   if (body.empty()) throw HttpError(400, "the image is empty (0 bytes)");
+  const bool small_faces = bool_param(req, "small_faces");
   vision::DecodeLimits limits;
   limits.max_file_bytes = static_cast<std::int64_t>(opt.max_body);
   app::ImageReading r;
   {
     const auto permit = admit();
     auto lease = photo_pool->lease();
-    r = app::read_image_bytes(bytes_of(body), lease.classifier(), &lease.detector(), limits);
+    r = app::read_image_bytes(bytes_of(body), lease.classifier(), &lease.detector(small_faces), limits);
   }
   metrics.add_analysed(1, r.faces.size());
   json out = app::schema_object();

@@ -149,6 +149,11 @@ inline constexpr std::string_view kDefaultDetector = "hog-confirmed-small";
 // `detect --small-faces`: the default with the small-face stage's boxes kept for a lone face too
 // (a photo of one person far away), at about one false box more per 100 photos without a face.
 inline constexpr std::string_view kLoneSmallFacesDetector = "hog-confirmed-wide|hog-small";
+// The photo detector of `detect`, `suggest` and the server's analyse route: kDefaultDetector, or
+// kLoneSmallFacesDetector when the caller asks for lone small faces too.
+constexpr std::string_view photo_detector(bool lone_small_faces) {
+  return lone_small_faces ? kLoneSmallFacesDetector : kDefaultDetector;
+}
 // `live --small-faces`: plain HOG plus the two-stage detector (a cascade proposes from 30 px, HOG
 // verifies), fast enough for a full detection every few frames.
 inline constexpr std::string_view kSmallFacesLiveDetector = "hog|two-stage-small";

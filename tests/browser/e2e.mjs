@@ -3,8 +3,8 @@
 // headless Chromium with puppeteer-core, its fake camera playing a clip of a real face, and checks
 // what a person would: the camera's face gets a box and an emotion, tracks appear, a like reaches
 // the server (204) with the list's context, a preview played with the camera on sends the face's
-// reaction and shows it, stopping the camera closes the stream; a photo upload gets a box and an emotion;
-// and nothing on the way logs a console error or breaks the CSP. Exits non-zero on any failure.
+// reaction and shows it, stopping the camera closes the stream; a photo upload gets a box and an emotion,
+// and a photo of one small face gets it on the page's second look (?small_faces=true); and nothing on the way logs a console error or breaks the CSP. Exits non-zero on any failure.
 //
 //   node e2e.mjs --binary MOODTUNES --make-clip MAKE_CLIP --data DATA --out DIR
 //                [--chromium /usr/bin/chromium] [--web-root web/] [--expect happy]
@@ -23,6 +23,7 @@ const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surpri
 // Real photos from realfaces/val (held out from training) that the shipped model reads as happy.
 const CLIP_PHOTO = 'realfaces/val/happy/lfw_0901c58bd7ac.jpg';   // grey LFW crop, 350x350
 const PHOTO = 'realfaces/val/happy/web_0b2f93af95f9.jpg';        // colour web crop, 224x224
+const SMALL_PHOTO_PX = 52;     // CLIP_PHOTO shrunk to this on a 640x480 wall: one face of ~44 px
 
 const { values: opt } = parseArgs({
   options: {
@@ -301,6 +302,21 @@ async function photoCase(url) {
   const shot = path.join(opt.out, 'browser-e2e-photo-phone.png');
   await page.screenshot({ path: shot, fullPage: true });
   log(`screenshot: ${shot}`);
+
+  // One small face alone on a wall: the server's default leaves a lone face under ~80 px out, and
+  // the page's second look (?small_faces=true) finds it and says so.
+  const small = path.join(tmp, 'small-face.png');
+  execFileSync(opt['make-clip'], [path.join(data, CLIP_PHOTO), small, '--size', String(SMALL_PHOTO_PX)], { stdio: 'ignore', timeout: 30_000 });
+  const secondLook = page.waitForResponse((r) => r.url().endsWith('/api/analyze?small_faces=true'), { timeout: 15_000 });
+  await input.uploadFile(small);
+  const again = await secondLook.catch(() => null);
+  check(again?.status() === 200, `a photo without a face at the usual sizes gets a second look for a small face (${again?.status()})`);
+  const smallFace = await waitFor('a small face', async () => {
+    const status = await page.$eval('#status', (el) => el.textContent);
+    const titles = await faceTitles(page);
+    return titles.length && /small face found/i.test(status) ? status : null;
+  }, 10_000);
+  check(smallFace !== null, `the small face has a box and the page says it was found on a second look (${smallFace})`);
   const csp = await page.evaluate(() => window.__csp);
   await page.close();
   return [...problems, ...csp.map((v) => `photo: CSP violation: ${v}`)];

@@ -1,9 +1,10 @@
 // make_clip: writes a YUV4MPEG2 clip (640x480, 30 fps, 4:2:0) of one face photo pasted on a plain
 // background and drifting a few pixels per frame. Chromium's fake camera
 // (--use-file-for-fake-video-capture) plays it to getUserMedia, so the browser test sees a real
-// face through the page's whole camera path.
+// face through the page's whole camera path. With OUT.png it writes the first frame as a still
+// photo instead (the page's photo upload, e.g. one small face on a wall).
 //
-//   make_clip PHOTO OUT.y4m [--size 250] [--seconds 4]
+//   make_clip PHOTO OUT.y4m|OUT.png [--size 250] [--seconds 4]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +17,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: make_clip PHOTO OUT.y4m [--size PX] [--seconds S]\n";
+    std::cerr << "usage: make_clip PHOTO OUT.y4m|OUT.png [--size PX] [--seconds S]\n";
     return 2;
   }
   const std::string photo_path = argv[1], out_path = argv[2];
@@ -35,11 +36,18 @@ int main(int argc, char** argv) {
   cv::resize(photo, photo, cv::Size(), scale, scale, cv::INTER_AREA);
   if (photo.cols + 60 > kWidth || photo.rows + 60 > kHeight) { std::cerr << "make_clip: --size too large\n"; return 2; }
 
+  const cv::Scalar background(236, 240, 242);  // BGR: a plain light wall
+  if (out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".png") {
+    cv::Mat still(kHeight, kWidth, CV_8UC3, background);
+    photo.copyTo(still(cv::Rect((kWidth - photo.cols) / 2, (kHeight - photo.rows) / 2, photo.cols, photo.rows)));
+    if (!cv::imwrite(out_path, still)) { std::cerr << "make_clip: cannot write " << out_path << "\n"; return 1; }
+    std::cout << out_path << ": " << kWidth << "x" << kHeight << " still\n";
+    return 0;
+  }
   std::ofstream out(out_path, std::ios::binary);
   if (!out) { std::cerr << "make_clip: cannot write " << out_path << "\n"; return 1; }
   // C420jpeg: 4:2:0 with centred chroma, which is what OpenCV's I420 conversion produces.
   out << "YUV4MPEG2 W" << kWidth << " H" << kHeight << " F" << kFps << ":1 Ip A1:1 C420jpeg\n";
-  const cv::Scalar background(236, 240, 242);  // BGR: a plain light wall
   const int frames = static_cast<int>(seconds * kFps);
   cv::Mat frame(kHeight, kWidth, CV_8UC3), yuv;
   for (int f = 0; f < frames; ++f) {

@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "test_util.hpp"
+#include "vision/vision_test_util.hpp"
 
 using moodtunes::test::TempDir;
 
@@ -71,6 +72,36 @@ TEST_F(Suggest, HappyAndSadFacesLandOnDifferentSidesOfValence) {
   const auto sad = nlohmann::json::parse(
       run_cli("suggest --json --catalog " + catalog().string() + " " + first_face("sad").string(), &status));
   EXPECT_GT(happy["mood"]["valence"].get<double>(), sad["mood"]["valence"].get<double>());
+}
+
+// Six photos of one 40 px face each: the default counts few of them (a lone small face counts
+// only in a group), --small-faces at least three more, as `detect --small-faces` does.
+TEST_F(Suggest, SmallFacesCountsALoneSmallFace) {
+  if (!moodtunes::test::have_data()) GTEST_SKIP() << "FER data not found";
+  const auto scenes = moodtunes::test::lone_small_face_scenes(6);
+  ASSERT_EQ(scenes.size(), 6u);
+  std::string files;
+  for (std::size_t i = 0; i < scenes.size(); ++i) {
+    const auto file = dir_ / ("small" + std::to_string(i) + ".png");
+    ASSERT_TRUE(cv::imwrite(file.string(), scenes[i]));
+    files.append(" ").append(file.string());
+  }
+  int status = -1;
+  // The faces counted; stderr names the photos without a face, and no face at all exits 3.
+  auto faces_counted = [&](const std::string& flags) -> std::size_t {
+    const auto out = moodtunes::test::run_shell(
+        std::string(MOODTUNES_BINARY) + " suggest --json" + flags + " --catalog " + catalog().string() + files + " 2>/dev/null",
+        &status);
+    if (status == 3) return 0;
+    EXPECT_EQ(status, 0) << out;
+    return nlohmann::json::parse(out)["faces"].size();
+  };
+  const std::size_t plain = faces_counted(""), small = faces_counted(" --small-faces");
+  EXPECT_LE(plain, 3u);
+  EXPECT_GE(small, plain + 3);
+  const auto out = run_cli("suggest --small-faces --camera 0 --catalog " + catalog().string(), &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("--small-faces applies to photos"), std::string::npos) << out;
 }
 
 TEST_F(Suggest, NoFaceAndBadInputAreClear) {

@@ -22,6 +22,7 @@
 
 #include "server/server_process.hpp"
 #include "test_util.hpp"
+#include "vision/vision_test_util.hpp"
 
 using nlohmann::json;
 using namespace moodtunes::test;
@@ -300,6 +301,55 @@ TEST_F(Serve, AnalyzeReadsAPhotoAsDetectDoes) {
 
   httplib::MultipartFormDataItems wrong_field = {{"photo", bytes, "a.jpg", "image/jpeg"}};
   expect_error_json(s.client()->Post("/api/analyze", wrong_field), 400);
+}
+
+// ?small_faces=true reads as `detect --small-faces`, the default as `detect`: a lone 40 px face
+// counts only with the option.
+TEST_F(Serve, AnalyzeSmallFacesReportsALoneSmallFaceAsDetectDoes) {
+  if (!have_data()) GTEST_SKIP() << "FER data not found (set MOODTUNES_DATA)";
+  const auto scenes = lone_small_face_scenes(6);
+  ASSERT_EQ(scenes.size(), 6u);
+  std::string files;
+  std::vector<std::string> pngs;
+  for (std::size_t i = 0; i < scenes.size(); ++i) {
+    pngs.push_back(encode(scenes[i], ".png"));
+    const fs::path file = dir_ / ("small" + std::to_string(i) + ".png");
+    std::ofstream(file, std::ios::binary) << pngs.back();
+    files += " " + file.string();
+  }
+  auto detect_lines = [&](const std::string& flags) {
+    int status = -1;
+    std::istringstream out(moodtunes::test::run_shell(std::string(MOODTUNES_BINARY) + " detect" + flags + files + " 2>/dev/null", &status));
+    std::vector<json> lines;
+    for (std::string l; std::getline(out, l);) lines.push_back(json::parse(l));
+    return lines;
+  };
+  const auto plain_detect = detect_lines(""), small_detect = detect_lines(" --small-faces");
+  ASSERT_EQ(plain_detect.size(), scenes.size());
+  ASSERT_EQ(small_detect.size(), scenes.size());
+
+  auto c = start().client();
+  std::size_t plain_found = 0, small_found = 0;
+  for (std::size_t i = 0; i < scenes.size(); ++i) {
+    auto plain = c->Post("/api/analyze", pngs[i], "image/png");
+    auto small = c->Post("/api/analyze?small_faces=true", pngs[i], "image/png");
+    auto off = c->Post("/api/analyze?small_faces=0", pngs[i], "image/png");
+    ASSERT_TRUE(plain && small && off);
+    ASSERT_EQ(plain->status, 200) << plain->body;
+    ASSERT_EQ(small->status, 200) << small->body;
+    ASSERT_EQ(off->status, 200) << off->body;
+    const json p = json::parse(plain->body), q = json::parse(small->body);
+    EXPECT_EQ(p["faces"], plain_detect[i]["faces"]) << i;
+    EXPECT_EQ(q["faces"], small_detect[i]["faces"]) << i;
+    EXPECT_EQ(json::parse(off->body)["faces"], p["faces"]) << i;
+    plain_found += !p["faces"].empty();
+    small_found += !q["faces"].empty();
+  }
+  EXPECT_LE(plain_found, 3u);
+  EXPECT_GE(small_found, plain_found + 3);
+  auto bad = c->Post("/api/analyze?small_faces=maybe", pngs[0], "image/png");
+  expect_error_json(bad, 400);
+  EXPECT_NE(bad->body.find("small_faces"), std::string::npos) << bad->body;
 }
 
 TEST_F(Serve, AnalyzeWithoutAFaceAnswersNoFaces) {

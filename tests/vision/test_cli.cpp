@@ -128,14 +128,12 @@ TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
 // Lone 40 px faces: the default counts the small-face stage's boxes in a group only, so it reports
 // only the few its large-face part finds; --small-faces reports those and most others.
 TEST_F(VisionCli, DetectSmallFacesReportsALoneSmallFace) {
-  const auto faces = frontal_faces(6);
+  const auto faces = lone_small_face_scenes(6);
+  ASSERT_EQ(faces.size(), 6u);
   std::string images;
-  test::Rng rng(9);
   for (std::size_t i = 0; i < faces.size(); ++i) {
-    cv::Mat frame = test::make_background({640, 480}, test::Background::kGradient, rng);
-    test::place_face(frame, faces[i], {320, 240}, 40, 0);
     const std::string name = path("small" + std::to_string(i) + ".png");
-    ASSERT_TRUE(cv::imwrite(name, frame));
+    ASSERT_TRUE(cv::imwrite(name, faces[i]));
     images += " " + name;
   }
   const auto plain = moodtunes("detect --tta none" + model_flag() + images);

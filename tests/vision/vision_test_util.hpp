@@ -49,4 +49,18 @@ inline std::vector<cv::Mat> frontal_faces(std::size_t count) {
   return out;
 }
 
+// `count` 640x480 scenes of one frontal FER face shown 40 px wide on a gradient: a lone face the
+// default photo detector mostly drops (its small-face stage counts in a group only) and
+// vision::kLoneSmallFacesDetector mostly finds. Deterministic.
+inline std::vector<cv::Mat> lone_small_face_scenes(std::size_t count) {
+  std::vector<cv::Mat> out;
+  test::Rng rng(9);
+  for (const auto& face : frontal_faces(count)) {
+    cv::Mat frame = test::make_background({640, 480}, test::Background::kGradient, rng);
+    test::place_face(frame, face, {320, 240}, 40, 0);
+    out.push_back(frame);
+  }
+  return out;
+}
+
 }  // namespace moodtunes::test
