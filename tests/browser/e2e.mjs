@@ -317,6 +317,9 @@ async function photoCase(url) {
     return titles.length && /small face found/i.test(status) ? status : null;
   }, 10_000);
   check(smallFace !== null, `the small face has a box and the page says it was found on a second look (${smallFace})`);
+  const smallShot = path.join(opt.out, 'browser-e2e-small-face-phone.png');
+  await page.screenshot({ path: smallShot, fullPage: true });
+  log(`screenshot: ${smallShot}`);
   const csp = await page.evaluate(() => window.__csp);
   await page.close();
   return [...problems, ...csp.map((v) => `photo: CSP violation: ${v}`)];
