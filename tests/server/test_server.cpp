@@ -328,25 +328,31 @@ TEST_F(Serve, AnalyzeSmallFacesReportsALoneSmallFaceAsDetectDoes) {
   ASSERT_EQ(plain_detect.size(), scenes.size());
   ASSERT_EQ(small_detect.size(), scenes.size());
 
-  auto c = start().client();
+  auto c = start().client(300);  // a sanitizer build at -O0 takes about a minute a photo
   std::size_t plain_found = 0, small_found = 0;
   for (std::size_t i = 0; i < scenes.size(); ++i) {
     auto plain = c->Post("/api/analyze", pngs[i], "image/png");
     auto small = c->Post("/api/analyze?small_faces=true", pngs[i], "image/png");
-    auto off = c->Post("/api/analyze?small_faces=0", pngs[i], "image/png");
-    ASSERT_TRUE(plain && small && off);
+    ASSERT_TRUE(plain && small);
     ASSERT_EQ(plain->status, 200) << plain->body;
     ASSERT_EQ(small->status, 200) << small->body;
-    ASSERT_EQ(off->status, 200) << off->body;
     const json p = json::parse(plain->body), q = json::parse(small->body);
     EXPECT_EQ(p["faces"], plain_detect[i]["faces"]) << i;
     EXPECT_EQ(q["faces"], small_detect[i]["faces"]) << i;
-    EXPECT_EQ(json::parse(off->body)["faces"], p["faces"]) << i;
     plain_found += !p["faces"].empty();
     small_found += !q["faces"].empty();
   }
   EXPECT_LE(plain_found, 3u);
   EXPECT_GE(small_found, plain_found + 3);
+  // 0 is false: the first photo whose face only the option finds reads as without it.
+  for (std::size_t i = 0; i < scenes.size(); ++i) {
+    if (small_detect[i]["faces"].empty() || !plain_detect[i]["faces"].empty()) continue;
+    auto off = c->Post("/api/analyze?small_faces=0", pngs[i], "image/png");
+    ASSERT_TRUE(off);
+    ASSERT_EQ(off->status, 200) << off->body;
+    EXPECT_EQ(json::parse(off->body)["faces"], plain_detect[i]["faces"]) << i;
+    break;
+  }
   auto bad = c->Post("/api/analyze?small_faces=maybe", pngs[0], "image/png");
   expect_error_json(bad, 400);
   EXPECT_NE(bad->body.find("small_faces"), std::string::npos) << bad->body;
