@@ -181,8 +181,9 @@ async function readPhoto(file) {
     return;
   }
   const n = result.faces.length;
+  // The second look finds one face at most: two small faces are a group, which the first look keeps.
   const found = result.smallFace
-    ? `${n > 1 ? `${n} small faces` : 'A small face'} found on a second look: check the box.`
+    ? 'A small face found on a second look: check the box.'
     : `${n} face${n > 1 ? 's' : ''} found.`;
   setStatus(`${found} ${warnings}`.trim());
   wantRecommendations(true);

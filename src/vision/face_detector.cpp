@@ -369,6 +369,8 @@ constexpr std::string_view kHogSmall = "hog@2:80~-0.45^haar/hog~0.3=0.5:0.5|two-
 // The photo default: hog-confirmed-wide for faces from ~80 px, the small-face stage below that,
 // its boxes counted in a group only (UnionDetector's group_last).
 constexpr std::string_view kHogConfirmedSmall = "hog-confirmed-wide|group:hog-small";
+// Marks the right side of a union whose boxes count in a group only (A|group:B).
+constexpr std::string_view kGroupMark = "group:";
 
 std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (name == "hog-small") return make_detector(kHogSmall);
@@ -377,10 +379,9 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
   if (name == "hog-confirmed-zoom") return make_detector(kHogConfirmedZoom);
   if (name == "hog-confirmed-wide") return make_detector(kHogConfirmedWide);
   if (const auto bar = name.find('|'); bar != std::string_view::npos) {
-    constexpr std::string_view group = "group:";
     std::string_view right = name.substr(bar + 1);
-    const bool grouped = right.starts_with(group);
-    if (grouped) right.remove_prefix(group.size());
+    const bool grouped = right.starts_with(kGroupMark);
+    if (grouped) right.remove_prefix(kGroupMark.size());
     std::vector<std::unique_ptr<FaceDetector>> parts;
     parts.push_back(make_detector(name.substr(0, bar)));
     parts.push_back(make_detector(right));
@@ -446,7 +447,7 @@ std::unique_ptr<FaceDetector> make_detector(std::string_view name) {
     return make_two_stage_detector(make_cascade_detector(
         {.file = "haarcascade_frontalface_alt2.xml", .scale_factor = 1.1, .min_neighbors = 2, .min_size = 30, .max_size = max_size}));
   }
-  if (name.starts_with("group:"))
+  if (name.starts_with(kGroupMark))
     throw std::invalid_argument("detector '" + std::string(name) + "': group: marks the right side of a union, as in A|group:B");
   throw std::invalid_argument("unknown detector '" + std::string(name) + "' (known: " + joined_detector_names(", ") +
                               ", hog@SCALE, hog@SCALE:MAX_FACE_PX)");

@@ -3,8 +3,9 @@
 // headless Chromium with puppeteer-core, its fake camera playing a clip of a real face, and checks
 // what a person would: the camera's face gets a box and an emotion, tracks appear, a like reaches
 // the server (204) with the list's context, a preview played with the camera on sends the face's
-// reaction and shows it, stopping the camera closes the stream; a photo upload gets a box and an emotion,
-// and a photo of one small face gets it on the page's second look (?small_faces=true); and nothing on the way logs a console error or breaks the CSP. Exits non-zero on any failure.
+// reaction and shows it, stopping the camera closes the stream; a photo upload gets a box and an
+// emotion, and a photo of one small face gets it on the page's second look (?small_faces=true);
+// and nothing on the way logs a console error or breaks the CSP. Exits non-zero on any failure.
 //
 //   node e2e.mjs --binary MOODTUNES --make-clip MAKE_CLIP --data DATA --out DIR
 //                [--chromium /usr/bin/chromium] [--web-root web/] [--expect happy]

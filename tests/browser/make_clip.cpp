@@ -36,11 +36,18 @@ int main(int argc, char** argv) {
   cv::resize(photo, photo, cv::Size(), scale, scale, cv::INTER_AREA);
   if (photo.cols + 60 > kWidth || photo.rows + 60 > kHeight) { std::cerr << "make_clip: --size too large\n"; return 2; }
 
-  const cv::Scalar background(236, 240, 242);  // BGR: a plain light wall
+  cv::Mat frame(kHeight, kWidth, CV_8UC3);
+  // The frame at `t` seconds: the photo on a plain light wall, drifting slowly (up to ±24 px
+  // across, ±12 px down) so the tracker sees a moving face; at t = 0 it is centred.
+  auto draw_frame = [&](double t) {
+    frame.setTo(cv::Scalar(236, 240, 242));
+    const int x = (kWidth - photo.cols) / 2 + static_cast<int>(std::lround(24 * std::sin(t * 1.3)));
+    const int y = (kHeight - photo.rows) / 2 + static_cast<int>(std::lround(12 * std::sin(t * 0.9)));
+    photo.copyTo(frame(cv::Rect(x, y, photo.cols, photo.rows)));
+  };
   if (out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".png") {
-    cv::Mat still(kHeight, kWidth, CV_8UC3, background);
-    photo.copyTo(still(cv::Rect((kWidth - photo.cols) / 2, (kHeight - photo.rows) / 2, photo.cols, photo.rows)));
-    if (!cv::imwrite(out_path, still)) { std::cerr << "make_clip: cannot write " << out_path << "\n"; return 1; }
+    draw_frame(0);
+    if (!cv::imwrite(out_path, frame)) { std::cerr << "make_clip: cannot write " << out_path << "\n"; return 1; }
     std::cout << out_path << ": " << kWidth << "x" << kHeight << " still\n";
     return 0;
   }
@@ -49,14 +56,9 @@ int main(int argc, char** argv) {
   // C420jpeg: 4:2:0 with centred chroma, which is what OpenCV's I420 conversion produces.
   out << "YUV4MPEG2 W" << kWidth << " H" << kHeight << " F" << kFps << ":1 Ip A1:1 C420jpeg\n";
   const int frames = static_cast<int>(seconds * kFps);
-  cv::Mat frame(kHeight, kWidth, CV_8UC3), yuv;
+  cv::Mat yuv;
   for (int f = 0; f < frames; ++f) {
-    frame.setTo(background);
-    // A slow drift (up to ±24 px across, ±12 px down) so the tracker sees a moving face.
-    const double t = static_cast<double>(f) / kFps;
-    const int x = (kWidth - photo.cols) / 2 + static_cast<int>(std::lround(24 * std::sin(t * 1.3)));
-    const int y = (kHeight - photo.rows) / 2 + static_cast<int>(std::lround(12 * std::sin(t * 0.9)));
-    photo.copyTo(frame(cv::Rect(x, y, photo.cols, photo.rows)));
+    draw_frame(static_cast<double>(f) / kFps);
     cv::cvtColor(frame, yuv, cv::COLOR_BGR2YUV_I420);  // one plane: Y, then U, then V
     out << "FRAME\n";
     out.write(reinterpret_cast<const char*>(yuv.data), static_cast<std::streamsize>(yuv.total()));
