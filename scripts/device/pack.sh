@@ -8,7 +8,12 @@
 #   fer2013.tar.xz  FER-2013 train and val (PrivateTest is never packed), each JPEG re-coded
 #                   with `jpegtran -optimize`: lossless (same DCT coefficients, same pixels),
 #                   so the device trains on exactly the images a CPU run sees.
-# The device's transfer limit is 64 MiB for the whole working tree: pack.sh prints the sizes.
+#   realfaces.tar.xz  realfaces train and val (their seven emotions; contempt is left out), as
+#                   the 48x48 faces the trainer's loader makes of the photos, in PNG
+#                   (scripts/device/export_faces.cpp): the photos themselves (87 MB) do not fit
+#                   the limit below, and a run on the export sees the tensors a CPU run sees.
+# The device's transfer limit is 64 MiB for the working tree and the packs together: pack.sh
+# prints the sum, which fits with the shipped models set aside (scripts/device/models-aside.sh).
 # usage: scripts/device/pack.sh [all|sysroot|data]   (data from $MOODTUNES_DATA, default ../shared/data)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -64,6 +69,33 @@ for split in train val; do
   done
 done
 tar -C "$tmp" -cf - fer2013 | xz -9 -T2 > "$out/fer2013.tar.xz"
+
+# The exporter uses the project's own loader, so the faces are the loader's to the pixel.
+if [[ -d $data/realfaces ]]; then
+g++ -std=c++20 -O2 -Isrc scripts/device/export_faces.cpp src/data/fer_dataset.cpp src/preprocess/preprocess.cpp \
+  src/core/emotion.cpp -o "$tmp/export_faces" $(pkg-config --cflags-only-I opencv4 | sed "s/-I/-isystem /g") $(pkg-config --libs opencv4)
+for split in train val; do
+  "$tmp/export_faces" "$data/realfaces/$split" "$tmp/realfaces/$split"
+done
+tar -C "$tmp" -cf - realfaces | xz -9 -T2 > "$out/realfaces.tar.xz"
+else
+  echo "pack.sh: no $data/realfaces: FER-2013 only" >&2
+  rm -f "$out/realfaces.tar.xz"
+fi
 fi
 du -b "$out"/*.tar.xz
-echo "tracked files: $(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1) bytes (limit with the packs: 67108864)"
+# What a device call sends: the working tree and the carried packs, 64 MiB in all.
+bytes_of() { local n=0 f; while IFS= read -r -d '' f; do [[ -f $f ]] && n=$((n + $(stat -c %s "$f"))); done; echo $n; }
+tree=$(git ls-files -z --cached --others --exclude-standard | bytes_of)
+models=$(git ls-files -z 'models/*.mtm' | bytes_of)
+packs=$(printf '%s\0' "$out"/*.tar.xz | bytes_of)
+limit=67108864
+echo "to the device: working tree $tree bytes (models $models) + packs $packs = $((tree + packs)) of $limit"
+if ((tree + packs > limit)); then
+  if ((tree - models + packs <= limit)); then
+    echo "with the models set aside (scripts/device/models-aside.sh aside): $((tree - models + packs)) bytes: fits"
+  else
+    echo "pack.sh: $((tree - models + packs)) bytes even with the models set aside: over the device's limit" >&2
+    exit 1
+  fi
+fi

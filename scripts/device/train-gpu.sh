@@ -9,7 +9,9 @@
 # If $OUT is set (the device tool's output folder) the run is copied there in pieces under its
 # 16 MiB-per-file limit: best.mtm, checkpoint.pt.part-*, run.tar (logs, metrics, plots); with
 # several runs only <run>-best.mtm and <run>.tar each (the checkpoints do not fit the limits).
-# Training runs with --device cuda unless the options name a device.
+# Training runs with --device cuda unless the options name a device. In the options, `@data/`
+# stands for the folder the packs are unpacked in: `--mix @data/realfaces/train --extra-val
+# @data/realfaces/val` trains on FER-2013 and realfaces/train (when pack.sh packed realfaces).
 #
 # usage: scripts/device/train-gpu.sh MINUTES RUN_DIR [moodtunes train options except --epochs/-o]
 #                                    [--and RUN_DIR [options]]...
@@ -39,8 +41,12 @@ work=${MOODTUNES_DEVICE_WORK:-/tmp/moodtunes-device}
 t0=$(date +%s)
 log() { echo "[train-gpu +$(($(date +%s) - t0))s] $*"; }
 mkdir -p "$work/obj" "${run_dirs[@]}"
-tar -C "$work" -xJf .device/fer2013.tar.xz &
-untar=$!
+untar=()
+for pack in fer2013 realfaces; do
+  [[ -f .device/$pack.tar.xz ]] || continue
+  tar -C "$work" -xJf ".device/$pack.tar.xz" &
+  untar+=($!)
+done
 tar -C "$work" -xJf .device/sysroot.tar.xz
 sys=$work/sysroot
 
@@ -85,7 +91,7 @@ log "stubbed here: $(ls "$work/stubs-used" | tr '\n' ' ')"
 g++ "$work"/obj/*.o -o "$work/moodtunes" -L"$sys/lib" -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lspdlog -lfmt \
   -L"$torch_lib" "${torch_libs[@]}" -pthread -Wl,--allow-shlib-undefined -Wl,-rpath-link,"$sys/lib:$work/stubs-used:$torch_lib"
 export LD_LIBRARY_PATH=$sys/lib:$work/stubs-used:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-wait "$untar"
+for pid in "${untar[@]}"; do wait "$pid"; done
 log "built $work/moodtunes; data unpacked"
 
 data=(--train "$work/fer2013/train" --val "$work/fer2013/val")
@@ -95,7 +101,7 @@ options_of() {
   local k=$1 epochs=${2:-} out=() o
   eval "local opts=(${run_opts[$k]})"
   for ((i = 0; i < ${#opts[@]}; ++i)); do
-    o=${opts[i]}
+    o=${opts[i]/#@data\//$work/}
     if [[ $o == --swa-epochs && ${opts[i + 1]:-} == *% ]]; then
       ((++i))
       [[ -n $epochs ]] || continue
@@ -123,13 +129,14 @@ else
   for ((k = 0; k < n_runs; ++k)); do
     wait "${pids[k]}" || { cat "$work/calibration-$k.log"; exit 1; }
   done
-  train_images=$(find "$work/fer2013/train" -name '*.jpg' | wc -l)
   left=$((t0 + deadline_s - $(date +%s) - 30))  # 30 s: loading and shipping the runs
   for ((k = 0; k < n_runs; ++k)); do
     log="$work/calibration-$k.log"
     cp "$log" "${run_dirs[k]}/calibration.log"  # only this call's measurement goes with the run
     grep -q 'img/s' "$log" || { cat "$log"; echo "train-gpu.sh: no progress lines to time" >&2; exit 1; }
     batch=$(sed -n 's/.*steps\/epoch of \([0-9]*\).*/\1/p' "$log" | head -1)
+    # Faces an epoch, --mix and its repeats included.
+    train_images=$(($(sed -n 's/.* \([0-9]*\) steps\/epoch of .*/\1/p' "$log" | head -1) * batch))
     ips=$(grep -o '\] [0-9]*/[0-9]* .* [0-9.]* img/s' "$log" | tail -2 |
           awk -v b="$batch" '{split($2, s, "/"); for (i = 1; i <= NF; ++i) if ($(i + 1) == "img/s") r = $i;
                               k[NR] = s[1]; t[NR] = s[1] * b / r}
