@@ -47,10 +47,10 @@ const postJson = (path, payload, options = {}) =>
 
 export const health = () => request('GET', '/api/health');
 
-// The image's own bytes; `type` is its MIME type (jpeg, png, webp or bmp). smallFaces: also report
-// a lone face under ~80 px, which the server by default counts only in a group.
-export const analyze = (blob, type, { smallFaces = false } = {}) =>
-  request('POST', smallFaces ? '/api/analyze?small_faces=true' : '/api/analyze', { body: blob, type });
+// The image's own bytes; `type` is its MIME type (jpeg, png, webp or bmp). Where no face is found
+// at the usual sizes, the server looks again for a lone face under ~80 px (which by default counts
+// only in a group), in the same request: second_look in the answer says the faces came from it.
+export const analyze = (blob, type) => request('POST', '/api/analyze?small_faces=auto', { body: blob, type });
 
 export const createStream = () => request('POST', '/api/streams');
 

@@ -28,9 +28,10 @@ export function watchPhotoInputs(input, dropZone, onPhoto) {
   });
 }
 
-// Draws `file` on `canvas` and reads it; resolves to the server's analysis. With no face found,
-// it asks once more for a lone small face (a person far away), which the server's default leaves
-// out because text and texture can look like one; such a reading comes back with smallFace: true.
+// Draws `file` on `canvas` and reads it; resolves to the server's analysis. With no face found at
+// the usual sizes, the server looks once more for a lone small face (a person far away), which its
+// default leaves out because text and texture can look like one; such a reading comes back with
+// smallFace: true.
 export async function analyzePhoto(file, canvas) {
   if (!TYPES.includes(file.type)) {
     throw new Error(`${file.name || 'This file'} is not a JPEG, PNG, WebP or BMP image.`);
@@ -46,7 +47,5 @@ export async function analyzePhoto(file, canvas) {
   canvas.getContext('2d').drawImage(bitmap, 0, 0);
   bitmap.close();
   const result = await api.analyze(file, file.type);
-  if (result.faces?.length) return result;
-  const second = await api.analyze(file, file.type, { smallFaces: true });
-  return second.faces?.length ? { ...second, smallFace: true } : result;
+  return result.second_look ? { ...result, smallFace: true } : result;
 }

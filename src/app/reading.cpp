@@ -58,7 +58,8 @@ vision::DecodedImage decode_upload(std::span<const unsigned char> bytes, const v
 }
 
 ImageReading read_image_bytes(std::span<const unsigned char> bytes, const EmotionClassifier& classifier,
-                              vision::FaceDetector* detector, const vision::DecodeLimits& limits) {
+                              vision::FaceDetector* detector, const vision::DecodeLimits& limits,
+                              vision::FaceDetector* second_look) {
   vision::DecodedImage img = decode_upload(bytes, limits);
   std::unique_ptr<vision::FaceDetector> own;
   if (detector == nullptr) {
@@ -66,8 +67,12 @@ ImageReading read_image_bytes(std::span<const unsigned char> bytes, const Emotio
     detector = own.get();
   }
   img.bgr = vision::to_gray(img.bgr);  // as read_photos(): one full-size image, not two
-  const vision::FrameReading frame = vision::analyse_image(img.bgr, *detector, classifier);
+  vision::FrameReading frame = vision::analyse_image(img.bgr, *detector, classifier);
   ImageReading out;
+  if (frame.faces.empty() && second_look != nullptr) {
+    frame = vision::analyse_image(img.bgr, *second_look, classifier);
+    out.second_look = !frame.faces.empty();
+  }
   out.width = img.bgr.cols;
   out.height = img.bgr.rows;
   out.faces = frame.faces;

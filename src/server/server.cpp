@@ -209,12 +209,16 @@ const std::string& image_body(const Request& req, const Body& body) {
 }
 
 // A yes/no query parameter: absent is false; anything but true/false/1/0 is the caller's mistake.
-bool bool_param(const Request& req, const std::string& name) {
-  if (!req.has_param(name)) return false;
-  const std::string v = req.get_param_value(name);
-  if (v == "true" || v == "1") return true;
-  if (v == "false" || v == "0") return false;
-  throw HttpError(400, "\"" + name + "\" must be true or false (or 1 or 0)");
+// ?small_faces: false (default), true, or auto (a second look only where the default finds none).
+enum class SmallFaces { kNo, kYes, kAuto };
+
+SmallFaces small_faces_param(const Request& req) {
+  if (!req.has_param("small_faces")) return SmallFaces::kNo;
+  const std::string v = req.get_param_value("small_faces");
+  if (v == "true" || v == "1") return SmallFaces::kYes;
+  if (v == "false" || v == "0") return SmallFaces::kNo;
+  if (v == "auto") return SmallFaces::kAuto;
+  throw HttpError(400, "\"small_faces\" must be true, false or auto (or 1 or 0)");
 }
 
 std::span<const unsigned char> bytes_of(const std::string& s) {
@@ -549,14 +553,15 @@ void Server::Impl::health(const Request&, Response& res) {
 void Server::Impl::analyze(const Request& req, Response& res, const Body& raw) {
   const std::string& body = image_body(req, raw);
   if (body.empty()) throw HttpError(400, "the image is empty (0 bytes)");
-  const bool small_faces = bool_param(req, "small_faces");
+  const SmallFaces small_faces = small_faces_param(req);
   vision::DecodeLimits limits;
   limits.max_file_bytes = static_cast<std::int64_t>(opt.max_body);
   app::ImageReading r;
   {
     const auto permit = admit();
     auto lease = photo_pool->lease();
-    r = app::read_image_bytes(bytes_of(body), lease.classifier(), &lease.detector(small_faces), limits);
+    r = app::read_image_bytes(bytes_of(body), lease.classifier(), &lease.detector(small_faces == SmallFaces::kYes),
+                              limits, small_faces == SmallFaces::kAuto ? &lease.detector(true) : nullptr);
   }
   metrics.add_analysed(1, r.faces.size());
   json out = app::schema_object();
@@ -570,6 +575,7 @@ void Server::Impl::analyze(const Request& req, Response& res, const Body& raw) {
     out["mood"] = nullptr;
   }
   out["image"] = {{"width", r.width}, {"height", r.height}};
+  out["second_look"] = r.second_look;
   json warnings = r.warnings;
   if (r.faces.empty()) warnings.push_back("no face found");
   out["warnings"] = std::move(warnings);

@@ -4,7 +4,7 @@
 // what a person would: the camera's face gets a box and an emotion, tracks appear, a like reaches
 // the server (204) with the list's context, a preview played with the camera on sends the face's
 // reaction and shows it, stopping the camera closes the stream; a photo upload gets a box and an
-// emotion, and a photo of one small face gets it on the page's second look (?small_faces=true);
+// emotion, and a photo of one small face gets it on the server's second look (?small_faces=auto, one request);
 // and nothing on the way logs a console error or breaks the CSP. Exits non-zero on any failure.
 //
 //   node e2e.mjs --binary MOODTUNES --make-clip MAKE_CLIP --data DATA --out DIR
@@ -284,7 +284,9 @@ async function photoCase(url) {
   const problems = watch(page, 'photo');
   await page.setViewport({ width: 360, height: 740, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
-  const analyzed = page.waitForResponse((r) => r.url().endsWith('/api/analyze'), { timeout: 15_000 });
+  let analyzeRequests = 0;
+  page.on('request', (r) => { analyzeRequests += r.url().includes('/api/analyze') ? 1 : 0; });
+  const analyzed = page.waitForResponse((r) => r.url().endsWith('/api/analyze?small_faces=auto'), { timeout: 15_000 });
   const input = await page.$('#photo-input');
   await input.uploadFile(path.join(data, PHOTO));
   const answer = await analyzed.catch(() => null);
@@ -305,19 +307,22 @@ async function photoCase(url) {
   log(`screenshot: ${shot}`);
 
   // One small face alone on a wall: the server's default leaves a lone face under ~80 px out, and
-  // the page's second look (?small_faces=true) finds it and says so.
+  // its second look (?small_faces=auto) finds it in the same request; the page says so.
   const small = path.join(tmp, 'small-face.png');
   execFileSync(opt['make-clip'], [path.join(data, CLIP_PHOTO), small, '--size', String(SMALL_PHOTO_PX)], { stdio: 'ignore', timeout: 30_000 });
-  const secondLook = page.waitForResponse((r) => r.url().endsWith('/api/analyze?small_faces=true'), { timeout: 15_000 });
+  const requestsBefore = analyzeRequests;
+  const secondLook = page.waitForResponse((r) => r.url().endsWith('/api/analyze?small_faces=auto'), { timeout: 15_000 });
   await input.uploadFile(small);
   const again = await secondLook.catch(() => null);
-  check(again?.status() === 200, `a photo without a face at the usual sizes gets a second look for a small face (${again?.status()})`);
+  check(again?.status() === 200, `a photo without a face at the usual sizes is answered 200 (${again?.status()})`);
   const smallFace = await waitFor('a small face', async () => {
     const status = await page.$eval('#status', (el) => el.textContent);
     const titles = await faceTitles(page);
     return titles.length && /small face found/i.test(status) ? status : null;
   }, 10_000);
+  // The page says so only when the answer's second_look is true.
   check(smallFace !== null, `the small face has a box and the page says it was found on a second look (${smallFace})`);
+  check(analyzeRequests === requestsBefore + 1, `the photo was sent once (${analyzeRequests - requestsBefore} requests)`);
   const smallShot = path.join(opt.out, 'browser-e2e-small-face-phone.png');
   await page.screenshot({ path: smallShot, fullPage: true });
   log(`screenshot: ${smallShot}`);

@@ -292,6 +292,13 @@ TEST_F(Serve, AnalyzeReadsAPhotoAsDetectDoes) {
   EXPECT_GT(j["mood"]["valence"].get<double>(), 0.3);
   EXPECT_EQ(j["image"]["width"], detect["width"]);
   EXPECT_EQ(j["image"]["height"], detect["height"]);
+  EXPECT_EQ(j["second_look"], false);
+  // auto looks again only where the default finds no face: here it finds one, so auto reads as the default.
+  auto a = s.client()->Post("/api/analyze?small_faces=auto", bytes, "image/jpeg");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->status, 200) << a->body;
+  EXPECT_EQ(json::parse(a->body)["faces"], j["faces"]);
+  EXPECT_EQ(json::parse(a->body)["second_look"], false);
 
   httplib::MultipartFormDataItems form = {{"image", bytes, photo.filename().string(), "image/jpeg"}};
   auto m = s.client()->Post("/api/analyze", form);
@@ -304,7 +311,8 @@ TEST_F(Serve, AnalyzeReadsAPhotoAsDetectDoes) {
 }
 
 // ?small_faces=true reads as `detect --small-faces`, the default as `detect`: a lone 40 px face
-// counts only with the option.
+// counts only with the option. ?small_faces=auto reads as the default where that finds a face,
+// else as the option, in one request, and says which (second_look).
 TEST_F(Serve, AnalyzeSmallFacesReportsALoneSmallFaceAsDetectDoes) {
   if (!have_data()) GTEST_SKIP() << "FER data not found (set MOODTUNES_DATA)";
   const auto scenes = lone_small_face_scenes(6);
@@ -339,6 +347,15 @@ TEST_F(Serve, AnalyzeSmallFacesReportsALoneSmallFaceAsDetectDoes) {
     const json p = json::parse(plain->body), q = json::parse(small->body);
     EXPECT_EQ(p["faces"], plain_detect[i]["faces"]) << i;
     EXPECT_EQ(q["faces"], small_detect[i]["faces"]) << i;
+    EXPECT_EQ(p["second_look"], false);
+    EXPECT_EQ(q["second_look"], false);
+    auto both = c->Post("/api/analyze?small_faces=auto", pngs[i], "image/png");
+    ASSERT_TRUE(both);
+    ASSERT_EQ(both->status, 200) << both->body;
+    const json a = json::parse(both->body);
+    const bool looked_again = plain_detect[i]["faces"].empty() && !small_detect[i]["faces"].empty();
+    EXPECT_EQ(a["faces"], (looked_again ? small_detect : plain_detect)[i]["faces"]) << i;
+    EXPECT_EQ(a["second_look"], looked_again) << i;
     plain_found += !p["faces"].empty();
     small_found += !q["faces"].empty();
   }
