@@ -59,7 +59,7 @@ vision::DecodedImage decode_upload(std::span<const unsigned char> bytes, const v
 
 ImageReading read_image_bytes(std::span<const unsigned char> bytes, const EmotionClassifier& classifier,
                               vision::FaceDetector* detector, const vision::DecodeLimits& limits,
-                              vision::FaceDetector* second_look) {
+                              bool second_look) {
   vision::DecodedImage img = decode_upload(bytes, limits);
   std::unique_ptr<vision::FaceDetector> own;
   if (detector == nullptr) {
@@ -67,12 +67,11 @@ ImageReading read_image_bytes(std::span<const unsigned char> bytes, const Emotio
     detector = own.get();
   }
   img.bgr = vision::to_gray(img.bgr);  // as read_photos(): one full-size image, not two
-  vision::FrameReading frame = vision::analyse_image(img.bgr, *detector, classifier);
+  vision::ImageAnalysisOptions options;
+  options.report_held_back = second_look;
+  const vision::FrameReading frame = vision::analyse_image(img.bgr, *detector, classifier, options);
   ImageReading out;
-  if (frame.faces.empty() && second_look != nullptr) {
-    frame = vision::analyse_image(img.bgr, *second_look, classifier);
-    out.second_look = !frame.faces.empty();
-  }
+  out.second_look = frame.held_back;
   out.width = img.bgr.cols;
   out.height = img.bgr.rows;
   out.faces = frame.faces;

@@ -72,15 +72,15 @@ struct ImageReading {
   std::vector<vision::FaceReading> faces{};       // largest first
   std::optional<vision::GroupReading> group{};    // nullopt when no face
   std::vector<std::string> warnings{};            // from the decoder (e.g. a truncated JPEG)
-  bool second_look = false;                       // the faces were found by `second_look` (below)
+  bool second_look = false;                       // the faces are a lone small face held back (below)
 };
 
-// `detector` null: a fresh vision::kDefaultDetector for this call. `second_look` (optional, e.g.
-// the detector of vision::photo_detector(true)): when `detector` finds no face, the same decoded
-// image is read again with it, so a client that wants a lone small face only where nothing else
-// is found sends the image once; ImageReading::second_look says whether that read found faces.
+// `detector` null: a fresh vision::kDefaultDetector for this call. `second_look`: where the
+// detector finds no face, report the faces it held back (vision::ImageAnalysisOptions::
+// report_held_back): with kDefaultDetector, a lone small face, as kLoneSmallFacesDetector would
+// find it, at no second search; ImageReading::second_look says so.
 ImageReading read_image_bytes(std::span<const unsigned char> bytes, const EmotionClassifier& classifier,
                               vision::FaceDetector* detector = nullptr, const vision::DecodeLimits& limits = {},
-                              vision::FaceDetector* second_look = nullptr);
+                              bool second_look = false);
 
 }  // namespace moodtunes::app

@@ -208,7 +208,6 @@ const std::string& image_body(const Request& req, const Body& body) {
                        "or as the field \"image\" of multipart/form-data");
 }
 
-// A yes/no query parameter: absent is false; anything but true/false/1/0 is the caller's mistake.
 // ?small_faces: false (default), true, or auto (a second look only where the default finds none).
 enum class SmallFaces { kNo, kYes, kAuto };
 
@@ -561,7 +560,7 @@ void Server::Impl::analyze(const Request& req, Response& res, const Body& raw) {
     const auto permit = admit();
     auto lease = photo_pool->lease();
     r = app::read_image_bytes(bytes_of(body), lease.classifier(), &lease.detector(small_faces == SmallFaces::kYes),
-                              limits, small_faces == SmallFaces::kAuto ? &lease.detector(true) : nullptr);
+                              limits, small_faces == SmallFaces::kAuto);
   }
   metrics.add_analysed(1, r.faces.size());
   json out = app::schema_object();

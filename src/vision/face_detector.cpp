@@ -103,9 +103,11 @@ class UnionDetector final : public FaceDetector {
       if (i + 1 < parts_.size()) others_found = others_found || !all.empty();
     }
     auto merged = merge(std::move(all));
-    if (group_last_ && merged.size() < 2 && !others_found) merged.clear();
+    held_back_.clear();
+    if (group_last_ && merged.size() < 2 && !others_found) std::swap(merged, held_back_);
     return merged;
   }
+  std::vector<FaceBox> held_back() const override { return held_back_; }
   BoxStyle box_style() const override { return parts_.front()->box_style(); }
   std::string name() const override {
     std::string n;
@@ -117,6 +119,7 @@ class UnionDetector final : public FaceDetector {
  private:
   std::vector<std::unique_ptr<FaceDetector>> parts_;
   bool group_last_;
+  std::vector<FaceBox> held_back_;
 };
 
 BoxStyle style_of_cascade(const std::string& file) {

@@ -49,6 +49,11 @@ class FaceDetector {
   virtual std::vector<FaceBox> detect(const cv::Mat& gray) = 0;
   virtual BoxStyle box_style() const = 0;
   virtual std::string name() const = 0;
+  // The boxes the last detect() found but did not return, in that image's coordinates: a union
+  // whose last part counts in a group only (A|group:B) holds back that part's lone face, and
+  // returns here exactly what A|B returns for the same image. Empty for other detectors, and
+  // when detect() returned faces.
+  virtual std::vector<FaceBox> held_back() const { return {}; }
 };
 
 struct HogOptions {
@@ -148,6 +153,7 @@ std::string joined_detector_names(std::string_view separator);
 inline constexpr std::string_view kDefaultDetector = "hog-confirmed-small";
 // `detect --small-faces`: the default with the small-face stage's boxes kept for a lone face too
 // (a photo of one person far away), at about one false box more per 100 photos without a face.
+// On any image it finds what kDefaultDetector returns, or else what that holds back (held_back()).
 inline constexpr std::string_view kLoneSmallFacesDetector = "hog-confirmed-wide|hog-small";
 // The photo detector of `detect`, `suggest` and the server's analyse route: kDefaultDetector, or
 // kLoneSmallFacesDetector when the caller asks for lone small faces too.

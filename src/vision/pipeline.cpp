@@ -57,16 +57,30 @@ std::optional<GroupReading> group_reading(const std::vector<FaceReading>& faces,
 
 // Detection on a copy whose longest side is at most max_side (boxes mapped back), so a 50 MP
 // photo costs about what a 2 MP one does; crops still come from the full-resolution image.
-std::vector<FaceBox> detect_bounded(FaceDetector& detector, const cv::Mat& gray, int max_side) {
+// `held_back` (optional) receives the detector's held_back(), mapped back the same way.
+std::vector<FaceBox> detect_bounded(FaceDetector& detector, const cv::Mat& gray, int max_side,
+                                    std::vector<FaceBox>* held_back = nullptr) {
   const int side = std::max(gray.cols, gray.rows);
-  if (max_side <= 0 || side <= max_side) return detector.detect(gray);
-  const double s = double(max_side) / side;
-  cv::Mat small;
-  cv::resize(gray, small, cv::Size(), s, s, cv::INTER_AREA);
-  auto boxes = detector.detect(small);
-  for (auto& b : boxes)
-    b.box = cv::Rect(static_cast<int>(b.box.x / s), static_cast<int>(b.box.y / s), static_cast<int>(b.box.width / s),
-                     static_cast<int>(b.box.height / s)) & cv::Rect(0, 0, gray.cols, gray.rows);
+  const double s = max_side <= 0 || side <= max_side ? 1.0 : double(max_side) / side;
+  std::vector<FaceBox> boxes;
+  if (s == 1.0) {
+    boxes = detector.detect(gray);
+  } else {
+    cv::Mat small;
+    cv::resize(gray, small, cv::Size(), s, s, cv::INTER_AREA);
+    boxes = detector.detect(small);
+  }
+  const auto to_image = [&](std::vector<FaceBox>& found) {
+    if (s == 1.0) return;
+    for (auto& b : found)
+      b.box = cv::Rect(static_cast<int>(b.box.x / s), static_cast<int>(b.box.y / s), static_cast<int>(b.box.width / s),
+                       static_cast<int>(b.box.height / s)) & cv::Rect(0, 0, gray.cols, gray.rows);
+  };
+  to_image(boxes);
+  if (held_back != nullptr) {
+    *held_back = detector.held_back();
+    to_image(*held_back);
+  }
   return boxes;
 }
 
@@ -103,7 +117,10 @@ CropPlacement crop_placement(const TightCropSearch& search, const cv::Rect& box)
 FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const EmotionClassifier& classifier,
                            const ImageAnalysisOptions& options) {
   const cv::Mat gray = to_gray(image);
-  auto boxes = detect_bounded(detector, gray, options.max_detect_side);
+  std::vector<FaceBox> held_back;
+  auto boxes = detect_bounded(detector, gray, options.max_detect_side, &held_back);
+  const bool from_held_back = boxes.empty() && options.report_held_back && !held_back.empty();
+  if (from_held_back) boxes = std::move(held_back);
   cv::Mat source = gray;  // what faces are cropped from: the image, or the framed crop
   int offset = 0;
   double scale = 1;  // of `source` against the image
@@ -124,6 +141,7 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
   const auto probs = inputs.empty() ? std::vector<EmotionProbs>{} : classifier.classify_preprocessed(inputs, options.tta);
   FrameReading r;
   r.full_detection = true;
+  r.held_back = from_held_back;
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     FaceReading f;
     const cv::Rect in_source = boxes[i].box - cv::Point(offset, offset);

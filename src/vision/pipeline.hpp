@@ -56,6 +56,7 @@ struct FrameReading {
   std::vector<FaceReading> faces;
   std::optional<GroupReading> group;  // nullopt when no face
   bool full_detection = false;
+  bool held_back = false;  // analyse_image: the faces are ones the detector held back (report_held_back)
 };
 
 struct PipelineParams {
@@ -112,6 +113,12 @@ struct ImageAnalysisOptions {
   // on images with no face found; a description make_detector() refuses throws its
   // std::invalid_argument from analyse_image() then.
   std::string lenient_crop_detector = std::string(kLenientCropDetector);
+  // With no face found, take the faces the detector held back (FaceDetector::held_back(): the
+  // photo default's lone small face, a person far away) before the crop retries, and say so
+  // (FrameReading::held_back). With kDefaultDetector this finds what kLoneSmallFacesDetector
+  // would, at no second search; off by default, since such a lone box is more often text or
+  // texture than a face.
+  bool report_held_back = false;
 };
 
 // Which faces a tight-crop search keeps, in units of the image's short side: width in

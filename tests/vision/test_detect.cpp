@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -193,20 +194,30 @@ TEST(Detect, TwoStageSmallLimitLeavesLargerFacesOut) {
 // A|group:B keeps B's boxes in a group only: a lone small face that only B finds is dropped, two
 // small faces are kept, and so is a small face beside a face A finds (the photo default's
 // small-face stage counts in group photos, not as a lone box on a photo of text or texture).
+// What it drops it holds back: its boxes, or else held_back(), are exactly A|B's.
 TEST(Detect, GroupUnionKeepsSmallFacesInGroupsOnly) {
   REQUIRE_DATA();
   const auto faces = frontal_faces(8);
   auto plain = make_detector("hog|two-stage-small:100");
   auto grouped = make_detector("hog|group:two-stage-small:100");
+  const auto rects = [](const std::vector<FaceBox>& boxes) {
+    std::vector<std::array<int, 4>> out;
+    for (const auto& b : boxes) out.push_back({b.box.x, b.box.y, b.box.width, b.box.height});
+    return out;
+  };
   test::Rng rng(6);
-  int lone_plain = 0, lone_grouped = 0, pair_plain = 0, pair_grouped = 0, beside_large = 0;
+  int lone_plain = 0, lone_grouped = 0, pair_plain = 0, pair_grouped = 0, beside_large = 0, held = 0;
   for (std::size_t i = 0; i < faces.size(); ++i) {
     const auto& face = faces[i];
     const auto& other = faces[(i + 1) % faces.size()];
     cv::Mat lone = test::make_background({640, 480}, test::Background::kGradient, rng);
     const auto small = test::place_face(lone, face, {320, 240}, 44, 0);
-    lone_plain += matching(plain->detect(gray_of(lone)), small);
-    lone_grouped += matching(grouped->detect(gray_of(lone)), small);
+    const auto lone_plain_boxes = plain->detect(gray_of(lone));
+    const auto lone_grouped_boxes = grouped->detect(gray_of(lone));
+    lone_plain += matching(lone_plain_boxes, small);
+    lone_grouped += matching(lone_grouped_boxes, small);
+    held += matching(grouped->held_back(), small);
+    EXPECT_EQ(rects(lone_grouped_boxes.empty() ? grouped->held_back() : lone_grouped_boxes), rects(lone_plain_boxes)) << i;
 
     cv::Mat pair = test::make_background({640, 480}, test::Background::kGradient, rng);
     const auto left = test::place_face(pair, face, {200, 240}, 44, 0);
@@ -223,9 +234,13 @@ TEST(Detect, GroupUnionKeepsSmallFacesInGroupsOnly) {
     const auto beside = test::place_face(mixed, other, {480, 240}, 44, 0);
     const auto mixed_boxes = grouped->detect(gray_of(mixed));
     beside_large += matching(mixed_boxes, large) > 0 && matching(mixed_boxes, beside) > 0;
+    if (!mixed_boxes.empty()) {
+      EXPECT_TRUE(grouped->held_back().empty()) << "held back from a detect() that returned faces";
+    }
   }
   EXPECT_GE(lone_plain, 5) << "the ungrouped union should find the lone small faces (else this test proves nothing)";
   EXPECT_EQ(lone_grouped, 0);
+  EXPECT_EQ(held, lone_plain) << "each lone small face dropped is held back";
   EXPECT_GE(pair_plain, 4);
   EXPECT_EQ(pair_grouped, pair_plain) << "a pair of small faces is a group";
   EXPECT_GE(beside_large, 5);
