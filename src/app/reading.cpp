@@ -39,6 +39,7 @@ PhotoReading read_photos(const std::vector<std::string>& images, const EmotionCl
       out.faces.push_back({path, f, true});
     } else {
       out.without_face.push_back(path);
+      if (frame.faces_held_back > 0) out.small_face_held_back.push_back(path);
     }
   }
   for (const auto& f : out.faces) all.push_back(f.face);
@@ -72,6 +73,7 @@ ImageReading read_image_bytes(std::span<const unsigned char> bytes, const Emotio
   const vision::FrameReading frame = vision::analyse_image(img.bgr, *detector, classifier, options);
   ImageReading out;
   out.second_look = frame.held_back;
+  out.small_face_held_back = frame.faces_held_back > 0;
   out.width = img.bgr.cols;
   out.height = img.bgr.rows;
   out.faces = frame.faces;

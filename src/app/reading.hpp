@@ -49,10 +49,12 @@ struct PhotoReading {
   std::vector<PhotoFace> faces{};
   std::optional<vision::GroupReading> group{};  // nullopt when no image had a face
   std::vector<std::string> without_face{};      // images in which no face was found
+  std::vector<std::string> small_face_held_back{};  // of those, where a lone small face was left out
   std::vector<std::string> warnings{};          // "image: what" (a truncated JPEG is read, with this said)
 };
 
-// `lone_small_faces`: vision::photo_detector(true), which also reports a lone face under ~80 px.
+// `lone_small_faces`: vision::photo_detector(true), which also reports a lone face under ~80 px;
+// without it, the images where such a face was left out are listed (small_face_held_back).
 PhotoReading read_photos(const std::vector<std::string>& images, const EmotionClassifier& classifier,
                          bool lone_small_faces = false);
 
@@ -73,6 +75,7 @@ struct ImageReading {
   std::optional<vision::GroupReading> group{};    // nullopt when no face
   std::vector<std::string> warnings{};            // from the decoder (e.g. a truncated JPEG)
   bool second_look = false;                       // the faces are a lone small face held back (below)
+  bool small_face_held_back = false;              // no face, and a lone small face left out (`second_look` would report it)
 };
 
 // `detector` null: a fresh vision::kDefaultDetector for this call. `second_look`: where the

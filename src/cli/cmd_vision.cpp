@@ -108,7 +108,7 @@ json detect_one(const DetectArgs& a, const std::string& path, FaceDetector& det,
   for (const auto& f : r.faces) j["faces"].push_back(face_json(f));
   j["group"] = group_json(r.group);
   j["status"] = r.faces.empty() ? "no_face" : "ok";
-  if (r.faces.empty()) j["message"] = "no face found";
+  if (r.faces.empty()) j["message"] = r.faces_held_back > 0 ? std::string(kSmallFaceHint) : "no face found";
   if (!a.annotate.empty()) {
     cv::Mat out = img.bgr.clone();
     annotate(out, r, true);

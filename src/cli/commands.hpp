@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -25,6 +26,11 @@ inline constexpr int kExitError = 1;       // runtime failure (I/O, model, netwo
 inline constexpr int kExitUsage = 2;       // bad command line
 inline constexpr int kExitNoFace = 3;      // detect: some image had no face; suggest: no face at all
 inline constexpr int kExitPartial = 4;     // catalog import: some rows were bad and not imported
+
+// What `detect` and `suggest` say of a photo whose only face is a lone small one, which the photo
+// default leaves out (vision::kDefaultDetector) and --small-faces reports.
+inline constexpr std::string_view kSmallFaceHint =
+    "no face found at the usual sizes; a lone small face (under ~80 px) was left out: --small-faces reports it";
 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

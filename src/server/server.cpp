@@ -577,6 +577,7 @@ void Server::Impl::analyze(const Request& req, Response& res, const Body& raw) {
   out["second_look"] = r.second_look;
   json warnings = r.warnings;
   if (r.faces.empty()) warnings.push_back("no face found");
+  if (r.small_face_held_back) warnings.push_back("a lone small face (under ~80 px) was left out: small_faces=auto reports it");
   out["warnings"] = std::move(warnings);
   send_json(res, 200, out);
 }

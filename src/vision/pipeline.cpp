@@ -119,7 +119,8 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
   const cv::Mat gray = to_gray(image);
   std::vector<FaceBox> held_back;
   auto boxes = detect_bounded(detector, gray, options.max_detect_side, &held_back);
-  const bool from_held_back = boxes.empty() && options.report_held_back && !held_back.empty();
+  const std::size_t n_held_back = boxes.empty() ? held_back.size() : 0;
+  const bool from_held_back = n_held_back > 0 && options.report_held_back;
   if (from_held_back) boxes = std::move(held_back);
   cv::Mat source = gray;  // what faces are cropped from: the image, or the framed crop
   int offset = 0;
@@ -142,6 +143,7 @@ FrameReading analyse_image(const cv::Mat& image, FaceDetector& detector, const E
   FrameReading r;
   r.full_detection = true;
   r.held_back = from_held_back;
+  if (boxes.empty()) r.faces_held_back = n_held_back;
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     FaceReading f;
     const cv::Rect in_source = boxes[i].box - cv::Point(offset, offset);

@@ -57,6 +57,9 @@ struct FrameReading {
   std::optional<GroupReading> group;  // nullopt when no face
   bool full_detection = false;
   bool held_back = false;  // analyse_image: the faces are ones the detector held back (report_held_back)
+  // analyse_image without report_held_back, no face found: how many the detector held back (a
+  // lone small face that the caller's option for them would report).
+  std::size_t faces_held_back = 0;
 };
 
 struct PipelineParams {

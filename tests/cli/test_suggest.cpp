@@ -99,6 +99,14 @@ TEST_F(Suggest, SmallFacesCountsALoneSmallFace) {
   const std::size_t plain = faces_counted(""), small = faces_counted(" --small-faces");
   EXPECT_LE(plain, 3u);
   EXPECT_GE(small, plain + 3);
+  // Without the option, stderr says where a lone small face was left out: as often as the option adds one.
+  const auto err = moodtunes::test::run_shell(
+      std::string(MOODTUNES_BINARY) + " suggest --json --catalog " + catalog().string() + files + " 2>&1 >/dev/null", &status);
+  std::size_t hints = 0;
+  for (std::size_t at = err.find("--small-faces reports it"); at != std::string::npos;
+       at = err.find("--small-faces reports it", at + 1))
+    ++hints;
+  EXPECT_EQ(hints, small - plain) << err;
   const auto out = run_cli("suggest --small-faces --camera 0 --catalog " + catalog().string(), &status);
   EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("--small-faces applies to photos"), std::string::npos) << out;

@@ -349,6 +349,9 @@ TEST_F(Serve, AnalyzeSmallFacesReportsALoneSmallFaceAsDetectDoes) {
     EXPECT_EQ(q["faces"], small_detect[i]["faces"]) << i;
     EXPECT_EQ(p["second_look"], false);
     EXPECT_EQ(q["second_look"], false);
+    // The default says where it left a lone small face out.
+    EXPECT_EQ(p["warnings"].dump().find("small_faces=auto reports it") != std::string::npos,
+              p["faces"].empty() && !q["faces"].empty()) << p;
     auto both = c->Post("/api/analyze?small_faces=auto", pngs[i], "image/png");
     ASSERT_TRUE(both);
     ASSERT_EQ(both->status, 200) << both->body;

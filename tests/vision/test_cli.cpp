@@ -126,7 +126,8 @@ TEST_F(VisionCli, DetectReportsFacesNoFaceAndErrorsInOneCall) {
 }
 
 // Lone 40 px faces: the default counts the small-face stage's boxes in a group only, so it reports
-// only the few its large-face part finds; --small-faces reports those and most others.
+// only the few its large-face part finds, and says where it left one out; --small-faces reports
+// those and most others.
 TEST_F(VisionCli, DetectSmallFacesReportsALoneSmallFace) {
   const auto faces = lone_small_face_scenes(6);
   ASSERT_EQ(faces.size(), 6u);
@@ -145,6 +146,11 @@ TEST_F(VisionCli, DetectSmallFacesReportsALoneSmallFace) {
   for (std::size_t i = 0; i < faces.size(); ++i) {
     const bool p = plain_lines[i]["status"] == "ok", l = lone_lines[i]["status"] == "ok";
     EXPECT_TRUE(l || !p) << "--small-faces lost a face the default found: " << lone_lines[i].dump();
+    if (!p) {
+      // The hint exactly where the option finds the face.
+      EXPECT_EQ(plain_lines[i]["message"].get<std::string>().find("--small-faces") != std::string::npos, l)
+          << plain_lines[i].dump() << lone_lines[i].dump();
+    }
     plain_found += p;
     lone_found += l;
   }
