@@ -1022,7 +1022,7 @@ TEST(OpenApiValidator, RejectsResponsesThatBreakTheirSchema) {
   EXPECT_FALSE(v.validate(json{{"status", "ok"}, {"model", "a"}, {"tracks", 2.5}}, schema).empty());     // integer
   const json analysis = v.response_schema("/api/analyze", "post", 200);
   json a = {{"schema", 1}, {"faces", json::array()}, {"group", nullptr}, {"mood", nullptr},
-            {"image", {{"width", 1}, {"height", 1}}}, {"warnings", json::array()}};
+            {"image", {{"width", 1}, {"height", 1}}}, {"second_look", false}, {"warnings", json::array()}};
   EXPECT_TRUE(v.validate(a, analysis).empty());  // null allowed by type arrays
   a["faces"] = json::array({{{"box", {{"x", 0}, {"y", 0}, {"w", 1}}}, {"emotion", "happy"}, {"probabilities", json::object()}}});
   EXPECT_GE(v.validate(a, analysis).size(), 2u);  // items: box.h missing, probabilities missing classes
