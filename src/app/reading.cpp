@@ -38,8 +38,7 @@ PhotoReading read_photos(const std::vector<std::string>& images, const EmotionCl
       f.emotion = argmax(f.probs);
       out.faces.push_back({path, f, true});
     } else {
-      out.without_face.push_back(path);
-      if (frame.faces_held_back > 0) out.small_face_held_back.push_back(path);
+      out.without_face.push_back({path, frame.faces_held_back > 0});
     }
   }
   for (const auto& f : out.faces) all.push_back(f.face);

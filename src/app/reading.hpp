@@ -48,13 +48,16 @@ struct PhotoFace {
 struct PhotoReading {
   std::vector<PhotoFace> faces{};
   std::optional<vision::GroupReading> group{};  // nullopt when no image had a face
-  std::vector<std::string> without_face{};      // images in which no face was found
-  std::vector<std::string> small_face_held_back{};  // of those, where a lone small face was left out
+  struct NoFace {
+    std::string image{};
+    bool small_face_held_back = false;  // a lone small face was left out (lone_small_faces reports it)
+  };
+  std::vector<NoFace> without_face{};           // images in which no face was found
   std::vector<std::string> warnings{};          // "image: what" (a truncated JPEG is read, with this said)
 };
 
 // `lone_small_faces`: vision::photo_detector(true), which also reports a lone face under ~80 px;
-// without it, the images where such a face was left out are listed (small_face_held_back).
+// without it, the images without a face say where such a face was left out.
 PhotoReading read_photos(const std::vector<std::string>& images, const EmotionClassifier& classifier,
                          bool lone_small_faces = false);
 

@@ -1,7 +1,6 @@
 // `moodtunes suggest`: the whole flow in one command — photo(s), a video or the camera →
 // faces → emotion probabilities → mood (valence, arousal) → tracks from the offline catalog.
 // The steps are the use cases of src/app (reading, recommend, json); this file parses and prints.
-#include <algorithm>
 #include <cstdio>
 
 #include <fmt/core.h>
@@ -47,10 +46,8 @@ void run_suggest(const SuggestOptions& o) {
     group = app::read_stream({.camera = o.camera, .video = o.video, .seconds = o.seconds}, clf);
   } else {
     photos = app::read_photos(o.images, clf, o.small_faces);
-    for (const auto& path : photos.without_face) {
-      const bool held = std::ranges::find(photos.small_face_held_back, path) != photos.small_face_held_back.end();
+    for (const auto& [path, held] : photos.without_face)
       fmt::print(stderr, "moodtunes: {}: {}\n", path.c_str(), held ? kSmallFaceHint : "no face found");
-    }
     for (const auto& w : photos.warnings) fmt::print(stderr, "moodtunes: warning: {}\n", w.c_str());
     group = photos.group;
   }
